@@ -1,0 +1,92 @@
+"""sma_outcomes: motor-function outcomes of patients with SMA on treatment.
+
+The data flow, stage by stage (each name is importable from ``sma_outcomes``):
+
+- load: :func:`read_scores`, :func:`check_scores` -> the tidy score table
+- timeline: :func:`assign_timepoints`, :func:`change_from_baseline`, :func:`to_adam`
+- stats: :func:`summarize`, :func:`paired_test`, :func:`responders`, :func:`fit_lmm`,
+  :func:`fit_mmrm`
+- plot: :func:`plot_patient`, :func:`plot_patients`, :func:`plot_cohort`, ...
+- report: :func:`build_report`
+
+Heavy libraries are imported only when a name is first used, so that the
+command line starts quickly.
+
+Examples
+--------
+>>> import sma_outcomes
+>>> sma_outcomes.__version__
+'0.1.0'
+"""
+
+from __future__ import annotations
+
+import importlib
+from typing import Any
+
+from ._version import __version__
+from .exceptions import (
+    ConvergenceWarning,
+    DataError,
+    DataWarning,
+    ModelWarning,
+    SingularFitWarning,
+)
+
+# public name -> module that defines it (imported lazily, PEP 562)
+_LAZY: dict[str, str] = {
+    # load
+    "read_scores": "sma_outcomes.load",
+    "check_scores": "sma_outcomes.load",
+    "read_doses": "sma_outcomes.load",
+    "load_example": "sma_outcomes.datasets",
+    # registry
+    "get_scale": "sma_outcomes.registry",
+    "SCALES": "sma_outcomes.registry",
+    # timeline
+    "Schedule": "sma_outcomes.timeline",
+    "get_schedule": "sma_outcomes.timeline",
+    "assign_timepoints": "sma_outcomes.timeline",
+    "change_from_baseline": "sma_outcomes.timeline",
+    "to_adam": "sma_outcomes.adam",
+    # stats
+    "summarize": "sma_outcomes.stats",
+    "paired_test": "sma_outcomes.stats",
+    "responders": "sma_outcomes.stats",
+    "fit_lmm": "sma_outcomes.stats",
+    "fit_mmrm": "sma_outcomes.stats",
+    # plot
+    "plot_patient": "sma_outcomes.plot",
+    "plot_patients": "sma_outcomes.plot",
+    "plot_cohort": "sma_outcomes.plot",
+    "plot_waterfall": "sma_outcomes.plot",
+    "plot_slope": "sma_outcomes.plot",
+    "plot_timeline": "sma_outcomes.plot",
+    "plot_item_heatmap": "sma_outcomes.plot",
+    "save_figure": "sma_outcomes.plot",
+    # report
+    "build_report": "sma_outcomes.report",
+}
+
+__all__ = [
+    "__version__",
+    "DataError",
+    "DataWarning",
+    "ModelWarning",
+    "ConvergenceWarning",
+    "SingularFitWarning",
+    *_LAZY,
+]
+
+
+def __getattr__(name: str) -> Any:
+    module = _LAZY.get(name)
+    if module is None:
+        raise AttributeError(f"module 'sma_outcomes' has no attribute {name!r}")
+    value = getattr(importlib.import_module(module), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(__all__))

@@ -1,0 +1,53 @@
+"""Exceptions and warnings raised by sma_outcomes.
+
+``DataError`` is the one exception for problems in the data a user gives us;
+its message names the file, the row as a spreadsheet shows it, the column and
+the value, for every problem found (not only the first).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+
+class DataError(ValueError):
+    """Bad input data: raised with every problem found in the source.
+
+    Parameters
+    ----------
+    message : str
+        Human-readable description (all problems, one per line).
+    problems : pandas.DataFrame, optional
+        One row per problem, with the columns of :func:`sma_outcomes.check_scores`
+        (``severity, file, row, column, value, rule, message``).
+
+    Examples
+    --------
+    >>> from sma_outcomes import DataError
+    >>> try:
+    ...     raise DataError("case.csv row 3, column 'HFMSE': 70 is above 66")
+    ... except ValueError as err:
+    ...     print(err)
+    case.csv row 3, column 'HFMSE': 70 is above 66
+    """
+
+    def __init__(self, message: str, problems: Any = None) -> None:
+        super().__init__(message)
+        self.problems = problems
+
+
+class DataWarning(UserWarning):
+    """Something in the data was accepted but deserves attention (a collapsed
+    exact duplicate, a patient without baseline, ...)."""
+
+
+class ModelWarning(UserWarning):
+    """A model fit was completed but with a caveat stated in plain words."""
+
+
+class ConvergenceWarning(ModelWarning):
+    """The optimiser did not reach a verified optimum."""
+
+
+class SingularFitWarning(ModelWarning):
+    """A variance component or correlation is on the boundary of its space."""

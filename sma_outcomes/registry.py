@@ -1,0 +1,442 @@
+"""Scale registry: the single source of truth for every measure.
+
+Every range, unit, direction, item list and clinically meaningful threshold
+used anywhere in sma_outcomes comes from here. Facts follow
+``shared/reference/scales.md``; each :class:`Scale` carries its citation and
+lists which of its facts that reference marks as unconfirmed ([U]).
+
+Examples
+--------
+>>> from sma_outcomes.registry import get_scale
+>>> hfmse = get_scale("HFMSE")
+>>> hfmse.minimum, hfmse.maximum, hfmse.threshold
+(0.0, 66.0, 3.0)
+>>> get_scale("HFMSE_07").name
+'HFMSE item 7: Rolls prone to supine over left'
+>>> get_scale("RULM").axis_label()
+'RULM total (points, 0–37)'
+"""
+
+from __future__ import annotations
+
+import difflib
+from dataclasses import dataclass, field
+
+__all__ = [
+    "Scale",
+    "SCALES",
+    "get_scale",
+    "is_known",
+    "suggest_code",
+    "items_of",
+    "PURDUE_SINGLE_HAND",
+]
+
+_SCALES_MD = "shared/reference/scales.md"
+
+
+@dataclass(frozen=True)
+class Scale:
+    """Facts about one measure (a total, a subtest or an item).
+
+    Attributes
+    ----------
+    code : str
+        Canonical measure code used in the ``measure`` column.
+    name : str
+        Full name for labels.
+    abbreviation : str
+        Short name for table headers.
+    unit : str
+        ``"points"``, ``"pins"``, ``"pairs"``, ``"parts"``, ``"metres"`` or ``"percent"``.
+    minimum, maximum : float
+        Hard limits of a valid score (``maximum`` is ``inf`` when unbounded).
+    integer : bool
+        Whether valid scores are whole numbers.
+    higher_is_better : bool
+        Direction of the scale.
+    threshold : float or None
+        Clinically meaningful change (improvement) in the scale's unit, or None
+        when no threshold is established (then analyses need one given).
+    threshold_source : str
+        Where the threshold comes from.
+    items : tuple of str
+        Item codes whose sum is this total (empty for items and totals without items).
+    parent : str or None
+        For an item, the total it belongs to.
+    in_total : bool
+        For an item, whether it counts in the parent's total (RULM entry item A does not).
+    unconfirmed : tuple of str
+        Facts the reference marks as not confirmed.
+    citation : str
+        Reference for the scale's facts.
+    """
+
+    code: str
+    name: str
+    abbreviation: str
+    unit: str
+    minimum: float
+    maximum: float
+    integer: bool
+    higher_is_better: bool = True
+    threshold: float | None = None
+    threshold_source: str = ""
+    items: tuple[str, ...] = ()
+    parent: str | None = None
+    in_total: bool = True
+    unconfirmed: tuple[str, ...] = ()
+    citation: str = ""
+    family: str = field(default="")
+
+    def axis_label(self, change: bool = False, percent: bool = False) -> str:
+        """Axis label naming the measure, its unit and range.
+
+        Parameters
+        ----------
+        change : bool
+            Label a change from baseline instead of the score.
+        percent : bool
+            Label a percent change.
+
+        Examples
+        --------
+        >>> get_scale("PP_PREF").axis_label(change=True)
+        'Change in Purdue Pegboard, preferred hand (pins)'
+        """
+        if percent:
+            return f"Change in {self.name} (% of baseline)"
+        if change:
+            return f"Change in {self.name} ({self.unit})"
+        hi = "" if self.maximum == float("inf") else f"{_fmt(self.maximum)}"
+        rng = f"{_fmt(self.minimum)}–{hi}" if hi else f"≥ {_fmt(self.minimum)}"
+        return f"{self.name} ({self.unit}, {rng})"
+
+
+def _fmt(x: float) -> str:
+    return str(int(x)) if float(x).is_integer() else str(x)
+
+
+# ---------------------------------------------------------------------------
+# HFMSE (scales.md section 1)
+_HFMSE_ITEMS = (
+    "Plinth/chair sitting",
+    "Long sitting",
+    "One hand to head in sitting",
+    "Two hands to head in sitting",
+    "Supine to side-lying",
+    "Rolls prone to supine over right",
+    "Rolls prone to supine over left",
+    "Rolls supine to prone over right",
+    "Rolls supine to prone over left",
+    "Sitting to lying",
+    "Props on forearms",
+    "Lifts head from prone",
+    "Prop on extended arms",
+    "Lying to sitting",
+    "Four-point kneeling",
+    "Crawling",
+    "Lifts head from supine",
+    "Supported standing",
+    "Stand unsupported",
+    "Stepping",
+    "Right hip flexion in supine",
+    "Left hip flexion in supine",
+    "High kneeling to right half-kneel",
+    "High kneeling to left half-kneel",
+    "High kneeling to stand, leading with left leg",
+    "High kneeling to stand, leading with right leg",
+    "Stand to sit",
+    "Squat",
+    "Jump 12 inches forward",
+    "Ascends stairs with rail",
+    "Descends stairs with rail",
+    "Ascends stairs without rail",
+    "Descends stairs without rail",
+)
+_HFMSE_CITE = (
+    "O'Hagen et al., Neuromuscul Disord 2007 (doi:10.1016/j.nmd.2007.05.009); "
+    "HFMSE manual 2019 (iSMAC); item names from a secondary data dictionary "
+    f"({_SCALES_MD} §1)"
+)
+_RULM_CITE = (
+    "Mazzone et al., Muscle Nerve 2017;55:869-874 (doi:10.1002/mus.25430); "
+    f"POD-NMD RULM summary ({_SCALES_MD} §2)"
+)
+_PP_CITE = (
+    "Lafayette Instrument Purdue Pegboard manual (model 32020A); board of two rows of "
+    f"25 holes ({_SCALES_MD} §3)"
+)
+
+_RULM_ITEMS = {
+    "B": "Bring hands from lap to table",
+    "C": "Trace a path",
+    "D": "Pick up tokens",
+    "E": "Place a token into a cup",
+    "F": "Reach to the side and touch a token",
+    "G": "Push a light button",
+    "H": "Tear paper",
+    "I": "Open a zip-lock container",
+    "J": "Raise a cup with 200 g to the mouth",
+    "K": "Move a 200 g weight horizontally",
+    "L": "Move a 500 g weight horizontally",
+    "M": "Move a weight diagonally",
+    "N": "Bring a 500 g weight from lap to table",
+    "O": "Both arms above the head",
+    "P": "Bring 500 g above shoulder height",
+    "Q": "Bring 1 kg above shoulder height",
+    "R": "Bring the hand above shoulder height",
+    "S": "Bring 500 g above shoulder height (variant)",
+    "T": "Bring 1 kg above shoulder height (variant)",
+}
+
+PURDUE_SINGLE_HAND = ("PP_PREF", "PP_NONPREF", "PP_RIGHT", "PP_LEFT")
+
+
+def _build() -> dict[str, Scale]:
+    s: dict[str, Scale] = {}
+    hfmse_items = tuple(f"HFMSE_{i:02d}" for i in range(1, 34))
+    s["HFMSE"] = Scale(
+        code="HFMSE",
+        name="HFMSE total",
+        abbreviation="HFMSE",
+        unit="points",
+        minimum=0.0,
+        maximum=66.0,
+        integer=True,
+        threshold=3.0,
+        threshold_source=(
+            "≥ 3-point increase, CHERISH secondary end point (Mercuri et al., NEJM 2018;"
+            "378:625-635, doi:10.1056/NEJMoa1710504)"
+        ),
+        items=hfmse_items,
+        citation=_HFMSE_CITE,
+        family="HFMSE",
+    )
+    for i, (code, label) in enumerate(zip(hfmse_items, _HFMSE_ITEMS, strict=True), start=1):
+        s[code] = Scale(
+            code=code,
+            name=f"HFMSE item {i}: {label}",
+            abbreviation=f"HFMSE {i}",
+            unit="points",
+            minimum=0.0,
+            maximum=2.0,
+            integer=True,
+            parent="HFMSE",
+            unconfirmed=("item range 0-2 is derived from 33 x 2 = 66", "item names"),
+            citation=_HFMSE_CITE,
+            family="HFMSE",
+        )
+    rulm_items = tuple(f"RULM_{k}" for k in _RULM_ITEMS)
+    s["RULM"] = Scale(
+        code="RULM",
+        name="RULM total",
+        abbreviation="RULM",
+        unit="points",
+        minimum=0.0,
+        maximum=37.0,
+        integer=True,
+        threshold=2.0,
+        threshold_source=(
+            "≥ 2-point increase, used in real-world nusinersen cohorts "
+            f"({_SCALES_MD} §2.4)"
+        ),
+        items=rulm_items,
+        citation=_RULM_CITE,
+        family="RULM",
+    )
+    s["RULM_A"] = Scale(
+        code="RULM_A",
+        name="RULM entry item A (Brooke-based)",
+        abbreviation="RULM A",
+        unit="points",
+        minimum=0.0,
+        maximum=6.0,
+        integer=True,
+        parent="RULM",
+        in_total=False,
+        unconfirmed=("entry item range 0-6",),
+        citation=_RULM_CITE,
+        family="RULM",
+    )
+    for k, label in _RULM_ITEMS.items():
+        s[f"RULM_{k}"] = Scale(
+            code=f"RULM_{k}",
+            name=f"RULM item {k}: {label}",
+            abbreviation=f"RULM {k}",
+            unit="points",
+            minimum=0.0,
+            maximum=2.0,
+            integer=True,
+            parent="RULM",
+            unconfirmed=(
+                "18 items score 0-2 and one scores 0-1 (18 x 2 + 1 = 37); which item is "
+                "0-1 is not confirmed, so every item is accepted as 0-2",
+            ),
+            citation=_RULM_CITE,
+            family="RULM",
+        )
+    pins = dict(unit="pins", minimum=0.0, maximum=25.0, integer=False, citation=_PP_CITE, family="PP")
+    no_mcid = "no clinically meaningful change is established for the Purdue Pegboard in SMA"
+    for code, name in (
+        ("PP_PREF", "Purdue Pegboard, preferred hand"),
+        ("PP_NONPREF", "Purdue Pegboard, non-preferred hand"),
+        ("PP_RIGHT", "Purdue Pegboard, right hand"),
+        ("PP_LEFT", "Purdue Pegboard, left hand"),
+    ):
+        s[code] = Scale(
+            code=code,
+            name=name,
+            abbreviation=code.replace("PP_", "PP ").replace("NONPREF", "non-pref").replace(
+                "PREF", "pref"
+            ),
+            threshold_source=no_mcid,
+            unconfirmed=("number of trials per value (record single, mean of 3 or sum of 3)",),
+            **pins,
+        )
+    s["PP_BOTH"] = Scale(
+        code="PP_BOTH",
+        name="Purdue Pegboard, both hands",
+        abbreviation="PP both",
+        unit="pairs",
+        minimum=0.0,
+        maximum=25.0,
+        integer=False,
+        threshold_source=no_mcid,
+        citation=_PP_CITE,
+        family="PP",
+    )
+    s["PP_ASSEMBLY"] = Scale(
+        code="PP_ASSEMBLY",
+        name="Purdue Pegboard, assembly",
+        abbreviation="PP assembly",
+        unit="parts",
+        minimum=0.0,
+        maximum=100.0,
+        integer=False,
+        threshold_source=no_mcid,
+        unconfirmed=(
+            "counting each part placed (4 per assembly, so at most 25 x 4 = 100) is recalled, "
+            "not confirmed",
+        ),
+        citation=_PP_CITE,
+        family="PP",
+    )
+    s["CHOP_INTEND"] = Scale(
+        code="CHOP_INTEND",
+        name="CHOP INTEND",
+        abbreviation="CHOP INTEND",
+        unit="points",
+        minimum=0.0,
+        maximum=64.0,
+        integer=True,
+        threshold=4.0,
+        threshold_source=f"≥ 4-point increase, real-world nusinersen cohorts ({_SCALES_MD} §4)",
+        citation=f"C-Path Rare Disease COA resource; CHOP INTEND manual ({_SCALES_MD} §4)",
+        family="CHOP_INTEND",
+    )
+    s["HINE2"] = Scale(
+        code="HINE2",
+        name="HINE-2 motor milestones",
+        abbreviation="HINE-2",
+        unit="points",
+        minimum=0.0,
+        maximum=26.0,
+        integer=True,
+        unconfirmed=("total 26 and per-item maxima",),
+        citation=f"De Sanctis et al. 2016 ({_SCALES_MD} §4)",
+        family="HINE2",
+    )
+    s["SMWT"] = Scale(
+        code="SMWT",
+        name="6-minute walk test",
+        abbreviation="6MWT",
+        unit="metres",
+        minimum=0.0,
+        maximum=float("inf"),
+        integer=False,
+        threshold=30.0,
+        threshold_source=f"≥ 30 m change, SMArtCARE and real-world cohorts ({_SCALES_MD} §4)",
+        citation=f"Mazzone et al., Neuromuscul Disord 2013;23:624-628 ({_SCALES_MD} §4)",
+        family="SMWT",
+    )
+    s["MFM32"] = Scale(
+        code="MFM32",
+        name="MFM-32 total",
+        abbreviation="MFM-32",
+        unit="percent",
+        minimum=0.0,
+        maximum=100.0,
+        integer=False,
+        threshold=3.0,
+        threshold_source=f"about 3 percentage points proposed as meaningful ({_SCALES_MD} §4)",
+        citation=f"NINDS CDE Motor Function Measure; POD-NMD ({_SCALES_MD} §4)",
+        family="MFM32",
+    )
+    return s
+
+
+#: Every known measure, by canonical code.
+SCALES: dict[str, Scale] = _build()
+
+
+def is_known(code: str) -> bool:
+    """Whether ``code`` is a canonical measure code.
+
+    Examples
+    --------
+    >>> is_known("HFMSE"), is_known("HFMS")
+    (True, False)
+    """
+    return code in SCALES
+
+
+def get_scale(code: str) -> Scale:
+    """Return the :class:`Scale` for a canonical measure code.
+
+    Raises
+    ------
+    KeyError
+        For an unknown code, suggesting the nearest known one.
+
+    Examples
+    --------
+    >>> get_scale("RULM").maximum
+    37.0
+    """
+    try:
+        return SCALES[code]
+    except KeyError:
+        hint = suggest_code(code)
+        extra = f"; did you mean {hint!r}?" if hint else ""
+        raise KeyError(f"unknown measure code {code!r}{extra}") from None
+
+
+def suggest_code(code: str) -> str | None:
+    """Nearest known measure code to ``code`` (case-insensitive), or None.
+
+    Examples
+    --------
+    >>> suggest_code("hfmes")
+    'HFMSE'
+    """
+    up = str(code).upper().replace(" ", "_").replace("-", "_")
+    if up in SCALES:
+        return up
+    hits = difflib.get_close_matches(up, list(SCALES), n=1, cutoff=0.6)
+    return hits[0] if hits else None
+
+
+def items_of(code: str, in_total_only: bool = True) -> tuple[str, ...]:
+    """Item codes of a total, in order.
+
+    Examples
+    --------
+    >>> len(items_of("HFMSE")), items_of("RULM")[:2]
+    (33, ('RULM_B', 'RULM_C'))
+    """
+    scale = get_scale(code)
+    if in_total_only:
+        return scale.items
+    extra = tuple(c for c, s in SCALES.items() if s.parent == code and c not in scale.items)
+    return extra + scale.items
