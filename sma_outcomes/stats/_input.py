@@ -1,0 +1,134 @@
+"""Select the rows of a changes table that the summary statistics use.
+
+The descriptive and paired statistics all read the table returned by
+``change_from_baseline``: one row per patient x visit x measure, with
+``timepoint``, ``analysed``, ``baseline``, ``change`` ... This module checks the
+columns a function needs (naming what is missing and what was found), keeps
+the analysed rows and picks measures and a timepoint.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+
+import pandas as pd
+
+from .. import schema
+
+__all__ = [
+    "require_columns",
+    "analysed_rows",
+    "measure_list",
+    "check_timepoint",
+    "check_level",
+    "check_unique",
+]
+
+
+def require_columns(data: pd.DataFrame, required: Iterable[str], *, func: str) -> None:
+    """Raise ``ValueError`` when ``data`` lacks any of ``required``.
+
+    Examples
+    --------
+    >>> require_columns(pd.DataFrame({"measure": []}), ["measure"], func="f")
+    """
+    if not isinstance(data, pd.DataFrame):
+        raise TypeError(f"{func}() expects a pandas DataFrame first, got {type(data).__name__}")
+    missing = [c for c in required if c not in data.columns]
+    if missing:
+        raise ValueError(
+            f"{func}() needs the column(s) {missing} of the changes table "
+            f"(from change_from_baseline); the data have {list(data.columns)}"
+        )
+
+
+def analysed_rows(data: pd.DataFrame) -> pd.DataFrame:
+    """Rows with ``analysed == True`` when that column exists, else all rows.
+
+    Examples
+    --------
+    >>> d = pd.DataFrame({"analysed": [True, False]})
+    >>> len(analysed_rows(d))
+    1
+    """
+    if schema.ANALYSED in data.columns:
+        keep = data[schema.ANALYSED].fillna(False).astype(bool).to_numpy()
+        return data.loc[keep]
+    return data
+
+
+def measure_list(data: pd.DataFrame, measures: str | Sequence[str] | None) -> list[str]:
+    """Measures to analyse: the given ones (checked) or all in the data, in order.
+
+    The order is the categorical order when ``measure`` is categorical, else the
+    order of first appearance.
+
+    Examples
+    --------
+    >>> measure_list(pd.DataFrame({"measure": ["RULM", "HFMSE", "RULM"]}), None)
+    ['RULM', 'HFMSE']
+    """
+    col = data[schema.MEASURE]
+    if isinstance(col.dtype, pd.CategoricalDtype):
+        present = [m for m in col.cat.categories if (col == m).any()]
+    else:
+        present = list(pd.unique(col.dropna()))
+    if measures is None:
+        return [str(m) for m in present]
+    if isinstance(measures, str):
+        measures = [measures]
+    unknown = [m for m in measures if m not in set(present)]
+    if unknown:
+        raise ValueError(f"measure(s) {unknown} not in the data; the data have {present}")
+    return list(measures)
+
+
+def check_timepoint(data: pd.DataFrame, timepoint: str) -> None:
+    """Raise ``ValueError`` unless ``timepoint`` occurs in the ``timepoint`` column.
+
+    Examples
+    --------
+    >>> check_timepoint(pd.DataFrame({"timepoint": ["Baseline", "Month 6"]}), "Month 6")
+    """
+    col = data[schema.TIMEPOINT]
+    values = list(pd.unique(col.dropna().astype(str)))
+    if timepoint not in values:
+        raise ValueError(
+            f"timepoint {timepoint!r} not found among the analysed rows; "
+            f"available timepoints: {values}"
+        )
+
+
+def check_level(level: float) -> float:
+    """Check a confidence level (strictly between 0 and 1).
+
+    Examples
+    --------
+    >>> check_level(0.9)
+    0.9
+    """
+    level = float(level)
+    if not 0.0 < level < 1.0:
+        raise ValueError(f"level must be strictly between 0 and 1 (e.g. 0.95), got {level}")
+    return level
+
+
+def check_unique(data: pd.DataFrame, keys: Sequence[str], *, func: str) -> None:
+    """Raise ``ValueError`` when ``keys`` do not identify the rows uniquely.
+
+    Examples
+    --------
+    >>> check_unique(pd.DataFrame({"a": [1, 2]}), ["a"], func="f")
+    """
+    dup = data.duplicated(list(keys), keep=False)
+    if dup.any():
+        first = data.loc[dup, list(keys)].drop_duplicates().head(5)
+        rows = "; ".join(
+            ", ".join(f"{k}={v}" for k, v in zip(keys, r, strict=True))
+            for r in first.itertuples(index=False)
+        )
+        raise ValueError(
+            f"{func}() needs one analysed row per {' x '.join(keys)}, but {int(dup.sum())} "
+            f"rows share keys (e.g. {rows}); mark one row per timepoint with the 'analysed' "
+            "column (assign_timepoints does this)"
+        )
