@@ -1,0 +1,601 @@
+"""Linear mixed model for score trajectories: random intercept or random slope.
+
+:func:`fit_lmm` fits ``y ~ time [+ hinges at knots] [+ covariates] + (1 | group)``
+or ``+ (1 + time | group)`` by REML or ML, written for this two-level design
+(per-group blocks, profiled deviance with an analytic gradient; see
+:mod:`sma_outcomes.stats._lmm_core`), and reports fixed effects with
+Satterthwaite degrees of freedom as lmerTest does.
+
+References
+----------
+Bates D, Maechler M, Bolker B, Walker S (2015). Fitting linear mixed-effects
+models using lme4. Journal of Statistical Software 67(1).
+Kuznetsova A, Brockhoff PB, Christensen RHB (2017). lmerTest package: tests in
+linear mixed effects models. Journal of Statistical Software 82(13).
+"""
+
+from __future__ import annotations
+
+import html
+import warnings
+from collections.abc import Sequence
+from typing import Any
+
+import numpy as np
+import pandas as pd
+from scipy import linalg, stats
+
+from ..exceptions import ConvergenceWarning, ModelWarning, SingularFitWarning
+from . import _lmm_core as core
+from ._lmm_design import Design, build_design
+from ._numderiv import hessian, jacobian
+from ._tables import t_table
+
+_GRAD_TOL = 1e-3  # deviance units, projected gradient at the optimum
+_SINGULAR_TOL = 1e-4  # diagonal of the standardised relative covariance factor
+_HESS_TOL = 1e-8  # eigenvalues of the variance-parameter Hessian, as lmerTest
+
+
+class _Scaling:
+    """Internal centring and scaling; results are reported on the original scale.
+
+    ``y`` is centred, non-intercept fixed-effect columns are centred
+    (``X_c = X M``, ``beta = M beta_c``) and, for a random slope, time in ``Z`` is
+    standardised (``Z_s = Z T``, ``b = T b_s``).
+    """
+
+    def __init__(self, design: Design) -> None:
+        X, Z = design.X, design.Z
+        self.y_mean = float(design.y.mean())
+        means = X[:, 1:].mean(axis=0)
+        self.M = np.eye(X.shape[1])
+        self.M[0, 1:] = -means
+        q = Z.shape[1]
+        self.T = np.eye(q)
+        if q == 2:
+            t = Z[:, 1]
+            centre = float(t.mean())
+            scale = float(t.std()) or 1.0
+            self.T = np.array([[1.0, -centre / scale], [0.0, 1.0 / scale]])
+        self.Tinv = np.linalg.inv(self.T)
+        self.X = X @ self.M
+        self.Z = Z @ self.T
+        self.y = design.y - self.y_mean
+
+
+class LMMResult:
+    """Result of :func:`fit_lmm`.
+
+    Attributes
+    ----------
+    fixed : pandas.DataFrame
+        ``term, estimate, se, df, t, p_value, ci_low, ci_high``; df by Satterthwaite.
+    random : pandas.DataFrame
+        ``component, variance, sd, corr``: the random intercept, the random slope,
+        their correlation (its ``variance`` cell holds the covariance) and the
+        residual.
+    blups : pandas.DataFrame
+        One row per group: the group id, ``intercept`` and (random slope) ``slope``,
+        the predicted random deviations from the population line.
+    loglik : float
+        Log-likelihood at the optimum: the ML log-likelihood for ``reml=False``,
+        the restricted (REML) log-likelihood for ``reml=True`` (as R's ``logLik``).
+    reml_criterion : float
+        ``-2`` times the REML log-likelihood (lme4's ``REMLcrit``); NaN for ML fits.
+    deviance : float
+        ``-2 * loglik``.
+    aic, bic : float
+        As lme4 reports them, from ``loglik`` with ``p + n_theta + 1`` parameters.
+    n_obs, n_groups, max_visits, n_excluded : int
+    converged, singular : bool
+    messages : list of str
+        Plain-language notes: excluded rows, boundary fits, convergence.
+    """
+
+    def __init__(self, **kw: Any) -> None:
+        self.__dict__.update(kw)
+
+    # ------------------------------------------------------------------ text
+    @property
+    def _unit_noun(self) -> str:
+        return "patients" if self.group == "patient_id" else f"groups ({self.group})"
+
+    def _what_was_used(self) -> str:
+        per = "visits" if self.group == "patient_id" else "observations per group"
+        return (
+            f"{self.n_obs} observations from {self.n_groups} {self._unit_noun}, "
+            f"up to {self.max_visits} {per}"
+        )
+
+    def _model_text(self) -> str:
+        rhs = [self.time] + [f"({self.time} - {k:g})+" for k in self.knots] + self.covariates
+        re = f"(1 + {self.time} | {self.group})" if self.random_type == "slope" else f"(1 | {self.group})"
+        what = f" [{self.measure}]" if self.measure else ""
+        return f"{self.y}{what} ~ {' + '.join(rhs)} + {re}, {self.method}"
+
+    def summary(self) -> str:
+        """Text summary: data used, model, fixed and random effects, fit, notes.
+
+        Examples
+        --------
+        >>> import numpy as np, pandas as pd
+        >>> rng = np.random.default_rng(1)
+        >>> d = pd.DataFrame({"patient_id": np.repeat(np.arange(10), 4).astype(str),
+        ...                   "months": np.tile([0.0, 6, 12, 18], 10)})
+        >>> d["score"] = 20 + rng.normal(0, 5, 10).repeat(4) + 0.2 * d.months + rng.normal(0, 1, 40)
+        >>> print(fit_lmm(d, random="intercept").summary().splitlines()[0])
+        40 observations from 10 patients, up to 4 visits
+        """
+        with pd.option_context("display.width", 120, "display.max_columns", 20):
+            lines = [
+                self._what_was_used(),
+                f"Model: {self._model_text()}",
+                "",
+                "Fixed effects (Satterthwaite df):",
+                self.fixed.to_string(index=False, float_format=lambda v: f"{v:.6g}"),
+                "",
+                "Random effects:",
+                self.random.to_string(index=False, float_format=lambda v: f"{v:.6g}", na_rep=""),
+                "",
+                f"{'REML criterion' if self.method == 'REML' else 'log-likelihood'}: "
+                f"{self.reml_criterion if self.method == 'REML' else self.loglik:.4f}   "
+                f"AIC {self.aic:.2f}   BIC {self.bic:.2f}",
+            ]
+        if self.messages:
+            lines += ["", "Notes:", *[f"- {m}" for m in self.messages]]
+        return "\n".join(lines)
+
+    def __repr__(self) -> str:
+        return f"<LMMResult: {self._model_text()}; {self._what_was_used()}>"
+
+    def _repr_html_(self) -> str:
+        notes = "".join(f"<li>{html.escape(m)}</li>" for m in self.messages)
+        fit = (
+            f"REML criterion {self.reml_criterion:.4f}"
+            if self.method == "REML"
+            else f"log-likelihood {self.loglik:.4f}"
+        )
+        return (
+            f"<div><p><b>{html.escape(self._what_was_used())}</b></p>"
+            f"<p>Linear mixed model: <code>{html.escape(self._model_text())}</code></p>"
+            "<p>Fixed effects (Satterthwaite df)</p>"
+            + self.fixed.to_html(index=False, float_format=lambda v: f"{v:.4g}")
+            + "<p>Random effects</p>"
+            + self.random.to_html(index=False, float_format=lambda v: f"{v:.4g}", na_rep="")
+            + f"<p>{fit}; AIC {self.aic:.2f}; BIC {self.bic:.2f}</p>"
+            + (f"<ul>{notes}</ul>" if notes else "")
+            + "</div>"
+        )
+
+    # ------------------------------------------------------------ prediction
+    def _population(self, Xn: np.ndarray, level: float = 0.95) -> pd.DataFrame:
+        est = Xn @ self._beta
+        var = np.einsum("ij,jk,ik->i", Xn, self._vcov, Xn)
+        # Satterthwaite df of each linear combination x'beta (lmerTest's contest)
+        grad = np.einsum("ij,kjl,il->ik", Xn, self._jac, Xn)
+        denom = np.einsum("ik,kl,il->i", grad, self._vcov_varpar, grad)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            df = np.where(denom > 0, 2.0 * var**2 / denom, np.inf)
+        se = np.sqrt(var)
+        qt = stats.t.ppf(0.5 + level / 2.0, df)
+        return pd.DataFrame(
+            {"estimate": est, "se": se, "df": df, "ci_low": est - qt * se, "ci_high": est + qt * se}
+        )
+
+    def predict(
+        self, newdata: pd.DataFrame | Sequence[float] | None = None, include_random: bool = True
+    ) -> pd.DataFrame:
+        """Predicted scores for new rows.
+
+        Parameters
+        ----------
+        newdata : DataFrame or sequence of float, optional
+            Rows with the time column, the covariates and (for
+            ``include_random=True``) the group column; a plain sequence is taken as
+            times (models without covariates). Default: the rows used in the fit.
+        include_random : bool
+            True: each group's own line (population line plus its BLUPs; groups
+            not in the fit get the population line, with a warning). False: the
+            population line with its standard error, Satterthwaite df and 95 %
+            confidence band (``ci_low``, ``ci_high``).
+
+        Returns
+        -------
+        pandas.DataFrame
+            ``newdata``'s columns plus ``estimate`` (and ``se, df, ci_low, ci_high``
+            for the population line).
+
+        Examples
+        --------
+        >>> import numpy as np, pandas as pd
+        >>> rng = np.random.default_rng(1)
+        >>> d = pd.DataFrame({"patient_id": np.repeat(np.arange(10), 4).astype(str),
+        ...                   "months": np.tile([0.0, 6, 12, 18], 10)})
+        >>> d["score"] = 20 + rng.normal(0, 5, 10).repeat(4) + 0.2 * d.months + rng.normal(0, 1, 40)
+        >>> fit = fit_lmm(d, random="intercept")
+        >>> list(fit.predict([0, 12], include_random=False).columns)
+        ['months', 'estimate', 'se', 'df', 'ci_low', 'ci_high']
+        """
+        d: Design = self._design
+        if newdata is None:
+            newdata = d.frame
+        elif not isinstance(newdata, pd.DataFrame):
+            newdata = pd.DataFrame({d.time: np.asarray(newdata, dtype=float)})
+        need = [d.time, *[c.name for c in d.covariates]] + ([d.group] if include_random else [])
+        missing = [c for c in need if c not in newdata.columns]
+        if missing:
+            raise ValueError(f"newdata lacks column(s) {missing} needed for this prediction")
+        Xn = d.fixed_matrix(newdata)
+        if np.isnan(Xn).any():
+            raise ValueError(f"newdata has missing values in {d.time!r} or the covariates")
+        out = newdata.reset_index(drop=True).copy()
+        if not include_random:
+            return pd.concat([out, self._population(Xn)], axis=1)
+        pos = d.groups.get_indexer(newdata[d.group])
+        unknown = pos < 0
+        if unknown.any():
+            warnings.warn(
+                f"{int(unknown.sum())} row(s) belong to groups not in the fit; they get the "
+                "population line (random effects 0)",
+                ModelWarning,
+                stacklevel=2,
+            )
+        b = np.where(unknown[:, None], 0.0, self._b[np.maximum(pos, 0)])
+        out["estimate"] = Xn @ self._beta + np.sum(d.random_matrix(newdata) * b, axis=1)
+        return out
+
+    # --------------------------------------------------------------- plot
+    def plot(self, ax: Any = None) -> Any:
+        """Observed trajectories (thin grey lines) and the population curve with its 95 % band.
+
+        With covariates, the curve is for the average design row of the fitted
+        data (numeric covariates at their mean, categorical ones at their
+        proportions in the data).
+
+        Parameters
+        ----------
+        ax : matplotlib.axes.Axes, optional
+            Axes to draw on; a new Figure is made otherwise.
+
+        Returns
+        -------
+        matplotlib.figure.Figure
+
+        Examples
+        --------
+        >>> import numpy as np, pandas as pd
+        >>> rng = np.random.default_rng(1)
+        >>> d = pd.DataFrame({"patient_id": np.repeat(np.arange(10), 4).astype(str),
+        ...                   "months": np.tile([0.0, 6, 12, 18], 10)})
+        >>> d["score"] = 20 + rng.normal(0, 5, 10).repeat(4) + 0.2 * d.months + rng.normal(0, 1, 40)
+        >>> fig = fit_lmm(d, random="intercept").plot()
+        >>> len(fig.axes)
+        1
+        """
+        from matplotlib.figure import Figure
+
+        d: Design = self._design
+        if ax is None:
+            fig = Figure(figsize=(6.4, 4.2))
+            ax = fig.add_subplot()
+        fig = ax.figure
+        frame = d.frame.sort_values([d.group, d.time])
+        for _, g in frame.groupby(d.group, sort=True):
+            ax.plot(g[d.time], g[d.y_name], color="0.6", lw=0.6, alpha=0.7, zorder=1)
+        grid = np.linspace(frame[d.time].min(), frame[d.time].max(), 101)
+        Xg = d.fixed_matrix(pd.DataFrame({d.time: grid, **{c.name: d.frame[c.name].iloc[0] for c in d.covariates}}))
+        if d.covariates:
+            Xg[:, 2 + len(d.knots) :] = d.X[:, 2 + len(d.knots) :].mean(axis=0)
+        pop = self._population(Xg)
+        ax.fill_between(grid, pop["ci_low"], pop["ci_high"], color="C0", alpha=0.25, lw=0,
+                        label="95% confidence band", zorder=2)
+        ax.plot(grid, pop["estimate"], color="C0", lw=2.0, label="population curve", zorder=3)
+        ax.set_xlabel(d.time)
+        ylabel = d.y_name
+        if d.measure:
+            try:
+                from ..registry import get_scale
+
+                ylabel = get_scale(d.measure).axis_label()
+            except (KeyError, ValueError):
+                ylabel = d.measure
+        ax.set_ylabel(ylabel)
+        ax.set_title(self._what_was_used(), fontsize="medium")
+        ax.legend(loc="best", frameon=False)
+        return fig
+
+
+def _names(design: Design) -> list[str]:
+    return ["Intercept"] + ([design.time] if design.random == "slope" else [])
+
+
+def _variance_table(design: Design, D: np.ndarray, sigma2: float) -> pd.DataFrame:
+    names = _names(design)
+    rows = [
+        {"component": n, "variance": D[i, i], "sd": np.sqrt(D[i, i]), "corr": np.nan}
+        for i, n in enumerate(names)
+    ]
+    if len(names) == 2:
+        denom = np.sqrt(D[0, 0] * D[1, 1])
+        corr = D[0, 1] / denom if denom > 0 else np.nan
+        rows.append(
+            {"component": f"corr({names[0]}, {names[1]})", "variance": D[0, 1], "sd": np.nan,
+             "corr": corr}
+        )
+    rows.append({"component": "Residual", "variance": sigma2, "sd": np.sqrt(sigma2), "corr": np.nan})
+    return pd.DataFrame(rows)
+
+
+def _satterthwaite(cp, sc: _Scaling, theta: np.ndarray, sigma: float, reml: bool, q: int):
+    """lmerTest's ingredients: 2 H^-1 of the deviance in (theta, sigma) and d vcov(beta)."""
+
+    def profile(vp: np.ndarray):
+        lam = sc.Tinv @ core.theta_to_lambda(vp[:-1], q)
+        return core.solve_pls(cp, lam)
+
+    def dev(vp: np.ndarray) -> float:
+        return profile(vp).deviance_at(vp[-1], reml)
+
+    def covbeta(vp: np.ndarray) -> np.ndarray:
+        prof = profile(vp)
+        Sinv = linalg.cho_solve(prof.S_chol, np.eye(cp.p), check_finite=False)
+        return (vp[-1] ** 2 * sc.M @ Sinv @ sc.M.T).ravel()
+
+    vp = np.r_[theta, sigma]
+    H = hessian(dev, vp)
+    evals, evecs = np.linalg.eigh(H)
+    pos = evals > _HESS_TOL
+    h_inv = (evecs[:, pos] / evals[pos]) @ evecs[:, pos].T
+    J = jacobian(covbeta, vp)
+    p = cp.p
+    jac = np.stack([J[:, k].reshape(p, p) for k in range(len(vp))])  # (k, p, p)
+    return 2.0 * h_inv, jac, evals
+
+
+def fit_lmm(
+    data: pd.DataFrame,
+    measure: str | None = None,
+    *,
+    y: str = "score",
+    time: str = "months",
+    group: str = "patient_id",
+    random: str = "slope",
+    knots: Sequence[float] | None = None,
+    covariates: Sequence[str] | str | None = None,
+    reml: bool = True,
+) -> LMMResult:
+    """Fit a linear mixed model to trajectories: random intercept or random slope.
+
+    The model is ``y = b0 + b1 time [+ sum_k c_k (time - k)+] [+ covariates]``
+    plus a random intercept (``random="intercept"``) or a correlated random
+    intercept and slope on ``time`` (``random="slope"``) per group, and normal
+    residuals. Fitted by REML (default) or ML.
+
+    Parameters
+    ----------
+    data : pandas.DataFrame
+        Long data, one row per observation (the tidy score table or any frame).
+        Never modified.
+    measure : str, optional
+        With a ``measure`` column: the measure to fit. Required when several
+        measures are present.
+    y, time, group : str
+        Column names of the outcome, the time and the grouping (patient). If
+        ``time`` is ``"days"``, ``"months"`` or ``"years"`` and no such column
+        exists, it is derived from ``day`` (months = day / 30.4375, years =
+        day / 365.25).
+    random : {"slope", "intercept"}
+        Random intercept and slope (correlated), or random intercept only.
+    knots : sequence of float, optional
+        Piecewise-linear time: a hinge ``(time - k)+`` per knot enters the fixed
+        effects (term ``"<time>_after_<k>"``: the change of slope after ``k``);
+        the random slope stays on ``time``.
+    covariates : str or sequence of str, optional
+        Column names. Numeric columns enter as they are; categorical, boolean and
+        string columns are treatment-coded against the first level (sorted, or the
+        category order of a pandas Categorical), with terms like ``"sma_type[T.3]"``.
+    reml : bool
+        REML (default) or maximum likelihood (for comparing fixed effects by
+        likelihood ratio).
+
+    Returns
+    -------
+    LMMResult
+        Tables ``fixed``, ``random``, ``blups``; ``predict()``, ``plot()``,
+        ``summary()``, likelihood and fit statistics, and ``messages``.
+
+    Raises
+    ------
+    ValueError
+        A column is missing, several measures are present and none is chosen,
+        or the fixed effects are not estimable.
+
+    Warns
+    -----
+    SingularFitWarning
+        A variance is estimated as zero or the intercept-slope correlation as
+        +-1 (the message names the component).
+    ConvergenceWarning
+        The optimum could not be verified (gradient or Hessian check).
+
+    Notes
+    -----
+    Method (Bates et al. 2015, lme4): the relative covariance factor ``theta``
+    (Cholesky factor of the random-effects covariance over ``sigma^2``) is
+    optimised by bounded L-BFGS-B on the profiled deviance, with ``beta`` and
+    ``sigma`` profiled out and an analytic gradient; the work is done on
+    per-patient cross-products in batched 2 x 2 algebra, so each evaluation is
+    linear in the number of patients. Internally ``y`` and the covariates are
+    centred and time in the random part standardised; results are on the
+    original scale. The optimum is compared with the best boundary fit
+    (zero slope variance or correlation +-1, and zero variances) and the
+    better one is kept; singular fits are reported.
+
+    Degrees of freedom are Satterthwaite's, as lmerTest computes them
+    (Kuznetsova et al. 2017): the Hessian of the deviance in the ``(theta,
+    sigma)`` parameterisation and the Jacobian of ``vcov(beta)``, both by
+    Richardson-extrapolated differences (numDeriv's settings).
+
+    Missing data: rows with a missing outcome, time, group or covariate are
+    excluded; their number per column is in ``messages`` and ``n_excluded``.
+    All remaining rows are used (every assessment of the patient, not only the
+    one analysed per timepoint).
+
+    Examples
+    --------
+    >>> import numpy as np, pandas as pd
+    >>> rng = np.random.default_rng(1)
+    >>> n = 30
+    >>> d = pd.DataFrame({"patient_id": np.repeat(np.arange(n), 5).astype(str),
+    ...                   "months": np.tile([0.0, 4, 8, 12, 16], n)})
+    >>> d["score"] = (25 + rng.normal(0, 10, n).repeat(5)
+    ...               + (0.3 + rng.normal(0, 0.1, n).repeat(5)) * d.months
+    ...               + rng.normal(0, 1.5, len(d)))
+    >>> fit = fit_lmm(d)
+    >>> fit.fixed["term"].tolist()
+    ['Intercept', 'months']
+    >>> fit.n_obs, fit.n_groups
+    (150, 30)
+    """
+    design = build_design(
+        data, measure, y=y, time=time, group=group, random=random, knots=knots,
+        covariates=covariates,
+    )
+    sc = _Scaling(design)
+    cp = core.cross_products(sc.X, sc.Z, sc.y, design.codes)
+    q, p, n = cp.q, cp.p, cp.n
+    messages: list[str] = []
+    if design.excluded:
+        parts = ", ".join(f"{k} missing in {v}" for k, v in design.excluded.items())
+        messages.append(f"{design.n_excluded} row(s) excluded as incomplete ({parts}).")
+
+    path = core.fit_theta(cp, reml)
+    lam_s = core.theta_to_lambda(path.theta, q)
+    prof = core.solve_pls(cp, lam_s)
+    dev = prof.deviance(reml)
+    sigma2 = prof.sigma2(reml)
+    D_rel = sc.T @ lam_s @ lam_s.T @ sc.T.T
+    lam_o = core.psd_factor(D_rel)
+    theta_o = core.lambda_to_theta(lam_o)
+    D = sigma2 * D_rel
+
+    beta = sc.M @ prof.beta
+    beta[0] += sc.y_mean
+    Sinv = linalg.cho_solve(prof.S_chol, np.eye(p), check_finite=False)
+    vcov = sigma2 * sc.M @ Sinv @ sc.M.T
+    b = (prof.u @ lam_s.T) @ sc.T.T  # (G, q) on the original scale
+
+    # convergence: projected gradient at the chosen point
+    grad_s = core.deviance_gradient(cp, prof, reml)
+    rows, cols = core._tril_colwise(q)
+    pg = core.projected_gradient(path.theta, grad_s[rows, cols], q)
+    converged = bool(np.max(np.abs(pg)) < _GRAD_TOL)
+    if not converged:
+        messages.append(
+            f"The optimiser did not reach a verified optimum (largest gradient "
+            f"{np.max(np.abs(pg)):.2g}); treat the estimates with caution."
+        )
+    vcov_varpar, jac, evals = _satterthwaite(cp, sc, theta_o, np.sqrt(sigma2), reml, q)
+    if (evals < -_HESS_TOL).any():
+        converged = False
+        messages.append(
+            "The likelihood is not at a maximum in every direction (the Hessian of the "
+            f"deviance has negative eigenvalue(s) {', '.join(f'{e:.1e}' for e in evals[evals < -_HESS_TOL])}); "
+            "the fit may not have converged."
+        )
+
+    # singular fit, stated by component
+    singular = bool(np.min(np.diag(lam_s)) < _SINGULAR_TOL)
+    names = _names(design)
+    if singular:
+        if q == 1:
+            what = f"the variance of the random intercept ({group}) is estimated as zero"
+        else:
+            Ds = lam_s @ lam_s.T
+            if np.sqrt(Ds[1, 1]) < _SINGULAR_TOL:
+                what = f"the variance of the random slope on {time} is estimated as zero"
+            elif np.sqrt(D_rel[0, 0]) < _SINGULAR_TOL:
+                what = "the variance of the random intercept is estimated as zero"
+            else:
+                corr = D[0, 1] / np.sqrt(D[0, 0] * D[1, 1])
+                what = (
+                    f"the random intercept and slope are perfectly correlated "
+                    f"(corr = {corr:+.3f})"
+                )
+        messages.append(
+            f"Singular fit: {what}. The random-effects structure is too rich for these "
+            + ("data; consider random='intercept'." if q == 2 else "data.")
+        )
+    if path.boundary:
+        messages.append(
+            "The optimum lies on the boundary of the parameter space; it was confirmed "
+            "by a separate fit on the boundary."
+        )
+    zero_ev = np.abs(evals) <= _HESS_TOL
+    if zero_ev.any():
+        messages.append(
+            "Satterthwaite df: the likelihood is flat in "
+            f"{int(zero_ev.sum())} direction(s) of the variance parameters; that direction "
+            "was left out (as lmerTest does)."
+        )
+
+    var_beta = np.diag(vcov)
+    grad_var = jac[:, np.arange(p), np.arange(p)].T  # (p, k)
+    denom = np.einsum("ik,kl,il->i", grad_var, vcov_varpar, grad_var)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        df = np.where(denom > 0, 2.0 * var_beta**2 / denom, np.inf)
+    fixed = t_table(design.terms, beta, np.sqrt(var_beta), df)
+
+    n_par = p + len(theta_o) + 1
+    loglik = -0.5 * dev
+    group_sizes = np.bincount(design.codes)
+    blups = pd.DataFrame({group: design.groups.to_numpy(), "intercept": b[:, 0]})
+    if q == 2:
+        blups["slope"] = b[:, 1]
+
+    result = LMMResult(
+        fixed=fixed,
+        random=_variance_table(design, D, sigma2),
+        blups=blups,
+        loglik=loglik,
+        deviance=dev,
+        reml_criterion=dev if reml else np.nan,
+        aic=dev + 2.0 * n_par,
+        bic=dev + np.log(n) * n_par,
+        n_obs=n,
+        n_groups=len(design.groups),
+        max_visits=int(group_sizes.max()),
+        n_excluded=design.n_excluded,
+        converged=converged,
+        singular=singular,
+        messages=messages,
+        method="REML" if reml else "ML",
+        theta=theta_o,
+        sigma=float(np.sqrt(sigma2)),
+        vcov=pd.DataFrame(vcov, index=design.terms, columns=design.terms),
+        y=y,
+        time=time,
+        group=group,
+        random_type=random,
+        knots=design.knots,
+        covariates=[c.name for c in design.covariates],
+        measure=design.measure,
+        _design=design,
+        _beta=beta,
+        _vcov=vcov,
+        _vcov_varpar=vcov_varpar,
+        _jac=jac,
+        _b=b,
+    )
+    if singular:
+        warnings.warn(messages[[m.startswith("Singular") for m in messages].index(True)],
+                      SingularFitWarning, stacklevel=2)
+    if not converged:
+        warnings.warn(
+            "The mixed model may not have converged: " + " ".join(
+                m for m in messages if "optim" in m or "maximum" in m
+            ),
+            ConvergenceWarning,
+            stacklevel=2,
+        )
+    return result
