@@ -22,6 +22,7 @@ __all__ = [
     "check_timepoint",
     "check_level",
     "check_unique",
+    "changes_at",
 ]
 
 
@@ -92,6 +93,8 @@ def check_timepoint(data: pd.DataFrame, timepoint: str) -> None:
     """
     col = data[schema.TIMEPOINT]
     values = list(pd.unique(col.dropna().astype(str)))
+    if isinstance(col.dtype, pd.CategoricalDtype) and timepoint in set(col.cat.categories):
+        return
     if timepoint not in values:
         raise ValueError(
             f"timepoint {timepoint!r} not found among the analysed rows; "
@@ -132,3 +135,33 @@ def check_unique(data: pd.DataFrame, keys: Sequence[str], *, func: str) -> None:
             f"rows share keys (e.g. {rows}); mark one row per timepoint with the 'analysed' "
             "column (assign_timepoints does this)"
         )
+
+
+def changes_at(
+    changes: pd.DataFrame,
+    timepoint: str,
+    measures: str | Sequence[str] | None,
+    *,
+    func: str,
+) -> dict[str, pd.DataFrame]:
+    """Analysed rows at ``timepoint`` with a change from baseline, per measure.
+
+    Rows without a change (no baseline, or the score not done) are left out, so
+    each frame holds the patients with both baseline and ``timepoint``.
+
+    Examples
+    --------
+    >>> d = pd.DataFrame({"patient_id": ["a", "a"], "measure": ["HFMSE"] * 2,
+    ...                   "timepoint": ["Baseline", "Month 6"], "change": [0.0, 2.0]})
+    >>> changes_at(d, "Month 6", None, func="f")["HFMSE"]["change"].tolist()
+    [2.0]
+    """
+    keys = [schema.PATIENT, schema.MEASURE, schema.TIMEPOINT]
+    require_columns(changes, [*keys, schema.CHANGE], func=func)
+    rows = analysed_rows(changes)
+    check_timepoint(rows, timepoint)
+    names = measure_list(rows, measures)
+    at = rows.loc[(rows[schema.TIMEPOINT].astype(str) == timepoint).to_numpy()]
+    at = at.loc[at[schema.CHANGE].notna().to_numpy()]
+    check_unique(at, keys, func=func)
+    return {m: at.loc[(at[schema.MEASURE] == m).to_numpy()] for m in names}

@@ -247,7 +247,8 @@ def walsh_order_statistic(x: np.ndarray, k: int) -> float:
     """The k-th smallest (1-based) Walsh average (x_i + x_j) / 2, i <= j.
 
     For large samples the n(n+1)/2 averages are not stored: the value is found
-    by bisection on the count of averages below a value (O(n log n) per step).
+    by bisection on the count of averages below a value (O(n log n) per step),
+    exact up to a few ulp of floating-point rounding of x_i + x_j.
 
     Examples
     --------
