@@ -1,0 +1,107 @@
+"""Benchmark: per-patient figures vs a bare matplotlib plot of the same lines.
+
+For each of N synthetic patients (HFMSE, Purdue preferred and non-preferred
+hand at six visits, nusinersen doses) this script times
+
+1. ``plot_patient`` + ``save_figure`` (one PNG per patient),
+2. a bare matplotlib figure with the same axes and lines, saved at the same
+   pixel size and format,
+3. ``save_patient_figures`` over all cores.
+
+Usage::
+
+    python benchmarks/bench_plots.py --patients 100
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+from matplotlib.figure import Figure
+
+from sma_outcomes.plot import plot_patient, save_figure, save_patient_figures
+
+VISITS = (("Baseline", -7), ("Loading", 45), ("Month 6", 183), ("Month 10", 305),
+          ("Month 14", 427), ("Month 18", 549))
+MEASURES = (("HFMSE", 25.0, 1.0), ("PP_PREF", 6.0, 0.9), ("PP_NONPREF", 4.0, 0.7))
+DOSE_DAYS = (0, 14, 28, 63, 183, 305, 427, 549)
+
+
+def make_data(n: int, seed: int = 0) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Synthetic score and dose tables for ``n`` patients."""
+    rng = np.random.default_rng(seed)
+    rows, doses = [], []
+    for p in range(n):
+        pid = f"P{p + 1:04d}"
+        shift = rng.integers(-6, 7, len(VISITS))
+        for m, base, step in MEASURES:
+            b = base + rng.normal(0, 4 if m == "HFMSE" else 1.5)
+            for k, (visit, day) in enumerate(VISITS):
+                s = float(np.clip(np.round(b + step * k + rng.normal(0, 1)), 0, 25 if m != "HFMSE" else 66))
+                code = ""
+                if rng.random() < 0.05:
+                    s, code = float("nan"), "NT"
+                rows.append((pid, visit, float(day + shift[k]), m, s, code, "2"))
+        for i, d in enumerate(DOSE_DAYS):
+            doses.append((pid, float(d), i + 1, "loading" if i < 4 else "maintenance"))
+    data = pd.DataFrame(rows, columns=["patient_id", "visit", "day", "measure", "score",
+                                       "missing_code", "sma_type"])
+    dose = pd.DataFrame(doses, columns=["patient_id", "day", "dose_number", "phase"])
+    return data, dose
+
+
+def bare(data: pd.DataFrame, pid: str, size: tuple[float, float], path: Path) -> None:
+    """The same lines, plainly: one axes per measure, one line each."""
+    fig = Figure(figsize=size)
+    rows = data[data["patient_id"] == pid]
+    axes = fig.subplots(len(MEASURES), 1, sharex=True)
+    for ax, (m, _, _) in zip(axes, MEASURES, strict=True):
+        r = rows[rows["measure"] == m].sort_values("day")
+        ax.plot(r["day"] / 30.4375, r["score"], marker="o")
+        ax.set_ylabel(m)
+    fig.savefig(path, dpi=300)
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--patients", type=int, default=1000)
+    ap.add_argument("--jobs", type=int, default=None)
+    ap.add_argument("--fmt", default="png")
+    args = ap.parse_args()
+    data, doses = make_data(args.patients)
+    pids = sorted(data["patient_id"].unique())
+    groups = dict(tuple(data.groupby("patient_id")))
+    with tempfile.TemporaryDirectory() as tmp:
+        out = Path(tmp)
+        size = None
+        t0 = time.perf_counter()
+        for pid in pids:
+            fig = plot_patient(groups[pid], patient_id=pid, doses=doses[doses.patient_id == pid])
+            size = tuple(fig.get_size_inches())
+            save_figure(fig, out / f"{pid}.{args.fmt}")
+        t_ours = time.perf_counter() - t0
+        t0 = time.perf_counter()
+        for pid in pids:
+            bare(groups[pid], pid, size, out / f"bare_{pid}.{args.fmt}")
+        t_bare = time.perf_counter() - t0
+        jobs = args.jobs or os.cpu_count() or 1
+        t0 = time.perf_counter()
+        save_patient_figures(data, out / "batch", doses=doses, jobs=jobs, fmt=args.fmt)
+        t_batch = time.perf_counter() - t0
+    n = len(pids)
+    print(f"patients: {n}, format: {args.fmt}, figure {size[0]:.2f} x {size[1]:.2f} in at 300 dpi")
+    print(f"plot_patient + save_figure : {t_ours:8.2f} s  ({1000 * t_ours / n:6.1f} ms/patient)")
+    print(f"bare matplotlib            : {t_bare:8.2f} s  ({1000 * t_bare / n:6.1f} ms/patient)")
+    print(f"ratio                      : {t_ours / t_bare:8.2f} x  (target <= 2)")
+    print(f"save_patient_figures, {jobs} jobs: {t_batch:8.2f} s  "
+          f"({t_ours / t_batch:.2f} x faster than serial)")
+
+
+if __name__ == "__main__":
+    main()

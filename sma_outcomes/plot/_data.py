@@ -1,0 +1,300 @@
+"""Data helpers shared by the plot functions (no drawing here).
+
+Examples
+--------
+>>> from sma_outcomes.plot._data import natural_key
+>>> sorted(["P10", "P2", "P1"], key=natural_key)
+['P1', 'P2', 'P10']
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import re
+import warnings
+from collections.abc import Iterable, Sequence
+
+import numpy as np
+import pandas as pd
+
+from ..exceptions import DataError, DataWarning
+from ..registry import SCALES, get_scale
+from ..schema import (
+    ANALYSED,
+    BASELINE,
+    DAY,
+    DAYS_PER_MONTH,
+    MEASURE,
+    PATIENT,
+    SCORE,
+    TIMEPOINT,
+)
+
+TIME_UNITS = ("months", "days")
+
+
+def natural_key(value: object) -> tuple:
+    """Sort key that orders ``"P2"`` before ``"P10"``.
+
+    Examples
+    --------
+    >>> natural_key("P10") > natural_key("P9")
+    True
+    """
+    parts = re.split(r"(\d+)", str(value))
+    return tuple((0, int(p), "") if p.isdigit() else (1, 0, p) for p in parts)
+
+
+def check_columns(data: pd.DataFrame, required: Iterable[str], *, hint: str = "") -> None:
+    """Raise :class:`DataError` naming every missing column.
+
+    Examples
+    --------
+    >>> check_columns(pd.DataFrame({"a": [1]}), ["a"])
+    """
+    if not isinstance(data, pd.DataFrame):
+        raise TypeError(f"data must be a pandas DataFrame, got {type(data).__name__}")
+    missing = [c for c in required if c not in data.columns]
+    if missing:
+        found = ", ".join(map(str, data.columns))
+        msg = f"the table has no column {', '.join(map(repr, missing))} (found: {found})"
+        raise DataError(msg + (f"; {hint}" if hint else ""))
+
+
+def check_choice(name: str, value: object, allowed: Sequence[object]) -> None:
+    """Raise ValueError naming the parameter, the allowed values and the value.
+
+    Examples
+    --------
+    >>> check_choice("time", "months", TIME_UNITS)
+    """
+    if value not in allowed:
+        raise ValueError(f"`{name}` must be one of {list(allowed)}, not {value!r}")
+
+
+def to_time(day: pd.Series | np.ndarray | float, time: str) -> np.ndarray:
+    """Study day to the plotted time unit (months = day / 30.4375).
+
+    Examples
+    --------
+    >>> to_time(np.array([0.0, 30.4375]), "months").tolist()
+    [0.0, 1.0]
+    """
+    check_choice("time", time, TIME_UNITS)
+    x = np.asarray(day, dtype=float)
+    return x / DAYS_PER_MONTH if time == "months" else x
+
+
+def time_label(time: str) -> str:
+    """x-axis label for the time unit.
+
+    Examples
+    --------
+    >>> time_label("days")
+    'Days since first dose'
+    """
+    return "Months since first dose" if time == "months" else "Days since first dose"
+
+
+def patient_order(ids: Iterable[object]) -> list[str]:
+    """Unique patient ids in natural order.
+
+    Examples
+    --------
+    >>> patient_order(["B", "A10", "A2", "B"])
+    ['A2', 'A10', 'B']
+    """
+    return sorted({str(i) for i in ids}, key=natural_key)
+
+
+def default_measures(data: pd.DataFrame) -> list[str]:
+    """Totals (not items) present in the table, in registry order.
+
+    Examples
+    --------
+    >>> default_measures(pd.DataFrame({"measure": ["PP_PREF", "HFMSE_01", "HFMSE"]}))
+    ['HFMSE', 'PP_PREF']
+    """
+    present = set(data[MEASURE].astype(str))
+    known = [c for c in SCALES if c in present and SCALES[c].parent is None]
+    unknown = sorted(present - set(SCALES))
+    return known + unknown
+
+
+def resolve_threshold(measure: str, threshold: float | dict | None) -> float | None:
+    """Threshold of clinically meaningful change: the user's, else the registry's.
+
+    Examples
+    --------
+    >>> resolve_threshold("HFMSE", None), resolve_threshold("PP_PREF", None)
+    (3.0, None)
+    >>> resolve_threshold("PP_PREF", {"PP_PREF": 2})
+    2.0
+    """
+    if isinstance(threshold, dict):
+        value = threshold.get(measure)
+        if value is not None:
+            return float(value)
+        threshold = None
+    if threshold is not None:
+        value = float(threshold)
+        if not np.isfinite(value) or value <= 0:
+            raise ValueError(f"`threshold` must be a positive number, not {threshold!r}")
+        return value
+    try:
+        return get_scale(measure).threshold
+    except KeyError:
+        return None
+
+
+def axis_label(measure: str, *, change: bool = False, percent: bool = False) -> str:
+    """Label from the registry, or the bare code for an unknown measure.
+
+    Examples
+    --------
+    >>> axis_label("RULM")
+    'RULM total (points, 0–37)'
+    """
+    try:
+        return get_scale(measure).axis_label(change=change, percent=percent)
+    except KeyError:
+        return measure
+
+
+def short_name(measure: str) -> str:
+    """Abbreviation from the registry (the code for an unknown measure).
+
+    Examples
+    --------
+    >>> short_name("PP_NONPREF")
+    'PP non-pref'
+    """
+    scale = SCALES.get(measure)
+    return scale.abbreviation if scale is not None else measure
+
+
+def scale_limits(measure: str) -> tuple[float, float]:
+    """Hard limits of the scale (``-inf, inf`` for an unknown measure).
+
+    Examples
+    --------
+    >>> scale_limits("HFMSE")
+    (0.0, 66.0)
+    """
+    scale = SCALES.get(measure)
+    if scale is None:
+        return -np.inf, np.inf
+    return scale.minimum, scale.maximum
+
+
+def patient_baseline(rows: pd.DataFrame) -> float:
+    """The patient's baseline for one measure.
+
+    The ``baseline`` column when the timeline has added it, otherwise the last
+    non-missing score on or before day 0 (the timeline's default rule); NaN
+    when there is none.
+
+    Examples
+    --------
+    >>> rows = pd.DataFrame({"day": [-3.0, 0.0, 40.0], "score": [20.0, np.nan, 25.0]})
+    >>> patient_baseline(rows)
+    20.0
+    """
+    if BASELINE in rows.columns:
+        values = pd.to_numeric(rows[BASELINE], errors="coerce").dropna()
+        if len(values):
+            return float(values.iloc[0])
+    pre = rows[(rows[DAY] <= 0) & rows[SCORE].notna()]
+    if len(pre) == 0:
+        return float("nan")
+    return float(pre.sort_values(DAY, kind="mergesort")[SCORE].iloc[-1])
+
+
+def drop_unplaced(rows: pd.DataFrame, what: str) -> pd.DataFrame:
+    """Drop rows with no study day, with a :class:`DataWarning` naming them.
+
+    Examples
+    --------
+    >>> drop_unplaced(pd.DataFrame({"day": [1.0]}), "x").shape
+    (1, 1)
+    """
+    bad = rows[DAY].isna()
+    if bad.any():
+        ids = patient_order(rows.loc[bad, PATIENT]) if PATIENT in rows else []
+        warnings.warn(
+            f"{int(bad.sum())} assessment(s) of {what} have no study day and are not "
+            f"plotted (patients: {', '.join(ids)}); give a date or day for them",
+            DataWarning,
+            stacklevel=3,
+        )
+        rows = rows[~bad]
+    return rows
+
+
+def at_timepoint(
+    data: pd.DataFrame, measure: str, timepoint: str, columns: Sequence[str]
+) -> pd.DataFrame:
+    """The analysed rows of one measure at one nominal timepoint.
+
+    Examples
+    --------
+    >>> df = pd.DataFrame({"patient_id": ["a"], "measure": ["HFMSE"],
+    ...     "timepoint": ["Month 6"], "change": [2.0]})
+    >>> at_timepoint(df, "HFMSE", "Month 6", ["change"])["change"].tolist()
+    [2.0]
+    """
+    hint = "run sma_outcomes.change_from_baseline(data) first"
+    check_columns(data, [PATIENT, MEASURE, TIMEPOINT, *columns], hint=hint)
+    rows = data[(data[MEASURE] == measure) & (data[TIMEPOINT].astype(object) == timepoint)]
+    if ANALYSED in rows.columns:
+        rows = rows[rows[ANALYSED].fillna(False).astype(bool)]
+    if len(rows) == 0:
+        tps = [str(t) for t in pd.unique(data.loc[data[MEASURE] == measure, TIMEPOINT].dropna())]
+        raise DataError(
+            f"no analysed {measure} assessment at timepoint {timepoint!r}; "
+            f"timepoints with {measure}: {', '.join(tps) or 'none'}"
+        )
+    dup = rows[PATIENT].duplicated(keep=False)
+    if dup.any():
+        raise DataError(
+            f"several analysed {measure} rows at {timepoint!r} for patient(s) "
+            f"{', '.join(patient_order(rows.loc[dup, PATIENT]))}; keep one per patient "
+            "(the timeline's `analysed` column does this)"
+        )
+    return rows
+
+
+def resolve_doses(
+    data: pd.DataFrame, doses: pd.DataFrame | None, schedule: str | None
+) -> pd.DataFrame | None:
+    """Dose table to draw: the one given, else the timeline's ``dose_table``.
+
+    Returns None when there is nothing to draw (``schedule=None`` and no
+    ``doses``, or the timeline module is not available). The result has
+    columns patient_id, day, dose_number, phase.
+
+    Examples
+    --------
+    >>> d = pd.DataFrame({"patient_id": ["a", "a"], "day": [14, 0]})
+    >>> resolve_doses(pd.DataFrame(), d, None)[["day", "dose_number", "phase"]].values.tolist()
+    [[0.0, 1, ''], [14.0, 2, '']]
+    """
+    if doses is None:
+        if schedule is None:
+            return None
+        if importlib.util.find_spec("sma_outcomes.timeline") is None:
+            return None
+        from ..timeline import dose_table  # lazy: the timeline stage comes first
+
+        doses = dose_table(data, schedule=schedule)
+    check_columns(doses, [PATIENT, DAY], hint="a dose table needs patient_id and day")
+    out = doses.copy()
+    out[PATIENT] = out[PATIENT].astype(str)
+    out[DAY] = pd.to_numeric(out[DAY], errors="coerce").astype(float)
+    out = out[out[DAY].notna()].sort_values([PATIENT, DAY], kind="mergesort")
+    if "dose_number" not in out.columns:
+        out["dose_number"] = out.groupby(PATIENT).cumcount() + 1
+    if "phase" not in out.columns:
+        out["phase"] = ""
+    out["phase"] = out["phase"].fillna("").astype(str)
+    return out.reset_index(drop=True)

@@ -1,0 +1,358 @@
+"""Drawing primitives shared by the figures (one axes at a time).
+
+Every artist that carries data gets a ``gid`` so that tests (and users) can
+find it: ``"scores"``, ``"missing"``, ``"baseline"``, ``"band"``,
+``"doses"``, ``"dose-lines"``, ``"loading-phase"``.
+
+Examples
+--------
+>>> from sma_outcomes.plot._draw import wrap_label
+>>> print(wrap_label("Purdue Pegboard, preferred hand (pins, 0–25)", 24))
+Purdue Pegboard,
+preferred hand
+(pins, 0–25)
+"""
+
+from __future__ import annotations
+
+import textwrap
+from collections.abc import Sequence
+
+import numpy as np
+from matplotlib.axes import Axes
+from matplotlib.collections import LineCollection
+from matplotlib.lines import Line2D
+from matplotlib.patches import Patch
+from matplotlib.transforms import blended_transform_factory
+
+from ..registry import SCALES
+from .style import GREY, GREY_DARK, GREY_LIGHT, OKABE_ITO, PALETTE, SHADE
+
+_TOTALS = [code for code, s in SCALES.items() if s.parent is None]
+_FIXED = {
+    "HFMSE": OKABE_ITO["blue"],
+    "RULM": OKABE_ITO["orange"],
+    "PP_PREF": OKABE_ITO["vermillion"],
+    "PP_NONPREF": OKABE_ITO["bluish_green"],
+    "PP_BOTH": OKABE_ITO["reddish_purple"],
+    "PP_ASSEMBLY": OKABE_ITO["sky_blue"],
+}
+
+
+def measure_color(measure: str) -> str:
+    """The colour a measure has in every figure.
+
+    Examples
+    --------
+    >>> measure_color("HFMSE")
+    '#0072B2'
+    """
+    if measure in _FIXED:
+        return _FIXED[measure]
+    scale = SCALES.get(measure)
+    if scale is not None and scale.parent in _FIXED:
+        return _FIXED[scale.parent]
+    index = _TOTALS.index(measure) if measure in _TOTALS else sum(map(ord, measure))
+    return PALETTE[index % 7]
+
+
+def wrap_label(text: str, width: int) -> str:
+    """Wrap an axis label at spaces, keeping the "(unit, range)" part together.
+
+    Examples
+    --------
+    >>> wrap_label("HFMSE total (points, 0–66)", 40)
+    'HFMSE total (points, 0–66)'
+    """
+    if len(text) <= width:
+        return text
+    head, sep, tail = text.partition(" (")
+    lines = textwrap.wrap(head, width=max(width, 8), break_on_hyphens=False)
+    if sep:
+        lines.append("(" + tail)
+    return "\n".join(lines)
+
+
+def dose_label(phase: str) -> str:
+    """Legend label of a dose by phase.
+
+    Examples
+    --------
+    >>> dose_label("maintenance")
+    'Maintenance dose'
+    """
+    return {"loading": "Loading dose", "maintenance": "Maintenance dose"}.get(phase, "Dose")
+
+
+def _dose_face(phase: str) -> str:
+    return "white" if phase == "maintenance" else GREY_DARK
+
+
+def draw_dose_lines(ax: Axes, x: np.ndarray) -> LineCollection | None:
+    """Faint vertical lines at the dose times, spanning the axes.
+
+    Examples
+    --------
+    >>> from matplotlib.figure import Figure
+    >>> ax = Figure().add_subplot()
+    >>> len(draw_dose_lines(ax, np.array([0.0, 1.0])).get_segments())
+    2
+    """
+    if len(x) == 0:
+        return None
+    trans = blended_transform_factory(ax.transData, ax.transAxes)
+    segs = [((xi, 0.0), (xi, 1.0)) for xi in x]
+    lc = LineCollection(
+        segs, transform=trans, colors=GREY_LIGHT, linewidths=0.6, zorder=0.6, gid="dose-lines"
+    )
+    ax.add_collection(lc, autolim=False)
+    return lc
+
+
+def stack_rows(xpts: Sequence[float], widths: Sequence[float], gap: float = 1.0) -> list[int]:
+    """Row for each label so that labels in one row do not overlap (greedy).
+
+    Examples
+    --------
+    >>> stack_rows([0, 2, 20], [4, 4, 4])
+    [0, 1, 0]
+    """
+    ends: list[float] = []
+    rows = []
+    for xp, w in zip(xpts, widths, strict=True):
+        left = xp - w / 2
+        for r, end in enumerate(ends):
+            if left >= end + gap:
+                ends[r] = xp + w / 2
+                rows.append(r)
+                break
+        else:
+            ends.append(xp + w / 2)
+            rows.append(len(ends) - 1)
+    return rows
+
+
+def number_rows(
+    x: np.ndarray,
+    texts: Sequence[str],
+    xlim: tuple[float, float],
+    axes_width_pt: float,
+    fontsize: float = 5.5,
+) -> list[int]:
+    """Stacking row of each dose number above the axes so that none overlap.
+
+    Examples
+    --------
+    >>> number_rows(np.array([0.0, 0.1, 5.0]), ["1", "2", "3"], (0, 10), 200)
+    [0, 1, 0]
+    """
+    x0, x1 = xlim
+    xpts = (np.asarray(x, float) - x0) / (x1 - x0) * axes_width_pt
+    widths = [0.62 * fontsize * len(t) for t in texts]
+    return stack_rows(list(xpts), widths, gap=0.8)
+
+
+def draw_dose_markers(
+    ax: Axes,
+    x: np.ndarray,
+    phases: Sequence[str],
+    numbers: Sequence[int] | None,
+    *,
+    axes_width_pt: float,
+    fontsize: float = 5.5,
+    size: float = 16.0,
+) -> list:
+    """Triangles above the axes at the dose times, numbered without overlap.
+
+    Loading doses are filled, maintenance doses open. ``numbers`` None draws no
+    numbers. Returns the artists (the marker collection first).
+
+    Examples
+    --------
+    >>> from matplotlib.figure import Figure
+    >>> ax = Figure().add_subplot()
+    >>> ax.set_xlim(0, 10)
+    (0.0, 10.0)
+    >>> arts = draw_dose_markers(ax, np.array([1.0, 5.0]), ["loading", "maintenance"],
+    ...                          [1, 2], axes_width_pt=200)
+    >>> arts[0].get_offsets()[:, 0].tolist()
+    [1.0, 5.0]
+    """
+    if len(x) == 0:
+        return []
+    trans = blended_transform_factory(ax.transData, ax.transAxes)
+    faces = [_dose_face(p) for p in phases]
+    coll = ax.scatter(
+        x,
+        np.ones(len(x)),
+        s=size,
+        marker="v",
+        c=faces,
+        edgecolors=GREY_DARK,
+        linewidths=0.6,
+        transform=trans,
+        clip_on=False,
+        zorder=5,
+        gid="doses",
+    )
+    arts: list = [coll]
+    if numbers is not None:
+        texts = [str(int(n)) for n in numbers]
+        rows = number_rows(x, texts, ax.get_xlim(), axes_width_pt, fontsize)
+        for xi, t, r in zip(x, texts, rows, strict=True):
+            arts.append(
+                ax.annotate(
+                    t,
+                    xy=(xi, 1.0),
+                    xycoords=trans,
+                    xytext=(0, 4.0 + r * (fontsize + 0.5)),
+                    textcoords="offset points",
+                    ha="center",
+                    va="bottom",
+                    fontsize=fontsize,
+                    color=GREY_DARK,
+                    annotation_clip=False,
+                    gid="dose-number",
+                )
+            )
+    return arts
+
+
+def shade_loading(ax: Axes, x: np.ndarray, phases: Sequence[str]) -> Patch | None:
+    """Shade the loading phase: from the first to the last loading dose.
+
+    Examples
+    --------
+    >>> from matplotlib.figure import Figure
+    >>> ax = Figure().add_subplot()
+    >>> shade_loading(ax, np.array([0.0, 2.0, 6.0]), ["loading", "loading", "maintenance"]).get_gid()
+    'loading-phase'
+    """
+    load = np.asarray(x, float)[np.asarray(phases) == "loading"]
+    if len(load) < 2:
+        return None
+    return ax.axvspan(load.min(), load.max(), color=SHADE, lw=0, zorder=0.5, gid="loading-phase")
+
+
+def draw_band(
+    ax: Axes,
+    baseline: float,
+    threshold: float | None,
+    limits: tuple[float, float],
+    color: str,
+) -> list:
+    """Baseline reference line and the band baseline ± threshold (clipped to the scale).
+
+    Examples
+    --------
+    >>> from matplotlib.figure import Figure
+    >>> ax = Figure().add_subplot()
+    >>> [a.get_gid() for a in draw_band(ax, 20.0, 3.0, (0, 66), "k")]
+    ['band', 'baseline']
+    """
+    if not np.isfinite(baseline):
+        return []
+    arts = []
+    if threshold:
+        lo = max(limits[0], baseline - threshold)
+        hi = min(limits[1], baseline + threshold)
+        arts.append(ax.axhspan(lo, hi, color=color, alpha=0.12, lw=0, zorder=0.8, gid="band"))
+    arts.append(
+        ax.axhline(baseline, color=color, lw=0.7, ls=(0, (4, 2)), alpha=0.8, zorder=0.9, gid="baseline")
+    )
+    return arts
+
+
+def draw_scores(
+    ax: Axes,
+    x: np.ndarray,
+    y: np.ndarray,
+    color: str,
+    *,
+    analysed: np.ndarray | None = None,
+    codes: Sequence[str] | None = None,
+    show_missing: bool = True,
+    markersize: float = 3.5,
+    lw: float = 1.2,
+) -> list:
+    """One trajectory: a line through the scores in time order, broken at NaN.
+
+    Assessments not chosen for analysis (``analysed`` False) get open markers.
+    Missing scores are marked with a grey cross at the foot of the axes and
+    their missing code (NT, UTA, ...) when ``show_missing``.
+
+    Examples
+    --------
+    >>> from matplotlib.figure import Figure
+    >>> ax = Figure().add_subplot()
+    >>> line = draw_scores(ax, np.array([0.0, 1, 2]), np.array([1.0, np.nan, 3]), "k")[0]
+    >>> line.get_ydata().tolist()
+    [1.0, nan, 3.0]
+    """
+    x = np.asarray(x, float)
+    y = np.asarray(y, float)
+    line = ax.plot(
+        x, y, color=color, lw=lw, marker="o", ms=markersize, mew=0.6, mec=color,
+        mfc=color, zorder=3, gid="scores", solid_capstyle="round",
+    )[0]
+    arts: list = [line]
+    if analysed is not None and not np.all(analysed):
+        sel = ~np.asarray(analysed, bool) & np.isfinite(y)
+        if sel.any():
+            (pts,) = ax.plot(
+                x[sel], y[sel], ls="none", marker="o", ms=markersize, mew=0.6, mec=color,
+                mfc="white", zorder=3.5, gid="not-analysed",
+            )
+            arts.append(pts)
+    miss = ~np.isfinite(y)
+    if show_missing and miss.any():
+        trans = blended_transform_factory(ax.transData, ax.transAxes)
+        (cross,) = ax.plot(
+            x[miss], np.full(int(miss.sum()), 0.04), ls="none", marker="x", ms=markersize,
+            mew=0.8, color=GREY, transform=trans, zorder=3, gid="missing", clip_on=False,
+        )
+        arts.append(cross)
+        if codes is not None:
+            for xi, code in zip(x[miss], np.asarray(codes, object)[miss], strict=True):
+                if isinstance(code, str) and code.strip():
+                    arts.append(
+                        ax.annotate(
+                            code.strip(), xy=(xi, 0.04), xycoords=trans, xytext=(0, 3.5),
+                            textcoords="offset points", ha="center", va="bottom",
+                            fontsize=5.5, color=GREY, gid="missing-code",
+                        )
+                    )
+    return arts
+
+
+def legend_handles(
+    color: str,
+    *,
+    band: bool,
+    phases: Sequence[str] = (),
+    loading_shade: bool = False,
+    missing: bool = False,
+    not_analysed: bool = False,
+) -> list:
+    """Proxy artists for a trajectory legend.
+
+    Examples
+    --------
+    >>> [h.get_label() for h in legend_handles("k", band=True, phases=["loading"])]
+    ['Score', 'Baseline', 'Baseline ± meaningful change', 'Loading dose']
+    """
+    hs: list = [Line2D([], [], color=color, marker="o", ms=3.5, lw=1.2, label="Score")]
+    if not_analysed:
+        hs.append(Line2D([], [], color=color, marker="o", mfc="white", ms=3.5, ls="none",
+                         label="Not analysed"))
+    if missing:
+        hs.append(Line2D([], [], color=GREY, marker="x", ms=3.5, ls="none", label="Not done"))
+    hs.append(Line2D([], [], color=GREY_DARK, lw=0.7, ls=(0, (4, 2)), label="Baseline"))
+    if band:
+        hs.append(Patch(color=GREY_DARK, alpha=0.15, lw=0, label="Baseline ± meaningful change"))
+    for phase in dict.fromkeys(phases):
+        hs.append(Line2D([], [], ls="none", marker="v", ms=4.5, mfc=_dose_face(phase),
+                         mec=GREY_DARK, mew=0.6, label=dose_label(phase)))
+    if loading_shade:
+        hs.append(Patch(color=SHADE, lw=0, label="Loading phase"))
+    return hs

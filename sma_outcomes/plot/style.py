@@ -1,0 +1,200 @@
+"""House style for every sma_outcomes figure.
+
+The style is applied with :func:`matplotlib.rc_context` while a figure is
+built and saved, so the user's global ``rcParams`` are never changed. Colours
+come from the Okabe-Ito palette, which stays distinguishable for the common
+forms of colour-vision deficiency.
+
+Examples
+--------
+>>> from sma_outcomes.plot.style import PALETTE, house_style, new_figure
+>>> PALETTE[0]
+'#0072B2'
+>>> with house_style():
+...     fig = new_figure(3.5, 2.0)
+>>> fig.get_size_inches().tolist()
+[3.5, 2.0]
+"""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import Iterator
+from typing import Any
+
+import matplotlib as mpl
+from cycler import cycler
+from matplotlib.figure import Figure
+
+__all__ = [
+    "OKABE_ITO",
+    "PALETTE",
+    "RC",
+    "SINGLE_COLUMN",
+    "ONE_AND_HALF_COLUMN",
+    "DOUBLE_COLUMN",
+    "house_style",
+    "new_figure",
+    "color_for",
+]
+
+#: The eight Okabe-Ito colours (Okabe & Ito 2008, "Color Universal Design").
+OKABE_ITO: dict[str, str] = {
+    "black": "#000000",
+    "orange": "#E69F00",
+    "sky_blue": "#56B4E9",
+    "bluish_green": "#009E73",
+    "yellow": "#F0E442",
+    "blue": "#0072B2",
+    "vermillion": "#D55E00",
+    "reddish_purple": "#CC79A7",
+}
+
+#: Order in which colours are given to lines (yellow last: too light for thin lines).
+PALETTE: tuple[str, ...] = (
+    OKABE_ITO["blue"],
+    OKABE_ITO["vermillion"],
+    OKABE_ITO["bluish_green"],
+    OKABE_ITO["orange"],
+    OKABE_ITO["reddish_purple"],
+    OKABE_ITO["sky_blue"],
+    OKABE_ITO["black"],
+    OKABE_ITO["yellow"],
+)
+
+#: Neutral tones used for context (individual patients, bands, shading).
+GREY_DARK = "#4D4D4D"
+GREY = "#8C8C8C"
+GREY_LIGHT = "#D9D9D9"
+SHADE = "#EFEFEF"
+
+#: Common journal figure widths in inches (89 mm, 140 mm, 183 mm).
+SINGLE_COLUMN = 3.5
+ONE_AND_HALF_COLUMN = 5.5
+DOUBLE_COLUMN = 7.2
+
+#: rcParams of the house style: 7 pt text legible at journal width, no top and
+#: right spines, fonts embedded as TrueType/paths, fixed SVG hash salt.
+RC: dict[str, Any] = {
+    "font.family": "sans-serif",
+    "font.sans-serif": ["DejaVu Sans"],
+    "font.size": 7.0,
+    "axes.titlesize": 7.5,
+    "axes.titleweight": "bold",
+    "axes.titlelocation": "left",
+    "axes.titlepad": 4.0,
+    "axes.labelsize": 7.0,
+    "axes.labelcolor": "#222222",
+    "axes.linewidth": 0.6,
+    "axes.edgecolor": "#333333",
+    "axes.spines.top": False,
+    "axes.spines.right": False,
+    "axes.prop_cycle": cycler(color=list(PALETTE)),
+    "axes.axisbelow": True,
+    "axes.grid": False,
+    "xtick.labelsize": 6.5,
+    "ytick.labelsize": 6.5,
+    "xtick.color": "#333333",
+    "ytick.color": "#333333",
+    "xtick.major.width": 0.6,
+    "ytick.major.width": 0.6,
+    "xtick.major.size": 2.5,
+    "ytick.major.size": 2.5,
+    "xtick.major.pad": 2.0,
+    "ytick.major.pad": 2.0,
+    "lines.linewidth": 1.2,
+    "lines.markersize": 3.5,
+    "patch.linewidth": 0.5,
+    "legend.fontsize": 6.5,
+    "legend.frameon": False,
+    "legend.handlelength": 1.6,
+    "legend.borderaxespad": 0.2,
+    "legend.columnspacing": 1.2,
+    "figure.dpi": 100,
+    "figure.facecolor": "white",
+    "savefig.dpi": 300,
+    "savefig.facecolor": "white",
+    "savefig.bbox": None,
+    "image.interpolation": "nearest",
+    "svg.hashsalt": "sma_outcomes",
+    "svg.fonttype": "path",
+    "pdf.fonttype": 42,
+    "ps.fonttype": 42,
+}
+if "svg.id" in mpl.rcParams:  # matplotlib >= 3.9
+    RC["svg.id"] = "sma_outcomes"
+
+
+@contextlib.contextmanager
+def house_style(**overrides: Any) -> Iterator[None]:
+    """Context in which figures are built in the house style.
+
+    Parameters
+    ----------
+    **overrides
+        rcParams to change on top of :data:`RC` (dots written as in matplotlib,
+        passed as a dict: ``house_style(**{"font.size": 9})``).
+
+    Examples
+    --------
+    >>> import matplotlib as mpl
+    >>> before = mpl.rcParams["font.size"]
+    >>> with house_style():
+    ...     mpl.rcParams["font.size"]
+    7.0
+    >>> mpl.rcParams["font.size"] == before
+    True
+    """
+    rc = dict(RC)
+    rc.update(overrides)
+    with mpl.rc_context(rc):
+        yield
+
+
+def new_figure(width: float, height: float, *, layout: str | None = None) -> Figure:
+    """A new :class:`~matplotlib.figure.Figure`, never registered with pyplot.
+
+    Call it inside :func:`house_style` so that the figure takes the style.
+
+    Parameters
+    ----------
+    width, height : float
+        Size in inches.
+    layout : {None, "constrained"}
+        Layout engine. ``None`` leaves placement to the caller (faster).
+
+    Examples
+    --------
+    >>> fig = new_figure(2, 1)
+    >>> fig.get_figwidth()
+    2.0
+    """
+    return Figure(figsize=(float(width), float(height)), layout=layout)
+
+
+def color_for(index: int) -> str:
+    """Palette colour number ``index`` (cycling).
+
+    Examples
+    --------
+    >>> color_for(1) == OKABE_ITO["vermillion"]
+    True
+    """
+    return PALETTE[index % len(PALETTE)]
+
+
+def freeze_ticks(fig: Figure) -> None:
+    """Create each axis' first tick now, so tick styling does not depend on
+    the rcParams in force when the figure is later drawn (ticks are created
+    lazily by matplotlib).
+
+    Examples
+    --------
+    >>> fig = new_figure(1, 1)
+    >>> ax = fig.add_subplot()
+    >>> freeze_ticks(fig)
+    """
+    for ax in fig.axes:
+        for axis in (ax.xaxis, ax.yaxis):
+            axis.get_major_ticks(1)
+            axis.get_minor_ticks(1)
