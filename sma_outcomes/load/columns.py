@@ -1,0 +1,130 @@
+"""Match source column names (and long-layout measure names) to canonical roles.
+
+Names are compared after *normalising*: lower case, with spaces, underscores and
+punctuation removed, so "Patient ID", "patient_id" and "PATIENT-ID" are one name.
+
+Examples
+--------
+>>> normalise(" Patient ID ")
+'patientid'
+>>> measure_code("HFMSE item 1"), measure_code("Purdue non-preferred hand"), measure_code("rulm_b")
+('HFMSE_01', 'PP_NONPREF', 'RULM_B')
+"""
+
+from __future__ import annotations
+
+import re
+
+from ..registry import SCALES
+
+#: Column roles and the names that mean them (before normalising).
+ROLE_ALIASES: dict[str, tuple[str, ...]] = {
+    "patient_id": (
+        "patient_id", "patient", "patient id", "patient number", "patient no", "subject",
+        "subject id", "subjid", "usubjid", "participant", "participant id", "pid", "id",
+    ),
+    "visit": ("visit", "visit name", "visit label", "avisit", "visit number"),
+    "date": (
+        "date", "visit date", "visit_date", "assessment date", "exam date", "test date", "adt",
+    ),
+    "day": ("day", "study day", "study_day", "days since first dose", "dy"),
+    "ady": ("ady",),
+    "first_dose_date": (
+        "first dose date", "first_dose_date", "first dose", "treatment start",
+        "treatment start date", "trtsdt", "start of treatment", "date of first dose",
+    ),
+    "measure": ("measure", "test", "paramcd", "parameter", "scale", "outcome", "assessment"),
+    "score": ("score", "value", "result", "aval"),
+    "handedness": ("handedness", "preferred hand", "dominant hand", "hand dominance"),
+    "dose": ("dose", "dose mg", "dose_mg", "exdose"),
+    "drug": ("drug", "treatment", "extrt", "medication"),
+}
+
+#: Extra names of measures (wide columns or long-layout measure values).
+MEASURE_ALIASES: dict[str, tuple[str, ...]] = {
+    "HFMSE": (
+        "hfmse total", "hfmse score", "hfmse total score", "hammersmith",
+        "hammersmith functional motor scale expanded", "hfms expanded",
+    ),
+    "RULM": ("rulm total", "rulm score", "rulm total score", "revised upper limb module"),
+    "RULM_A": ("rulm entry item a", "rulm entry item", "rulm entry", "rulm item a", "rulm a"),
+    "PP_PREF": (
+        "pp preferred", "pp preferred hand", "purdue preferred", "purdue preferred hand",
+        "purdue pref", "pegboard preferred", "purdue pegboard preferred hand",
+    ),
+    "PP_NONPREF": (
+        "pp non preferred", "pp nonpreferred", "pp non-preferred", "pp non-preferred hand",
+        "purdue non preferred", "purdue nonpreferred", "purdue non-preferred hand",
+        "purdue nonpref", "pegboard non-preferred", "purdue pegboard non-preferred hand",
+    ),
+    "PP_RIGHT": ("pp right", "pp right hand", "purdue right", "purdue right hand"),
+    "PP_LEFT": ("pp left", "pp left hand", "purdue left", "purdue left hand"),
+    "PP_BOTH": ("pp both", "pp both hands", "purdue both", "purdue both hands"),
+    "PP_ASSEMBLY": ("pp assembly", "purdue assembly", "purdue pegboard assembly"),
+    "CHOP_INTEND": ("chop intend", "chop-intend total", "chop intend total"),
+    "HINE2": ("hine-2", "hine 2", "hine ii", "hine section 2"),
+    "SMWT": ("6mwt", "6 minute walk", "6-minute walk test", "six minute walk", "6mwd"),
+    "MFM32": ("mfm-32", "mfm 32", "mfm32 total", "mfm-32 total"),
+}
+
+_PUNCT = re.compile(r"[\s_\W]+", re.UNICODE)
+_HFMSE_ITEM = re.compile(r"^hfmse(?:item)?0*(\d+)$")
+_RULM_ITEM = re.compile(r"^rulm(?:item)?([a-z])$")
+
+
+def normalise(name: object) -> str:
+    """Lower-case a name and drop spaces, underscores and punctuation."""
+    return _PUNCT.sub("", str(name).strip().lower())
+
+
+def _table(aliases: dict[str, tuple[str, ...]]) -> dict[str, str]:
+    out: dict[str, str] = {}
+    for key, names in aliases.items():
+        for name in (key, *names):
+            out[normalise(name)] = key
+    return out
+
+
+_ROLES = _table(ROLE_ALIASES)
+_MEASURES = _table({code: () for code in SCALES} | MEASURE_ALIASES)
+
+
+def role_of(name: object) -> str | None:
+    """Canonical role of a column name, or None.
+
+    Examples
+    --------
+    >>> role_of("USUBJID"), role_of("Visit date"), role_of("comment")
+    ('patient_id', 'date', None)
+    """
+    return _ROLES.get(normalise(name))
+
+
+def measure_code(name: object) -> str | None:
+    """Canonical measure code for a column name or measure value, or None.
+
+    Item columns are recognised with or without zero padding ("hfmse_1",
+    "HFMSE_01", "HFMSE item 1"); an item number outside the scale gives None.
+    """
+    key = normalise(name)
+    if key in _MEASURES:
+        return _MEASURES[key]
+    m = _HFMSE_ITEM.match(key)
+    if m:
+        code = f"HFMSE_{int(m.group(1)):02d}"
+        return code if code in SCALES else None
+    m = _RULM_ITEM.match(key)
+    if m:
+        code = f"RULM_{m.group(1).upper()}"
+        return code if code in SCALES else None
+    return None
+
+
+def looks_like_measure(name: object) -> bool:
+    """Whether a name looks meant as a measure (an HFMSE/RULM/Purdue prefix) without
+    being a known one, e.g. "HFMSE_34" or "RULM_Z"; such columns are refused rather
+    than passed through."""
+    key = normalise(name)
+    return measure_code(name) is None and bool(
+        re.match(r"^(hfmse|rulm|purdue|pp)(item)?\w*$", key)
+    ) and key not in {"ppn", "pp"}

@@ -1,0 +1,216 @@
+"""Parse cell values: missing-score codes, numbers (decimal comma) and dates.
+
+Everything here works on the *unique* values of a column, then maps back, so
+that a million-row file costs little more than its distinct values.
+"""
+
+from __future__ import annotations
+
+import re
+
+import numpy as np
+import pandas as pd
+
+#: Codes for a score that was not obtained (compared case-insensitively, trimmed).
+#: The code is kept in ``missing_code``; the score becomes NaN.
+MISSING_CODES: dict[str, str] = {
+    "": "",
+    "na": "NA",
+    "n/a": "N/A",
+    "nan": "",
+    "nt": "NT",
+    "not tested": "NT",
+    "not done": "ND",
+    "nd": "ND",
+    "uta": "UTA",
+    "unable to assess": "UTA",
+    "cnt": "CNT",
+    "cannot test": "CNT",
+    "-": "-",
+    ".": ".",
+}
+
+_ISO = re.compile(r"^(\d{4})-(\d{1,2})-(\d{1,2})(?:[ T]\d{1,2}:\d{2}(?::\d{2}(?:\.\d+)?)?)?$")
+_DMY = re.compile(r"^(\d{1,2})[./-](\d{1,2})[./-](\d{4})(?:[ T]\d{1,2}:\d{2}(?::\d{2})?)?$")
+
+
+def missing_code(text: str) -> str | None:
+    """The canonical missing code of a cell's text, or None if it is not one.
+
+    Examples
+    --------
+    >>> missing_code(" nt "), missing_code("12"), missing_code("")
+    ('NT', None, '')
+    """
+    return MISSING_CODES.get(text.strip().lower())
+
+
+def parse_numbers(
+    values: pd.Series, decimal: str = "."
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Parse a column of scores.
+
+    Parameters
+    ----------
+    values : pandas.Series
+        Raw cells (numbers, strings or NaN).
+    decimal : str
+        Decimal separator used in text cells.
+
+    Returns
+    -------
+    number : ndarray of float
+        Parsed value, NaN for missing codes and unreadable cells.
+    code : ndarray of object
+        Missing code ("" when the cell is blank or a number).
+    bad : ndarray of bool
+        True where the cell is neither a number nor a missing code.
+
+    Examples
+    --------
+    >>> n, c, b = parse_numbers(pd.Series(["12,5", "NT", "x", None]), decimal=",")
+    >>> n.tolist(), c.tolist(), b.tolist()
+    ([12.5, nan, nan, nan], ['', 'NT', '', ''], [False, False, True, False])
+    """
+    if pd.api.types.is_numeric_dtype(values.dtype) and not pd.api.types.is_bool_dtype(values):
+        number = values.to_numpy(dtype=float, na_value=np.nan)
+        code = np.full(len(values), "", dtype=object)
+        return number, code, np.zeros(len(values), dtype=bool)
+    codes, uniques = pd.factorize(values, use_na_sentinel=True)
+    u_num = np.full(len(uniques) + 1, np.nan)
+    u_code = np.full(len(uniques) + 1, "", dtype=object)
+    u_bad = np.zeros(len(uniques) + 1, dtype=bool)
+    for i, v in enumerate(uniques):
+        if isinstance(v, (bool, np.bool_)):
+            u_bad[i] = True
+            continue
+        if isinstance(v, (int, float, np.integer, np.floating)):
+            u_num[i] = float(v)
+            continue
+        text = str(v).strip()
+        mc = missing_code(text)
+        if mc is not None:
+            u_code[i] = mc
+            continue
+        t = text.replace("\u2212", "-")
+        if decimal != ".":
+            if "." in t and decimal == ",":
+                # 1.234,5 is not accepted: thousands separators are ambiguous in scores
+                u_bad[i] = True
+                continue
+            t = t.replace(decimal, ".")
+        try:
+            u_num[i] = float(t)
+        except ValueError:
+            u_bad[i] = True
+    idx = np.where(codes < 0, len(uniques), codes)
+    return u_num[idx], u_code[idx], u_bad[idx]
+
+
+def _components(text: str) -> tuple[str, int, int, int] | None:
+    m = _ISO.match(text)
+    if m:
+        return ("iso", int(m.group(1)), int(m.group(2)), int(m.group(3)))
+    m = _DMY.match(text)
+    if m:
+        return ("xy", int(m.group(1)), int(m.group(2)), int(m.group(3)))
+    return None
+
+
+def parse_dates(
+    values: pd.Series, dayfirst: bool | None = None
+) -> tuple[pd.Series, np.ndarray, str | None]:
+    """Parse a date column without guessing.
+
+    ISO dates (2020-03-04) and native spreadsheet dates are read as they are.
+    Dates written dd/mm/yyyy or mm/dd/yyyy (with /, . or -) need ``dayfirst``
+    unless the column itself settles it (a first number above 12 means day-first,
+    a second number above 12 month-first); a column where every date reads both
+    ways is refused rather than guessed.
+
+    Returns
+    -------
+    dates : Series of datetime64[ns]
+        NaT for blanks and unreadable cells.
+    bad : ndarray of bool
+        Cells that are not a date, or an impossible date (31/02/2020).
+    ambiguity : str or None
+        Why the column could not be read without ``dayfirst`` (then every
+        non-ISO date is NaT and marked bad), or None.
+
+    Examples
+    --------
+    >>> d, bad, why = parse_dates(pd.Series(["13/02/2020", "2020-03-01", ""]))
+    >>> [str(x.date()) if x == x else None for x in d], bad.tolist(), why
+    (['2020-02-13', '2020-03-01', None], [False, False, False], None)
+    >>> parse_dates(pd.Series(["03/02/2020"]))[2][:40]
+    'every date could be day-first or month-f'
+    """
+    n = len(values)
+    if pd.api.types.is_datetime64_any_dtype(values.dtype):
+        out = pd.Series(values.to_numpy(dtype="datetime64[ns]"), index=values.index)
+        return out, np.zeros(n, dtype=bool), None
+    codes, uniques = pd.factorize(values, use_na_sentinel=True)
+    parts: list[tuple[str, int, int, int] | None] = []
+    u_bad = np.zeros(len(uniques) + 1, dtype=bool)
+    u_native: dict[int, pd.Timestamp] = {}
+    for i, v in enumerate(uniques):
+        if isinstance(v, (pd.Timestamp, np.datetime64)) or hasattr(v, "year"):
+            u_native[i] = pd.Timestamp(v)
+            parts.append(None)
+            continue
+        text = str(v).strip()
+        if missing_code(text) is not None:
+            parts.append(None)
+            continue
+        comp = _components(text)
+        if comp is None:
+            u_bad[i] = True
+        parts.append(comp)
+    xy = [p for p in parts if p is not None and p[0] == "xy"]
+    ambiguity = None
+    if xy and dayfirst is None:
+        first_big = any(p[1] > 12 for p in xy)
+        second_big = any(p[2] > 12 for p in xy)
+        if first_big and not second_big:
+            dayfirst = True
+        elif second_big and not first_big:
+            dayfirst = False
+        elif first_big and second_big:
+            ambiguity = (
+                "dates are written both day-first and month-first in this column; "
+                "correct them or pass dayfirst=True/False"
+            )
+        else:
+            ambiguity = (
+                "every date could be day-first or month-first (e.g. "
+                f"{xy[0][1]:02d}/{xy[0][2]:02d}/{xy[0][3]}); pass dayfirst=True or "
+                "dayfirst=False (CLI: --dayfirst / --monthfirst)"
+            )
+    year = np.full(len(uniques), -1)
+    month = np.full(len(uniques), -1)
+    day = np.full(len(uniques), -1)
+    for i, p in enumerate(parts):
+        if p is None:
+            continue
+        if p[0] == "iso":
+            year[i], month[i], day[i] = p[1], p[2], p[3]
+        elif ambiguity is None:
+            d_, m_ = (p[1], p[2]) if dayfirst else (p[2], p[1])
+            year[i], month[i], day[i] = p[3], m_, d_
+        else:
+            u_bad[i] = True
+    u_dates = pd.Series(pd.NaT, index=range(len(uniques) + 1), dtype="datetime64[ns]")
+    ok = year >= 0
+    if ok.any():
+        built = pd.to_datetime(
+            pd.DataFrame({"year": year[ok], "month": month[ok], "day": day[ok]}), errors="coerce"
+        )
+        u_dates.iloc[np.flatnonzero(ok)] = built.to_numpy()
+        impossible = np.flatnonzero(ok)[built.isna().to_numpy()]
+        u_bad[impossible] = True
+    for i, ts in u_native.items():
+        u_dates.iloc[i] = ts
+    idx = np.where(codes < 0, len(uniques), codes)
+    out = pd.Series(u_dates.to_numpy()[idx], index=values.index)
+    return out, u_bad[idx], ambiguity

@@ -1,0 +1,453 @@
+"""Turn a raw frame into the validated tidy score table.
+
+One row per patient x visit x measure (see :mod:`sma_outcomes.schema`). All
+problems are collected in a :class:`~sma_outcomes.load.problems.Problems`
+object; the caller raises them together or returns them as a table.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from . import schema as S
+from .load.columns import looks_like_measure, measure_code, normalise, role_of
+from .load.problems import Problems
+from .load.source import RawTable
+from .load.values import parse_dates, parse_numbers
+from .registry import PURDUE_SINGLE_HAND, SCALES, suggest_code
+
+#: ADaM derived variables that are recomputed by the timeline, not read back.
+ADAM_DERIVED = ("param", "avisitn", "base", "chg", "pchg", "ablfl", "anl01fl")
+PURDUE_AGGREGATIONS = {"single": 1.0, "mean3": 1.0, "sum3": 3.0}
+_RIGHT = {"right", "r", "righthanded", "rechts", "droite", "derecha", "destra"}
+_LEFT = {"left", "l", "lefthanded", "links", "gauche", "izquierda", "sinistra"}
+
+
+def tidy_scores(
+    raw: RawTable,
+    problems: Problems,
+    *,
+    columns: dict[str, str] | None = None,
+    dayfirst: bool | None = None,
+    purdue: str = "single",
+) -> pd.DataFrame:
+    """Validate a raw frame and return the tidy score table.
+
+    Problems are appended to ``problems``; the returned table holds whatever
+    could be read (the caller decides whether to raise).
+    """
+    if purdue not in PURDUE_AGGREGATIONS:
+        raise ValueError(f"purdue must be one of {sorted(PURDUE_AGGREGATIONS)}, got {purdue!r}")
+    frame, rows = _drop_empty(raw.frame, raw.rows)
+    if frame.empty:
+        problems.add("empty", "the file has a header but no data rows")
+        return _empty_table()
+    roles, measures, passthrough = _map_columns(frame, columns or {}, problems)
+    if problems.has_errors:
+        return _empty_table()
+    long = "measure" in roles and "score" in roles
+    if not long and not measures:
+        found = ", ".join(repr(c) for c in frame.columns)
+        problems.add(
+            "columns",
+            "no score columns found: expected either a measure column and a score column "
+            "(long layout: 'measure' + 'score'/'value'/'result'/'AVAL') or one column per "
+            f"measure (wide layout: 'HFMSE', 'RULM', 'PP_PREF', ...); found {found}",
+        )
+        return _empty_table()
+    if "patient_id" not in roles:
+        found = ", ".join(repr(c) for c in frame.columns)
+        problems.add(
+            "columns",
+            "no patient column: expected one named like 'patient_id', 'Patient ID', "
+            f"'Patient', 'Subject' or 'USUBJID' (or pass columns={{...: 'patient_id'}}); found {found}",
+        )
+        return _empty_table()
+
+    n = len(frame)
+    base = pd.DataFrame(index=range(n))
+    base[S.PATIENT] = _text(frame[roles["patient_id"]])
+    base[S.VISIT] = _text(frame[roles["visit"]]) if "visit" in roles else ""
+    base[S.DATE] = _dates(frame, roles, "date", rows, dayfirst, problems)
+    first_dose = _dates(frame, roles, "first_dose_date", rows, dayfirst, problems)
+    base[S.DAY] = _days(frame, roles, rows, raw.decimal, problems, base[S.DATE], first_dose)
+    extra = {c: frame[c].reset_index(drop=True) for c in passthrough}
+    if "first_dose_date" in roles:
+        extra["first_dose_date"] = first_dose
+
+    if long:
+        table, src_col = _from_long(frame, roles, rows, raw.decimal, problems)
+        expand = np.arange(n)
+    else:
+        table, src_col, expand = _from_wide(frame, measures, raw.decimal)
+    tidy = base.iloc[expand].reset_index(drop=True)
+    tidy[S.MEASURE] = table[S.MEASURE].to_numpy()
+    tidy[S.SCORE] = table[S.SCORE].to_numpy()
+    tidy[S.MISSING_CODE] = table[S.MISSING_CODE].to_numpy()
+    row_no = rows[expand]
+    for name, values in extra.items():
+        tidy[name] = values.to_numpy()[expand]
+
+    bad = table["bad"].to_numpy()
+    if bad.any():
+        problems.add_many(
+            "number", row_no[bad], "", table["raw"].to_numpy()[bad],
+            [f"{v!r} is not a number nor a missing-score code (NT, UTA, CNT, NA, -, .)"
+             for v in table["raw"].to_numpy()[bad]],
+        )
+        _set_columns(problems, src_col[bad])
+    _check_patients(tidy, row_no, src_col, problems, roles)
+    tidy = _purdue_hands(tidy, roles, frame, expand)
+    _check_ranges(tidy, row_no, src_col, problems, PURDUE_AGGREGATIONS[purdue])
+    tidy, row_no, src_col = _item_totals(tidy, row_no, src_col, problems)
+    tidy, row_no = _duplicates(tidy, row_no, src_col, problems)
+    tidy = tidy[[*S.CORE_COLUMNS, *[c for c in tidy.columns if c not in S.CORE_COLUMNS]]]
+    tidy.attrs = {}
+    return tidy.reset_index(drop=True)
+
+
+# --------------------------------------------------------------------------- helpers
+def _empty_table() -> pd.DataFrame:
+    return pd.DataFrame(
+        {
+            S.PATIENT: pd.Series(dtype=object),
+            S.VISIT: pd.Series(dtype=object),
+            S.DATE: pd.Series(dtype="datetime64[ns]"),
+            S.DAY: pd.Series(dtype=float),
+            S.MEASURE: pd.Series(dtype=object),
+            S.SCORE: pd.Series(dtype=float),
+            S.MISSING_CODE: pd.Series(dtype=object),
+        }
+    )
+
+
+def _drop_empty(frame: pd.DataFrame, rows: np.ndarray) -> tuple[pd.DataFrame, np.ndarray]:
+    """Drop all-empty rows and unnamed all-empty columns (spreadsheet leftovers)."""
+    unnamed = [c for c in frame.columns if str(c).startswith("Unnamed:") or not str(c).strip()]
+    empty_cols = [c for c in unnamed if _blank(frame[c]).all()]
+    frame = frame.drop(columns=empty_cols)
+    if frame.shape[1] == 0:
+        return frame, rows[:0]
+    # a row is empty when every cell is blank; check cheaply on the first column first
+    candidates = np.flatnonzero(_blank(frame.iloc[:, 0]).to_numpy())
+    if len(candidates):
+        sub = frame.iloc[candidates]
+        all_blank = np.ones(len(sub), dtype=bool)
+        for c in sub.columns:
+            all_blank &= _blank(sub[c]).to_numpy()
+        drop = candidates[all_blank]
+        if len(drop):
+            keep = np.ones(len(frame), dtype=bool)
+            keep[drop] = False
+            frame = frame.iloc[keep].reset_index(drop=True)
+            rows = rows[keep]
+    return frame.reset_index(drop=True), rows
+
+
+def _blank(col: pd.Series) -> pd.Series:
+    if col.dtype == object or pd.api.types.is_string_dtype(col.dtype):
+        return col.isna() | (col.astype(str).str.strip() == "")
+    return col.isna()
+
+
+def _map_columns(
+    frame: pd.DataFrame, user: dict[str, str], problems: Problems
+) -> tuple[dict[str, str], dict[str, str], list[str]]:
+    """Assign each column a role, a measure code, or pass it through."""
+    user_norm = {normalise(k): v for k, v in user.items()}
+    missing_user = [k for k in user if normalise(k) not in {normalise(c) for c in frame.columns}]
+    if missing_user:
+        problems.add(
+            "columns",
+            f"columns= names {missing_user} but the file has no such column; found "
+            + ", ".join(repr(c) for c in frame.columns),
+        )
+    is_adam = any(normalise(c) == "paramcd" for c in frame.columns)
+    roles: dict[str, str] = {}
+    measures: dict[str, str] = {}
+    passthrough: list[str] = []
+    seen: dict[str, list[str]] = {}
+    for col in frame.columns:
+        key = normalise(col)
+        target = user_norm.get(key)
+        if is_adam and key in ADAM_DERIVED and target is None:
+            continue
+        role = None
+        code = None
+        if target is not None:
+            code = target if target in SCALES else measure_code(target)
+            role = None if code else (role_of(target) or target)
+        else:
+            role = role_of(col)
+            if role is None:
+                code = measure_code(col)
+        if role is not None:
+            seen.setdefault(role, []).append(str(col))
+            roles.setdefault(role, col)
+        elif code is not None:
+            seen.setdefault(code, []).append(str(col))
+            measures.setdefault(col, code)
+        elif looks_like_measure(col):
+            hint = suggest_code(col)
+            problems.add(
+                "measure",
+                f"column {col!r} looks like a score column but is not a known measure"
+                + (f"; did you mean {hint!r}?" if hint else "")
+                + " (pass columns={...} to map it, or rename it)",
+                column=str(col), value=col,
+            )
+        else:
+            passthrough.append(col)
+    for what, cols in seen.items():
+        if len(cols) > 1:
+            problems.add(
+                "columns",
+                f"{len(cols)} columns mean {what!r}: {', '.join(repr(c) for c in cols)}; "
+                "rename one or say which to use with columns={...}",
+            )
+    return roles, measures, passthrough
+
+
+def _text(col: pd.Series) -> pd.Series:
+    """Identifier/label text: trimmed, whole-number floats without '.0', blanks as ''."""
+    codes, uniques = pd.factorize(col, use_na_sentinel=True)
+    clean = []
+    for v in uniques:
+        if isinstance(v, float) and v.is_integer():
+            clean.append(str(int(v)))
+        else:
+            clean.append(str(v).strip())
+    lookup = np.array([*clean, ""], dtype=object)
+    return pd.Series(lookup[np.where(codes < 0, len(uniques), codes)])
+
+
+def _dates(frame, roles, role, rows, dayfirst, problems) -> pd.Series:
+    if role not in roles:
+        return pd.Series(pd.NaT, index=range(len(frame)), dtype="datetime64[ns]")
+    col = roles[role]
+    dates, bad, ambiguity = parse_dates(frame[col].reset_index(drop=True), dayfirst)
+    if ambiguity:
+        problems.add("date", ambiguity, column=str(col), row=int(rows[np.argmax(bad)]) if bad.any()
+                     else None, value=frame[col].iloc[int(np.argmax(bad))] if bad.any() else None)
+        return dates
+    if bad.any():
+        vals = frame[col].to_numpy()[bad]
+        problems.add_many("date", rows[bad], str(col), vals,
+                          [f"{v!r} is not a valid date (use YYYY-MM-DD, or dd/mm/yyyy with "
+                           "dayfirst=True)" for v in vals])
+    return dates
+
+
+def _days(frame, roles, rows, decimal, problems, dates, first_dose) -> pd.Series:
+    day = np.full(len(frame), np.nan)
+    for role in ("day", "ady"):
+        if role in roles:
+            col = roles[role]
+            num, _code, bad = parse_numbers(frame[col].reset_index(drop=True), decimal)
+            inf = np.isinf(num)
+            if bad.any() or inf.any():
+                vals = frame[col].to_numpy()[bad | inf]
+                problems.add_many("day", rows[bad | inf], str(col), vals,
+                                  [f"{v!r} is not a study day number" for v in vals])
+                num[inf] = np.nan
+            if role == "ady":  # CDISC has no day 0: ADY 1 is the first-dose day
+                num = np.where(num > 0, num - 1, num)
+            day = num
+    known = dates.notna().to_numpy() & first_dose.notna().to_numpy()
+    if known.any():
+        delta = (dates.to_numpy() - first_dose.to_numpy()) / np.timedelta64(1, "D")
+        day = np.where(known, delta, day)
+    return pd.Series(day, dtype=float)
+
+
+def _from_long(frame, roles, rows, decimal, problems):
+    mcol, scol = roles["measure"], roles["score"]
+    values = frame[mcol].reset_index(drop=True)
+    codes, uniques = pd.factorize(values, use_na_sentinel=True)
+    mapped = []
+    for u in uniques:
+        code = _paramcd(u) or measure_code(u)
+        mapped.append(code)
+    unknown = [i for i, c in enumerate(mapped) if c is None]
+    for i in unknown:
+        at = np.flatnonzero(codes == i)
+        hint = suggest_code(uniques[i])
+        problems.add_many(
+            "measure", rows[at], str(mcol), [uniques[i]] * len(at),
+            [f"unknown measure {uniques[i]!r}" + (f"; did you mean {hint!r}?" if hint else
+             "; known codes include HFMSE, RULM, RULM_A, PP_PREF, PP_NONPREF, PP_BOTH")] * len(at),
+        )
+    blank = codes < 0
+    if blank.any():
+        problems.add_many("measure", rows[blank], str(mcol), [""] * int(blank.sum()),
+                          ["a score with no measure name"] * int(blank.sum()))
+    lookup = np.array([c or "" for c in mapped] + [""], dtype=object)
+    measure = lookup[np.where(codes < 0, len(uniques), codes)]
+    raw_scores = frame[scol].reset_index(drop=True)
+    num, code, bad = parse_numbers(raw_scores, decimal)
+    table = pd.DataFrame({S.MEASURE: measure, S.SCORE: num, S.MISSING_CODE: code, "bad": bad})
+    table["raw"] = raw_scores.to_numpy() if bad.any() else None
+    return table, np.full(len(frame), str(scol), dtype=object)
+
+
+def _paramcd(value: object) -> str | None:
+    try:
+        from .adam import measure_from_paramcd
+    except ImportError:
+        return None
+    try:
+        return measure_from_paramcd(str(value).strip())
+    except (KeyError, ValueError):
+        return None
+
+
+def _from_wide(frame, measures, decimal):
+    parts = []
+    cols = list(measures)
+    n = len(frame)
+    for col in cols:
+        num, code, bad = parse_numbers(frame[col].reset_index(drop=True), decimal)
+        parts.append((num, code, bad, frame[col].to_numpy()))
+    k = len(cols)
+    # row-major order: all measures of row 1, then row 2, ... (source reading order)
+    expand = np.repeat(np.arange(n), k)
+    pick = np.tile(np.arange(k), n)
+    num = np.column_stack([p[0] for p in parts]).ravel()
+    code = np.column_stack([p[1] for p in parts]).ravel()
+    bad = np.column_stack([p[2] for p in parts]).ravel()
+    raw = np.column_stack([p[3] for p in parts]).ravel() if bad.any() else None
+    table = pd.DataFrame({
+        S.MEASURE: np.array([measures[c] for c in cols], dtype=object)[pick],
+        S.SCORE: num, S.MISSING_CODE: code, "bad": bad, "raw": raw,
+    })
+    src = np.array([str(c) for c in cols], dtype=object)[pick]
+    return table, src, expand
+
+
+def _set_columns(problems: Problems, columns: np.ndarray) -> None:
+    """Fill the column of the most recent problems (added without one)."""
+    for p, col in zip(problems.rows[-len(columns):], columns, strict=True):
+        p["column"] = str(col)
+
+
+def _check_patients(tidy, row_no, src_col, problems, roles) -> None:
+    no_id = (tidy[S.PATIENT] == "").to_numpy()
+    has_data = tidy[S.SCORE].notna().to_numpy() | (tidy[S.MISSING_CODE] != "").to_numpy()
+    bad = no_id & has_data
+    if bad.any():
+        first_rows = np.unique(row_no[bad])
+        for r in first_rows:
+            problems.add("patient", "a score with no patient id", row=int(r),
+                         column=str(roles["patient_id"]), value="")
+
+
+def _purdue_hands(tidy, roles, frame, expand) -> pd.DataFrame:
+    """Right/left Purdue scores become preferred/non-preferred where handedness is known."""
+    if "handedness" not in roles:
+        return tidy
+    is_hand = tidy[S.MEASURE].isin(("PP_RIGHT", "PP_LEFT")).to_numpy()
+    if not is_hand.any():
+        return tidy
+    hand = _text(frame[roles["handedness"]]).map(normalise).to_numpy()[expand]
+    right = np.isin(hand, list(_RIGHT))
+    left = np.isin(hand, list(_LEFT))
+    m = tidy[S.MEASURE].to_numpy().copy()
+    m[is_hand & right & (m == "PP_RIGHT")] = "PP_PREF"
+    m[is_hand & right & (m == "PP_LEFT")] = "PP_NONPREF"
+    m[is_hand & left & (m == "PP_LEFT")] = "PP_PREF"
+    m[is_hand & left & (m == "PP_RIGHT")] = "PP_NONPREF"
+    tidy = tidy.copy()
+    tidy[S.MEASURE] = m
+    return tidy
+
+
+def _check_ranges(tidy, row_no, src_col, problems, purdue_factor) -> None:
+    measure = tidy[S.MEASURE].to_numpy()
+    score = tidy[S.SCORE].to_numpy(dtype=float)
+    codes, uniques = pd.factorize(measure)
+    lo = np.array([SCALES[u].minimum if u in SCALES else -np.inf for u in uniques])
+    hi = np.array([SCALES[u].maximum if u in SCALES else np.inf for u in uniques])
+    integer = np.array([SCALES[u].integer if u in SCALES else False for u in uniques])
+    factor = np.array([purdue_factor if u.startswith("PP_") else 1.0 for u in uniques])
+    hi = hi * factor
+    lo_r, hi_r, int_r = lo[codes], hi[codes], integer[codes]
+    with np.errstate(invalid="ignore"):
+        inf = np.isinf(score)
+        below = score < lo_r
+        above = (score > hi_r) & ~inf
+        frac = int_r & np.isfinite(score) & (np.abs(score - np.round(score)) > 1e-9)
+    for mask, rule, text in (
+        (inf, "range", lambda m, v: f"{v} is not a finite number"),
+        (below, "range", lambda m, v: f"{_num(v)} is below the {m} minimum of "
+                                      f"{_num(lo[pd.Index(uniques).get_loc(m)])}"),
+        (above, "range", lambda m, v: f"{_num(v)} is above the {m} maximum of "
+                                      f"{_num(hi[pd.Index(uniques).get_loc(m)])}"
+                                      + (" (pass purdue='sum3' if values are sums of three "
+                                         "trials)" if m.startswith("PP_") else "")),
+        (frac, "integer", lambda m, v: f"{_num(v)} is not a whole number; {m} scores are "
+                                       "integers"),
+    ):
+        if mask.any():
+            idx = np.flatnonzero(mask)
+            problems.add_many(rule, row_no[idx], "", score[idx],
+                              [text(measure[i], score[i]) for i in idx])
+            _set_columns(problems, src_col[idx])
+    # out-of-range values are kept in the table for check_scores; read_scores raises
+
+
+def _num(v: float) -> str:
+    return str(int(v)) if float(v).is_integer() else f"{v:g}"
+
+
+def _item_totals(tidy, row_no, src_col, problems):
+    """Compute HFMSE and RULM totals from complete item sets; check recorded totals."""
+    from .load.items import item_totals
+
+    return item_totals(tidy, row_no, src_col, problems)
+
+
+def _duplicates(tidy, row_no, src_col, problems):
+    """Collapse exact duplicates (with a warning); report conflicting ones."""
+    keys = [S.PATIENT, S.MEASURE, S.VISIT, S.DATE, S.DAY]
+    key_frame = pd.DataFrame({k: pd.factorize(tidy[k], use_na_sentinel=False)[0] for k in keys})
+    dup = key_frame.duplicated(keep=False).to_numpy()
+    if not dup.any():
+        return tidy, row_no
+    idx = np.flatnonzero(dup)
+    sub = key_frame.iloc[idx]
+    group = sub.groupby(list(sub.columns), sort=False).ngroup().to_numpy()
+    drop = []
+    for g in np.unique(group):
+        members = idx[group == g]
+        scores = tidy[S.SCORE].to_numpy()[members]
+        codes = tidy[S.MISSING_CODE].to_numpy()[members]
+        first = members[0]
+        same = all(
+            (np.isnan(s) and np.isnan(scores[0]) and c == codes[0]) or s == scores[0]
+            for s, c in zip(scores, codes, strict=True)
+        )
+        what = (f"patient {tidy[S.PATIENT].iat[first]!r}, {tidy[S.MEASURE].iat[first]}, "
+                f"visit {tidy[S.VISIT].iat[first]!r}")
+        if same:
+            for m in members[1:]:
+                problems.add("duplicate", f"row {row_no[m]} repeats row {row_no[first]} ({what}); "
+                             "the repeat is ignored", row=int(row_no[m]), column=str(src_col[m]),
+                             value=scores[0], severity="warning")
+                drop.append(m)
+        else:
+            shown = ", ".join(f"{_num(s) if not np.isnan(s) else c or 'blank'} (row {row_no[m]})"
+                              for s, c, m in zip(scores, codes, members, strict=True))
+            for m in members:
+                problems.add("conflict", f"conflicting scores for {what} on the same date/day: "
+                             f"{shown}", row=int(row_no[m]), column=str(src_col[m]),
+                             value=tidy[S.SCORE].iat[m])
+    if drop:
+        keep = np.ones(len(tidy), dtype=bool)
+        keep[drop] = False
+        tidy = tidy.iloc[keep]
+        row_no = row_no[keep]
+    return tidy, row_no
+
+
+__all__ = ["tidy_scores", "PURDUE_AGGREGATIONS", "PURDUE_SINGLE_HAND"]
