@@ -48,20 +48,22 @@ def tidy_scores(
         return _empty_table()
     long = "measure" in roles and "score" in roles
     if not long and not measures:
-        found = ", ".join(repr(c) for c in frame.columns)
+        found = _found(frame)
         problems.add(
             "columns",
             "no score columns found: expected either a measure column and a score column "
             "(long layout: 'measure' + 'score'/'value'/'result'/'AVAL') or one column per "
-            f"measure (wide layout: 'HFMSE', 'RULM', 'PP_PREF', ...); found {found}",
+            f"measure (wide layout: 'HFMSE', 'RULM', 'PP_PREF', ...); found {found}"
+            + _header_hint(frame),
         )
         return _empty_table()
     if "patient_id" not in roles:
-        found = ", ".join(repr(c) for c in frame.columns)
+        found = _found(frame)
         problems.add(
             "columns",
             "no patient column: expected one named like 'patient_id', 'Patient ID', "
-            f"'Patient', 'Subject' or 'USUBJID' (or pass columns={{...: 'patient_id'}}); found {found}",
+            f"'Patient', 'Subject' or 'USUBJID' (or pass columns={{...: 'patient_id'}}); found {found}"
+            + _header_hint(frame),
         )
         return _empty_table()
 
@@ -108,6 +110,20 @@ def tidy_scores(
 
 
 # --------------------------------------------------------------------------- helpers
+def _found(frame: pd.DataFrame, most: int = 12) -> str:
+    names = [repr(str(c)) for c in frame.columns]
+    more = f", ... ({len(names)} columns)" if len(names) > most else ""
+    return ", ".join(names[:most]) + more
+
+
+def _header_hint(frame: pd.DataFrame) -> str:
+    unnamed = sum(str(c).startswith("Unnamed:") for c in frame.columns)
+    if unnamed >= max(1, frame.shape[1] // 2):
+        return ("; the header does not seem to be on the first line: if there is a title "
+                "row above it, pass skiprows=1 (CLI: --skiprows 1)")
+    return ""
+
+
 def _empty_table() -> pd.DataFrame:
     return pd.DataFrame(
         {
@@ -286,8 +302,11 @@ def _from_long(frame, roles, rows, decimal, problems):
     measure = lookup[np.where(codes < 0, len(uniques), codes)]
     raw_scores = frame[scol].reset_index(drop=True)
     num, code, bad = parse_numbers(raw_scores, decimal)
+    raw = raw_scores.to_numpy()
+    if bad.any():  # only for messages: a table with bad cells is never returned by read_scores
+        code = np.where(bad, raw.astype(str), code)
     table = pd.DataFrame({S.MEASURE: measure, S.SCORE: num, S.MISSING_CODE: code, "bad": bad})
-    table["raw"] = raw_scores.to_numpy() if bad.any() else None
+    table["raw"] = raw if bad.any() else None
     return table, np.full(len(frame), str(scol), dtype=object)
 
 
@@ -317,6 +336,8 @@ def _from_wide(frame, measures, decimal):
     code = np.column_stack([p[1] for p in parts]).ravel()
     bad = np.column_stack([p[2] for p in parts]).ravel()
     raw = np.column_stack([p[3] for p in parts]).ravel() if bad.any() else None
+    if raw is not None:  # only for messages, as in _from_long
+        code = np.where(bad, raw.astype(str), code)
     table = pd.DataFrame({
         S.MEASURE: np.array([measures[c] for c in cols], dtype=object)[pick],
         S.SCORE: num, S.MISSING_CODE: code, "bad": bad, "raw": raw,
