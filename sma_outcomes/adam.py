@@ -1,0 +1,254 @@
+"""CDISC ADaM export: a BDS-style analysis table of scores and change from baseline.
+
+Measure codes map to ADaM parameter codes (``PARAMCD``: at most 8 characters,
+letters, digits and underscores, starting with a letter):
+
+=================  ==========  ====================================
+measure            PARAMCD     rule
+=================  ==========  ====================================
+HFMSE              HFMSE       unchanged
+HFMSE_01..HFMSE_33 HFMSE01..   underscore dropped
+RULM, RULM_A..T    RULM, RULMA underscore dropped
+PP_PREF            PPPREF      underscore dropped
+PP_NONPREF         PPNPREF     shortened
+PP_RIGHT, PP_LEFT  PPRIGHT,    underscore dropped
+                   PPLEFT
+PP_BOTH            PPBOTH      underscore dropped
+PP_ASSEMBLY        PPASSEM     shortened
+CHOP_INTEND        CHOPINTD    shortened
+HINE2, SMWT, MFM32 unchanged   unchanged
+=================  ==========  ====================================
+
+:data:`PARAMCD` holds the mapping and :func:`measure_from_paramcd` reverses it
+(the loader uses it to read ADaM back).
+
+Examples
+--------
+>>> from sma_outcomes.adam import PARAMCD, measure_from_paramcd
+>>> PARAMCD["PP_NONPREF"], PARAMCD["HFMSE_07"], measure_from_paramcd("PPNPREF")
+('PPNPREF', 'HFMSE07', 'PP_NONPREF')
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from . import schema as S
+from .exceptions import DataError
+from .registry import SCALES, get_scale, suggest_code
+
+__all__ = ["PARAMCD", "ADAM_COLUMNS", "ADAM_LABELS", "measure_from_paramcd", "to_adam"]
+
+_SHORTENED = {"PP_NONPREF": "PPNPREF", "PP_ASSEMBLY": "PPASSEM", "CHOP_INTEND": "CHOPINTD"}
+
+#: Measure code -> ADaM PARAMCD (<= 8 characters), for every measure of the registry.
+PARAMCD: dict[str, str] = {
+    code: _SHORTENED.get(code, code.replace("_", "")) for code in SCALES
+}
+
+_MEASURE_OF = {v: k for k, v in PARAMCD.items()}
+
+#: Columns of :func:`to_adam`, in order.
+ADAM_COLUMNS: tuple[str, ...] = (
+    "USUBJID",
+    "PARAMCD",
+    "PARAM",
+    "AVISIT",
+    "AVISITN",
+    "ADT",
+    "ADY",
+    "AVAL",
+    "BASE",
+    "CHG",
+    "PCHG",
+    "ABLFL",
+    "ANL01FL",
+)
+
+#: Variable labels (written into .xpt files).
+ADAM_LABELS: dict[str, str] = {
+    "USUBJID": "Unique Subject Identifier",
+    "PARAMCD": "Parameter Code",
+    "PARAM": "Parameter",
+    "AVISIT": "Analysis Visit",
+    "AVISITN": "Analysis Visit (N)",
+    "ADT": "Analysis Date",
+    "ADY": "Analysis Relative Day",
+    "AVAL": "Analysis Value",
+    "BASE": "Baseline Value",
+    "CHG": "Change from Baseline",
+    "PCHG": "Percent Change from Baseline",
+    "ABLFL": "Baseline Record Flag",
+    "ANL01FL": "Analysis Flag 01",
+}
+
+#: AVISIT of assessments outside every visit window.
+UNSCHEDULED = "Unscheduled"
+
+
+def measure_from_paramcd(code: str) -> str:
+    """Measure code of an ADaM PARAMCD (a measure code itself is accepted too).
+
+    Parameters
+    ----------
+    code : str
+        PARAMCD, any case, surrounding spaces ignored.
+
+    Returns
+    -------
+    str
+        The canonical measure code.
+
+    Raises
+    ------
+    DataError
+        For an unknown code (with the closest known code when there is one).
+
+    Examples
+    --------
+    >>> measure_from_paramcd("chopintd"), measure_from_paramcd("HFMSE_01")
+    ('CHOP_INTEND', 'HFMSE_01')
+    """
+    key = str(code).strip().upper()
+    if key in _MEASURE_OF:
+        return _MEASURE_OF[key]
+    if key in PARAMCD:
+        return key
+    hint = suggest_code(key)
+    extra = f"; did you mean {PARAMCD[hint]!r} ({hint})?" if hint else ""
+    raise DataError(f"PARAMCD {code!r} is not a known parameter code{extra}")
+
+
+def _ady(day: pd.Series) -> pd.Series:
+    """CDISC relative day: no day 0 (day 0 -> ADY 1; day -1 -> ADY -1)."""
+    return day.where(day.isna() | (day < 0), day + 1.0)
+
+
+def to_adam(
+    changes: pd.DataFrame, path: str | os.PathLike[str] | None = None, *, dataset: str = "ADMOTOR"
+) -> pd.DataFrame:
+    """BDS-style ADaM table of scores and change from baseline, optionally written to a file.
+
+    Parameters
+    ----------
+    changes : pandas.DataFrame
+        Output of :func:`~sma_outcomes.timeline.change_from_baseline` (a tidy
+        score table without ``baseline`` is passed through it first, with the
+        default schedule and windows).
+    path : str or path-like, optional
+        Write the table: ``.csv`` (dates as ``YYYY-MM-DD``) or ``.xpt`` (SAS
+        transport version 5, with variable labels; ``ADT`` as a SAS date).
+    dataset : str
+        Dataset name inside an .xpt file (at most 8 characters).
+
+    Returns
+    -------
+    pandas.DataFrame
+        One record per row of ``changes`` (same order), columns:
+
+        - ``USUBJID`` patient_id; ``PARAMCD`` from :data:`PARAMCD`; ``PARAM``
+          measure name and unit from the scale registry;
+        - ``AVISIT`` the timepoint (``"Unscheduled"`` outside every window),
+          ``AVISITN`` its position in the ordered timepoints (Baseline 0, then
+          1, 2, ...; NaN when unscheduled);
+        - ``ADT`` date (NaT when unknown), ``ADY`` relative day with no day 0:
+          day + 1 on or after the first dose, day before it;
+        - ``AVAL`` score, ``BASE`` baseline, ``CHG`` change, ``PCHG`` percent change;
+        - ``ABLFL`` ``"Y"`` on the baseline record, ``ANL01FL`` ``"Y"`` on
+          analysed records (else ``""``).
+
+    Raises
+    ------
+    DataError
+        For a measure without a PARAMCD.
+    ValueError
+        For a path with a suffix other than .csv or .xpt, or a bad dataset name.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> from sma_outcomes import change_from_baseline, to_adam
+    >>> s = pd.DataFrame({"patient_id": "P1", "day": [0.0, 550], "measure": "PP_NONPREF",
+    ...                   "score": [1.0, 6.0]})
+    >>> to_adam(change_from_baseline(s))[["USUBJID", "PARAMCD", "AVISIT", "ADY", "CHG", "PCHG"]]
+      USUBJID  PARAMCD    AVISIT    ADY  CHG   PCHG
+    0      P1  PPNPREF  Baseline    1.0  0.0    0.0
+    1      P1  PPNPREF  Month 18  551.0  5.0  500.0
+    """
+    if S.BASELINE not in changes.columns:
+        from .timeline import change_from_baseline
+
+        changes = change_from_baseline(changes)
+    measure = changes[S.MEASURE].astype(str)
+    unknown = sorted(set(measure) - set(PARAMCD))
+    if unknown:
+        raise DataError(
+            f"to_adam: no PARAMCD for measure(s) {unknown}; known measures are the "
+            "codes of sma_outcomes.registry.SCALES"
+        )
+    tp = changes[S.TIMEPOINT] if S.TIMEPOINT in changes.columns else pd.Series(np.nan, index=changes.index)
+    if not isinstance(tp.dtype, pd.CategoricalDtype):
+        tp = tp.astype("category")
+    avisitn = tp.cat.codes.astype(float).where(tp.notna())
+    avisit = tp.astype(object).where(tp.notna(), UNSCHEDULED).astype(str)
+    date = (
+        pd.to_datetime(changes[S.DATE], errors="coerce")
+        if S.DATE in changes.columns
+        else pd.Series(pd.NaT, index=changes.index)
+    )
+    day = pd.to_numeric(changes[S.DAY], errors="coerce").astype(float)
+    params = {m: f"{get_scale(m).name} ({get_scale(m).unit})" for m in set(measure)}
+
+    def flag(col: str) -> np.ndarray:
+        if col not in changes.columns:
+            return np.full(len(changes), "", dtype=object)
+        return np.where(changes[col].fillna(False).astype(bool), "Y", "")
+
+    out = pd.DataFrame(
+        {
+            "USUBJID": changes[S.PATIENT].astype(str).to_numpy(),
+            "PARAMCD": measure.map(PARAMCD).to_numpy(),
+            "PARAM": measure.map(params).to_numpy(),
+            "AVISIT": avisit.to_numpy(),
+            "AVISITN": avisitn.to_numpy(float),
+            "ADT": date.astype("datetime64[ns]").dt.normalize().to_numpy(),
+            "ADY": _ady(day).to_numpy(float),
+            "AVAL": pd.to_numeric(changes[S.SCORE], errors="coerce").to_numpy(float),
+            "BASE": pd.to_numeric(changes[S.BASELINE], errors="coerce").to_numpy(float),
+            "CHG": pd.to_numeric(changes[S.CHANGE], errors="coerce").to_numpy(float),
+            "PCHG": pd.to_numeric(changes[S.PCT_CHANGE], errors="coerce").to_numpy(float),
+            "ABLFL": flag(S.IS_BASELINE),
+            "ANL01FL": flag(S.ANALYSED),
+        }
+    )
+    if path is not None:
+        _write(out, Path(path), dataset)
+    return out
+
+
+def _write(table: pd.DataFrame, path: Path, dataset: str) -> None:
+    suffix = path.suffix.lower()
+    if suffix == ".csv":
+        table.to_csv(path, index=False, date_format="%Y-%m-%d", lineterminator="\n")
+    elif suffix == ".xpt":
+        import pyreadstat
+
+        name = str(dataset).upper()
+        if not (1 <= len(name) <= 8 and name[0].isalpha() and name.replace("_", "").isalnum()):
+            raise ValueError(f"dataset name must be 1-8 letters/digits starting with a letter, got {dataset!r}")
+        xpt = table.copy()
+        xpt["ADT"] = [None if pd.isna(d) else d.date() for d in xpt["ADT"]]
+        pyreadstat.write_xport(
+            xpt,
+            str(path),
+            file_label="Motor function scores: analysis data",
+            column_labels=ADAM_LABELS,
+            table_name=name,
+            file_format_version=5,
+        )
+    else:
+        raise ValueError(f"to_adam: path must end in .csv or .xpt, got {path.name!r}")
