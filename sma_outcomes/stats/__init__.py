@@ -13,7 +13,7 @@ from typing import Any
 _LAZY = {
     "summarize": "sma_outcomes.stats.describe",
     "paired_test": "sma_outcomes.stats.paired",
-    "responders": "sma_outcomes.stats.responders",
+    "responders": "sma_outcomes.stats.responder_rates",
     "fit_lmm": "sma_outcomes.stats.lmm",
     "LMMResult": "sma_outcomes.stats.lmm",
     "fit_mmrm": "sma_outcomes.stats.mmrm",
