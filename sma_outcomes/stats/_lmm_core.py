@@ -20,12 +20,14 @@ where ``h_i = Z_i'W_i^-1 r_i``, ``K_i = Z_i'W_i^-1 X_i``, ``S = X'W^-1 X``; and
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
 from scipy import linalg, optimize
 
 LOG_2PI = float(np.log(2.0 * np.pi))
+LOG_LAMBDA_MAX = float(np.log(1e5))
 
 
 @dataclass
@@ -182,25 +184,31 @@ def deviance_gradient(cp: CrossProducts, prof: Profile, reml: bool) -> np.ndarra
 
 @dataclass
 class Optimum:
-    theta: np.ndarray
+    x: np.ndarray
     deviance: float
-    grad: np.ndarray
     success: bool
     message: str
     nfev: int
 
 
 def _minimise(
-    cp: CrossProducts, reml: bool, lam_of: callable, n_par: int, x0: np.ndarray, bounds
+    cp: CrossProducts, reml: bool, lam_of: Callable, x0: np.ndarray, bounds: list
 ) -> Optimum:
-    def fun(x: np.ndarray) -> tuple[float, np.ndarray]:
-        lam, jac = lam_of(x)
-        prof = solve_pls(cp, lam)
-        dev = prof.deviance(reml)
-        gl = deviance_gradient(cp, prof, reml)
-        return dev, jac(gl)
+    """L-BFGS-B on the profiled deviance with its analytic gradient."""
 
-    best = None
+    def dev_grad(x: np.ndarray) -> tuple[float, np.ndarray]:
+        lam, chain = lam_of(x)
+        prof = solve_pls(cp, lam)
+        return prof.deviance(reml), chain(deviance_gradient(cp, prof, reml))
+
+    # L-BFGS-B starts with the identity as Hessian: scale the deviance so that the
+    # first (Cauchy) step has length ~1 instead of jumping to a bound
+    scale = max(1.0, float(np.max(np.abs(dev_grad(x0)[1]))))
+
+    def fun(x: np.ndarray) -> tuple[float, np.ndarray]:
+        dev, grad = dev_grad(x)
+        return dev / scale, grad / scale
+
     res = optimize.minimize(
         fun,
         x0,
@@ -209,18 +217,24 @@ def _minimise(
         bounds=bounds,
         options={"ftol": 1e-15, "gtol": 1e-9, "maxiter": 2000, "maxcor": 20},
     )
-    best = res
-    dev, grad = fun(best.x)
-    return Optimum(best.x, dev, grad, bool(best.success), str(best.message), int(best.nfev))
+    return Optimum(res.x, float(res.fun) * scale, bool(res.success), str(res.message), int(res.nfev))
 
 
-def _full_param(q: int):
+def _log_cholesky_param(q: int):
+    """Interior parameterisation: log of the diagonal of Lambda, off-diagonal as is.
+
+    A bounded search in theta itself can stall on the boundary: the deviance is
+    even in each diagonal element, so its gradient there is exactly zero (a saddle,
+    not an optimum). Boundary optima are found by the separate boundary fits.
+    """
     rows, cols = _tril_colwise(q)
+    diag = rows == cols
 
     def lam_of(x):
+        th = np.where(diag, np.exp(np.clip(x, -700.0, 700.0)), x)
         lam = np.zeros((q, q))
-        lam[rows, cols] = x
-        return lam, lambda gl: gl[rows, cols]
+        lam[rows, cols] = th
+        return lam, lambda gl: np.where(diag, gl[rows, cols] * th, gl[rows, cols])
 
     return lam_of
 
@@ -239,43 +253,48 @@ class FitPath:
 
     theta: np.ndarray  # internal (scaled) lower-triangular theta
     deviance: float
-    grad: np.ndarray
     success: bool
     message: str
     boundary: str  # "" interior, "rank1" or "zero"
     alternatives: dict
+    nfev: int
 
 
 def fit_theta(cp: CrossProducts, reml: bool, x0: np.ndarray | None = None) -> FitPath:
     """Minimise the profiled deviance over theta, then compare with boundary fits.
 
-    The main fit is bounded L-BFGS-B with the analytic gradient (diagonal of
-    Lambda >= 0). Its deviance is then compared with the best fit on the
-    boundary (rank-one covariance for the random slope, and zero covariance), so
-    that a fit stopping short near a boundary is detected and replaced.
+    The interior fit is L-BFGS-B in the log-Cholesky parameterisation with the
+    analytic gradient. Its deviance is then compared with the best fit on the
+    boundary (rank-one covariance for the random slope: zero slope variance or
+    correlation +-1; and zero covariance), and the lower deviance wins, so an
+    optimum on the boundary is reached exactly rather than approached.
     """
     q = cp.q
     n_par = q * (q + 1) // 2
     rows, cols = _tril_colwise(q)
-    bounds = [(0.0, None) if r == c else (None, None) for r, c in zip(rows, cols)]
+    diag = rows == cols
     if x0 is None:
-        x0 = np.where(rows == cols, 1.0, 0.0)
-    main = _minimise(cp, reml, _full_param(q), n_par, x0, bounds)
+        x0 = np.zeros(n_par)  # theta = (1, 0, 1) on the standardised scale
+    # relative SDs between e^-25 and e^11.5 (1e5): beyond that X'W^-1 X loses its
+    # precision; an optimum at the upper limit is reported as not converged
+    bounds = [(-25.0, LOG_LAMBDA_MAX) if d else (None, None) for d in diag]
+    main = _minimise(cp, reml, _log_cholesky_param(q), x0, bounds)
+    theta = np.where(diag, np.exp(main.x), main.x)
     alts = {"interior": main.deviance}
+    chosen = FitPath(theta, main.deviance, main.success, main.message, "", alts, main.nfev)
+    if q == 2:
+        v0 = theta_to_lambda(theta, 2)[:, 0]
+        r1 = _minimise(cp, reml, _rank1_param(), v0, [(None, None)] * 2)
+        alts["rank1"] = r1.deviance
+        chosen.nfev += r1.nfev
+        if r1.deviance < chosen.deviance - 1e-10:
+            v = r1.x[:, None]
+            th = lambda_to_theta(psd_factor(v @ v.T))
+            chosen = FitPath(th, r1.deviance, r1.success, r1.message, "rank1", alts, chosen.nfev)
     zero_dev = solve_pls(cp, np.zeros((q, q))).deviance(reml)
     alts["zero"] = zero_dev
-    chosen = FitPath(main.theta, main.deviance, main.grad, main.success, main.message, "", alts)
-    if q == 2:
-        lam0 = theta_to_lambda(main.theta, 2)
-        r1 = _minimise(cp, reml, _rank1_param(), 2, lam0[:, 0] + 1e-3, [(None, None)] * 2)
-        alts["rank1"] = r1.deviance
-        if r1.deviance < chosen.deviance - 1e-10:
-            lam = np.array([[r1.theta[0], 0.0], [r1.theta[1], 0.0]])
-            lam = psd_factor(lam @ lam.T)
-            th = lambda_to_theta(lam)
-            chosen = FitPath(th, r1.deviance, r1.grad, r1.success, r1.message, "rank1", alts)
     if zero_dev < chosen.deviance - 1e-10:
-        chosen = FitPath(np.zeros(n_par), zero_dev, np.zeros(n_par), True, "", "zero", alts)
+        chosen = FitPath(np.zeros(n_par), zero_dev, True, "", "zero", alts, chosen.nfev)
     return chosen
 
 

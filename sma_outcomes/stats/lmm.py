@@ -506,7 +506,6 @@ def fit_lmm(
 
     # singular fit, stated by component
     singular = bool(np.min(np.diag(lam_s)) < _SINGULAR_TOL)
-    names = _names(design)
     if singular:
         if q == 1:
             what = f"the variance of the random intercept ({group}) is estimated as zero"
