@@ -1,0 +1,325 @@
+"""From the changes table to the MMRM design: analysis rows, formula, X, y, visits.
+
+The mean model is either built from ``visit``, ``covariates``, ``arm`` and
+``interactions`` (visit as a factor, reference level the first), or given as a
+patsy ``formula``. Either way the module records which model variables are
+factors (with their levels) and which are numeric, because the LS-means
+reference grid (emmeans' and SAS's) needs that structure.
+
+Examples
+--------
+>>> import pandas as pd
+>>> d = pd.DataFrame({"id": list("aabb"), "vis": ["V1", "V2"] * 2, "chg": [1.0, 2, 3, 4]})
+>>> spec = prepare(d, y="chg", visit="vis", group="id", covariates=())
+>>> spec.formula, spec.visits
+('Q("chg") ~ Q("vis")', ['V1', 'V2'])
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+
+import numpy as np
+import pandas as pd
+import patsy
+
+from ... import schema
+from ...exceptions import DataError
+
+
+@dataclass
+class Design:
+    """The analysis data and the mean model of an MMRM fit."""
+
+    data: pd.DataFrame
+    formula: str
+    y: str
+    visit: str
+    group: str
+    arm: str | None
+    visits: list[str]
+    arms: list[str] | None
+    design_info: patsy.DesignInfo | None = None
+    X: np.ndarray | None = None
+    factors: dict[str, list] = field(default_factory=dict)
+    numerics: dict[str, float] = field(default_factory=dict)
+    n_baseline_only: int = 0
+    has_baseline_rows: bool = False
+    baseline_only: list[str] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
+
+
+def _q(name: str) -> str:
+    return f'Q("{name}")'
+
+
+def _levels(series: pd.Series) -> list:
+    if isinstance(series.dtype, pd.CategoricalDtype):
+        used = set(series.dropna().unique().tolist())
+        return [c for c in series.cat.categories if c in used]
+    vals = series.dropna().unique().tolist()
+    try:
+        return sorted(vals)
+    except TypeError:
+        return sorted(vals, key=str)
+
+
+def _referenced(code: str, columns: Sequence[str]) -> list[str]:
+    out = []
+    for c in columns:
+        pat = rf"(?<![\w.]){re.escape(str(c))}(?![\w])"
+        if re.search(pat, code):
+            out.append(c)
+    return out
+
+
+def select_rows(
+    changes: pd.DataFrame,
+    measure: str | None,
+    *,
+    y: str,
+    visit: str,
+    group: str,
+) -> tuple[pd.DataFrame, list[str]]:
+    """Rows of one measure that enter the model, and the patients with baseline only.
+
+    With the timeline columns, keeps ``analysed == True`` and ``is_baseline ==
+    False``. Returns the post-baseline rows (outcome may still be missing) and
+    the ids of patients who had rows of the measure but no post-baseline value.
+
+    Examples
+    --------
+    >>> d = pd.DataFrame({"patient_id": ["a", "a", "b"], "measure": "HFMSE",
+    ...                   "timepoint": ["Baseline", "Month 6", "Baseline"],
+    ...                   "is_baseline": [True, False, True], "change": [None, 2.0, None]})
+    >>> rows, only = select_rows(d, "HFMSE", y="change", visit="timepoint", group="patient_id")
+    >>> len(rows), only
+    (1, ['b'])
+    """
+    if not isinstance(changes, pd.DataFrame):
+        raise TypeError(f"fit_mmrm() expects a pandas DataFrame, got {type(changes).__name__}")
+    data = changes
+    if schema.MEASURE in data.columns:
+        present = data[schema.MEASURE].dropna().unique().tolist()
+        if measure is None:
+            if len(present) > 1:
+                raise DataError(
+                    f"the table holds several measures ({', '.join(map(str, sorted(present)))}); "
+                    "choose one with measure=, e.g. fit_mmrm(changes, 'HFMSE')"
+                )
+        else:
+            if measure not in present:
+                raise DataError(
+                    f"measure {measure!r} is not in the table; it has {sorted(map(str, present))}"
+                )
+            data = data.loc[data[schema.MEASURE] == measure]
+    elif measure is not None:
+        raise DataError(f"measure={measure!r} was given but the table has no 'measure' column")
+    missing = [c for c in (y, visit, group) if c not in data.columns]
+    if missing:
+        raise DataError(
+            f"fit_mmrm() needs the column(s) {missing}; the table has {list(data.columns)}"
+        )
+    if schema.ANALYSED in data.columns:
+        data = data.loc[data[schema.ANALYSED].fillna(False).astype(bool).to_numpy()]
+    all_ids = pd.unique(data[group].dropna())
+    if schema.IS_BASELINE in data.columns:
+        data = data.loc[~data[schema.IS_BASELINE].fillna(False).astype(bool).to_numpy()]
+    ok = data[y].notna() & data[visit].notna()
+    with_value = set(data.loc[ok, group].tolist())
+    baseline_only = sorted(str(i) for i in all_ids if i not in with_value)
+    return data, baseline_only
+
+
+def prepare(
+    changes: pd.DataFrame,
+    measure: str | None = None,
+    *,
+    y: str = "change",
+    visit: str = "timepoint",
+    group: str = "patient_id",
+    arm: str | None = None,
+    covariates: Sequence[str] = ("baseline",),
+    interactions: Sequence[str] = (),
+    formula: str | None = None,
+) -> Design:
+    """Select the analysis rows, write the formula and build the design matrix.
+
+    Examples
+    --------
+    >>> d = pd.DataFrame({"id": list("aabb"), "vis": ["V1", "V2"] * 2,
+    ...                   "trt": list("ppqq"), "chg": [1.0, 2, 3, 4]})
+    >>> prepare(d, y="chg", visit="vis", group="id", arm="trt", covariates=()).X.shape
+    (4, 4)
+    """
+    if formula is not None:
+        lhs = formula.split("~", 1)[0].strip() if "~" in formula else ""
+        if not lhs:
+            raise ValueError(f"formula={formula!r} needs an outcome on the left of '~'")
+        m = re.fullmatch(r'Q\(\s*["\'](.+)["\']\s*\)', lhs)
+        y = m.group(1) if m else lhs
+    if isinstance(covariates, str):
+        covariates = (covariates,)
+    if isinstance(interactions, str):
+        interactions = (interactions,)
+    rows, baseline_only = select_rows(changes, measure, y=y, visit=visit, group=group)
+    if y not in rows.columns:
+        raise DataError(f"the outcome column {y!r} is not in the table")
+
+    # variables of the mean model
+    if formula is None:
+        for c in [*covariates, *(arm and [arm] or [])]:
+            if c not in rows.columns:
+                raise DataError(
+                    f"column {c!r} (named in covariates/arm) is not in the table; "
+                    f"it has {list(rows.columns)}"
+                )
+        terms = [_q(visit), *(_q(c) for c in covariates)]
+        if arm is not None:
+            terms += [_q(arm), f"{_q(arm)}:{_q(visit)}"]
+        for it in interactions:
+            if ":" in it or "*" in it:
+                terms.append(it)
+            else:
+                if it not in rows.columns:
+                    raise DataError(f"interaction column {it!r} is not in the table")
+                terms.append(f"{_q(it)}:{_q(visit)}")
+        formula = f"{_q(y)} ~ " + " + ".join(terms)
+    rhs = formula.split("~", 1)[1]
+    used = _referenced(rhs, [c for c in rows.columns if c not in (y,)])
+    for c in (visit, group, *([arm] if arm else [])):
+        if c not in used:
+            used.append(c)
+    if arm is not None and arm not in rows.columns:
+        raise DataError(f"arm column {arm!r} is not in the table")
+    keep = rows[y].notna()
+    for c in used:
+        keep &= rows[c].notna()
+    dropped_cov = int((rows[y].notna() & ~keep).sum())
+    data = rows.loc[keep, list(dict.fromkeys([y, *used]))].copy()
+    if data.empty:
+        raise DataError(
+            f"no rows with a value of {y!r} and of every model variable ({', '.join(used)})"
+        )
+    notes = []
+    if dropped_cov:
+        notes.append(
+            f"{dropped_cov} observation(s) with an outcome were left out because a model "
+            "variable was missing"
+        )
+    dup = data.duplicated([group, visit], keep=False)
+    if dup.any():
+        bad = data.loc[dup, [group, visit]].drop_duplicates().head(10)
+        listing = "; ".join(f"{a} at {b}" for a, b in bad.itertuples(index=False))
+        raise DataError(
+            f"{int(dup.sum())} rows share a patient and visit (e.g. {listing}); an MMRM needs "
+            "at most one value per patient and visit: keep the analysed assessment "
+            "(analysed == True) or aggregate first"
+        )
+
+    visits = _levels(data[visit])
+    data[visit] = pd.Categorical(data[visit], categories=visits, ordered=False)
+    arms = None
+    if arm is not None:
+        arms = _levels(data[arm])
+        data[arm] = pd.Categorical(data[arm], categories=arms, ordered=False)
+    for c in data.columns:
+        if isinstance(data[c].dtype, pd.CategoricalDtype) and c not in (visit, arm):
+            data[c] = data[c].cat.remove_unused_categories()
+            data[c] = pd.Categorical(data[c], categories=list(data[c].cat.categories))
+    data = data.reset_index(drop=True)
+
+    try:
+        dm = patsy.dmatrix(rhs, data, NA_action="raise", return_type="matrix")
+    except patsy.PatsyError as err:
+        raise ValueError(f"could not build the mean model from {formula!r}: {err}") from err
+    info = dm.design_info
+    factors: dict[str, list] = {}
+    numerics: dict[str, float] = {}
+    for fac, finfo in info.factor_infos.items():
+        cols = _referenced(fac.name(), list(data.columns))
+        if finfo.type == "categorical":
+            if len(cols) == 1:
+                factors[cols[0]] = list(finfo.categories)
+            else:
+                raise ValueError(
+                    f"the factor {fac.name()!r} refers to {cols}; LS means need each factor to be "
+                    "one column of the data"
+                )
+        else:
+            for c in cols:
+                if c in factors:
+                    continue
+                if pd.api.types.is_numeric_dtype(data[c]) and not pd.api.types.is_bool_dtype(
+                    data[c]
+                ):
+                    numerics[c] = float(data[c].astype(float).mean())
+                else:
+                    factors[c] = _levels(data[c])
+    for c in numerics:
+        factors.pop(c, None)
+    return Design(
+        data=data,
+        formula=formula,
+        y=y,
+        visit=visit,
+        group=group,
+        arm=arm,
+        visits=visits,
+        arms=arms,
+        design_info=info,
+        X=np.asarray(dm, dtype=float),
+        factors=factors,
+        numerics=numerics,
+        n_baseline_only=len(baseline_only),
+        has_baseline_rows=schema.IS_BASELINE in changes.columns,
+        baseline_only=baseline_only,
+        notes=notes,
+    )
+
+
+def reference_grid(design: Design, by: Sequence[str]) -> tuple[pd.DataFrame, np.ndarray]:
+    """LS-means coefficient rows averaged over the reference grid, one per ``by`` cell.
+
+    Numeric covariates are set to their mean over the analysis rows; every other
+    factor is averaged with equal weights (emmeans' and SAS's default grid).
+
+    Returns the ``by`` cells (a DataFrame) and the matrix of coefficient rows.
+
+    Examples
+    --------
+    >>> d = pd.DataFrame({"id": list("aabb"), "vis": ["V1", "V2"] * 2, "chg": [1.0, 2, 3, 4]})
+    >>> cells, L = reference_grid(prepare(d, y="chg", visit="vis", group="id", covariates=()),
+    ...                           ["vis"])
+    >>> L.tolist()
+    [[1.0, 0.0], [1.0, 1.0]]
+    """
+    levels = {k: v for k, v in design.factors.items()}
+    for b in by:
+        if b not in levels:
+            raise ValueError(f"{b!r} is not a factor of the mean model {design.formula!r}")
+    names = list(levels)
+    index = pd.MultiIndex.from_product([levels[n] for n in names], names=names)
+    grid = index.to_frame(index=False)
+    for n in names:
+        src = design.data[n]
+        if isinstance(src.dtype, pd.CategoricalDtype):
+            grid[n] = pd.Categorical(grid[n], categories=list(src.cat.categories))
+    for c, mean in design.numerics.items():
+        grid[c] = mean
+    Xg = np.asarray(patsy.build_design_matrices([design.design_info], grid)[0], dtype=float)
+    keys = grid[list(by)].astype(object)
+    cells = keys.drop_duplicates().reset_index(drop=True)
+    order = []
+    for b in by:
+        order.append({v: i for i, v in enumerate(levels[b])})
+    cells = cells.sort_values(list(by), key=lambda s: s.map(order[list(by).index(s.name)]))
+    cells = cells.reset_index(drop=True)
+    L = np.empty((len(cells), Xg.shape[1]))
+    kv = keys.to_numpy()
+    for i, row in enumerate(cells.itertuples(index=False)):
+        sel = np.all(kv == np.array(row, dtype=object), axis=1)
+        L[i] = Xg[sel].mean(axis=0)
+    return cells, L

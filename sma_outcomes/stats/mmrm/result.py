@@ -1,0 +1,475 @@
+"""The result of :func:`fit_mmrm`: tables, LS means, contrasts, summary and plot."""
+
+from __future__ import annotations
+
+import html
+import re
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from functools import cached_property
+from typing import Any
+
+import numpy as np
+import pandas as pd
+from scipy import linalg
+
+from .._tables import t_table
+from .covariance import LONG_NAMES, Structure
+from .ddf import DfContext, kr_df
+from .design import Design, reference_grid
+
+_DF_NAMES = {
+    "satterthwaite": "Satterthwaite",
+    "kr": "Kenward-Roger",
+    "kr-linear": "Kenward-Roger (linear)",
+    "residual": "residual",
+    "between-within": "between-within",
+}
+
+
+def _clean(name: str) -> str:
+    return re.sub(r'Q\("([^"]*)"\)', r"\1", name)
+
+
+@dataclass
+class MMRMResult:
+    """A fitted mixed model for repeated measures.
+
+    Attributes
+    ----------
+    fixed : DataFrame
+        Fixed effects: ``term, estimate, se, df, t, p_value, ci_low, ci_high``.
+    covariance, correlation : DataFrame
+        Estimated visit x visit covariance and correlation matrices.
+    covariance_parameters : DataFrame
+        The covariance parameters in SAS's parameterization with their SEs.
+    lsmeans : DataFrame
+        LS means by visit (and arm, with the arm differences at each visit).
+    loglik, aic, bic : float
+        Log-likelihood (REML or ML, with the 2 pi constant, as SAS), AIC and BIC.
+    n_obs, n_patients : int
+        Observations and patients used.
+    structure : Structure
+        The covariance structure used (after any fallback).
+    notes : list of str
+        Everything worth knowing about the fit, in plain words.
+
+    Examples
+    --------
+    >>> import numpy as np, pandas as pd
+    >>> from sma_outcomes.stats.mmrm import fit_mmrm
+    >>> rng = np.random.default_rng(0)
+    >>> d = pd.DataFrame({"patient_id": np.repeat(np.arange(40), 2),
+    ...                   "timepoint": np.tile(["M6", "M12"], 40),
+    ...                   "change": rng.normal(size=80)})
+    >>> fit = fit_mmrm(d, covariates=())
+    >>> fit.covariance.shape
+    (2, 2)
+    """
+
+    design: Design
+    structure: Structure
+    requested: str
+    chain_failures: list
+    phi: np.ndarray
+    Sigma: np.ndarray
+    beta: np.ndarray
+    aliased: np.ndarray
+    df_context: DfContext
+    m2ll: float
+    reml: bool
+    n_obs: int
+    n_patients: int
+    theta_vcov: np.ndarray | None
+    converged: bool
+    n_iter: int
+    notes: list[str] = field(default_factory=list)
+    level: float = 0.95
+    visit_counts: np.ndarray | None = None
+
+    # ------------------------------------------------------------ basic facts
+    @property
+    def visits(self) -> list:
+        """Visit levels, in order."""
+        return list(self.design.visits)
+
+    @property
+    def coef_names(self) -> list[str]:
+        """Names of all fixed-effect coefficients (columns of X)."""
+        return [_clean(c) for c in self.design.design_info.column_names]
+
+    @property
+    def df_method(self) -> str:
+        """Degrees-of-freedom method."""
+        return self.df_context.method
+
+    @property
+    def loglik(self) -> float:
+        """Log-likelihood (REML or ML) at the estimate, including the 2 pi term."""
+        return -0.5 * self.m2ll
+
+    @property
+    def n_cov_params(self) -> int:
+        """Number of covariance parameters."""
+        return self.structure.n_theta
+
+    @property
+    def aic(self) -> float:
+        """AIC (REML: covariance parameters only, as SAS and R mmrm)."""
+        k = self.n_cov_params + (0 if self.reml else int((~self.aliased).sum()))
+        return self.m2ll + 2.0 * k
+
+    @property
+    def bic(self) -> float:
+        """BIC with log(number of patients), as SAS for repeated measures."""
+        k = self.n_cov_params + (0 if self.reml else int((~self.aliased).sum()))
+        return self.m2ll + k * np.log(self.n_patients)
+
+    @property
+    def covariance(self) -> pd.DataFrame:
+        """Estimated covariance matrix over visits."""
+        v = [str(x) for x in self.visits]
+        return pd.DataFrame(self.Sigma, index=v, columns=v)
+
+    @property
+    def correlation(self) -> pd.DataFrame:
+        """Estimated correlation matrix over visits."""
+        sd = np.sqrt(np.diag(self.Sigma))
+        v = [str(x) for x in self.visits]
+        return pd.DataFrame(self.Sigma / np.outer(sd, sd), index=v, columns=v)
+
+    @property
+    def vcov(self) -> pd.DataFrame:
+        """Covariance of the fixed-effect estimates (KR-adjusted with KR df)."""
+        names = self.coef_names
+        full = np.full((len(names), len(names)), np.nan)
+        keep = np.flatnonzero(~self.aliased)
+        full[np.ix_(keep, keep)] = self.df_context.vcov
+        return pd.DataFrame(full, index=names, columns=names)
+
+    @property
+    def covariance_parameters(self) -> pd.DataFrame:
+        """Covariance parameters (SAS's parameterization) with standard errors."""
+        se = (
+            np.sqrt(np.clip(np.diag(self.theta_vcov), 0, None))
+            if self.theta_vcov is not None
+            else np.full(self.phi.size, np.nan)
+        )
+        return pd.DataFrame(
+            {
+                "parameter": self.structure.param_names([str(v) for v in self.visits]),
+                "estimate": self.phi,
+                "se": se,
+            }
+        )
+
+    # --------------------------------------------------------------- tables
+    def _full_to_kept(self, L: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Coefficient rows restricted to estimable columns, with estimability."""
+        L = np.atleast_2d(np.asarray(L, dtype=float))
+        ok = np.ones(L.shape[0], dtype=bool)
+        if self.aliased.any():
+            N = self._null_space
+            scale = np.maximum(np.abs(L).max(axis=1), 1.0)
+            ok = np.abs(L @ N).max(axis=1) <= 1e-8 * scale
+        return L[:, ~self.aliased], ok
+
+    @cached_property
+    def _null_space(self) -> np.ndarray:
+        return linalg.null_space(self.design.X, rcond=1e-9)
+
+    def _table(self, L: np.ndarray, terms: Sequence[str], level: float | None) -> pd.DataFrame:
+        Lk, ok = self._full_to_kept(L)
+        est = Lk @ self.beta
+        se = np.empty(len(Lk))
+        dfs = np.empty(len(Lk))
+        for i, l in enumerate(Lk):
+            var, dfi = self.df_context.df_1d(l)
+            se[i] = np.sqrt(var)
+            dfs[i] = dfi
+        est[~ok] = np.nan
+        se[~ok] = np.nan
+        dfs[~ok] = np.nan
+        return t_table(list(terms), est, se, dfs, level=level or self.level)
+
+    @cached_property
+    def fixed(self) -> pd.DataFrame:
+        """Fixed-effect estimates (aliased coefficients are NaN)."""
+        return self._table(np.eye(len(self.coef_names)), self.coef_names, None)
+
+    def contrast(
+        self,
+        L: np.ndarray | Mapping[str, Any] | Sequence[float],
+        *,
+        names: Sequence[str] | None = None,
+        level: float | None = None,
+    ) -> pd.DataFrame:
+        """Estimate linear combinations ``L beta`` with the fit's df method.
+
+        Parameters
+        ----------
+        L : array_like or dict
+            A vector or matrix over all coefficients (``coef_names``), or a dict
+            ``{name: vector}`` or ``{name: {coef_name: weight}}``.
+        names : sequence of str, optional
+            Row names for an array ``L``.
+        level : float, optional
+            Confidence level (default the fit's).
+
+        Returns
+        -------
+        DataFrame
+            ``term, estimate, se, df, t, p_value, ci_low, ci_high``.
+
+        Examples
+        --------
+        >>> import numpy as np, pandas as pd
+        >>> from sma_outcomes.stats.mmrm import fit_mmrm
+        >>> rng = np.random.default_rng(0)
+        >>> d = pd.DataFrame({"patient_id": np.repeat(np.arange(40), 2),
+        ...                   "timepoint": np.tile(["M6", "M12"], 40),
+        ...                   "change": rng.normal(size=80)})
+        >>> fit = fit_mmrm(d, covariates=())
+        >>> fit.coef_names
+        ['Intercept', 'timepoint[T.M6]']
+        >>> fit.contrast({"M6 - M12": {"timepoint[T.M6]": 1}})["term"].tolist()
+        ['M6 - M12']
+        """
+        cn = self.coef_names
+        if isinstance(L, Mapping):
+            rows, labels = [], []
+            for key, val in L.items():
+                if isinstance(val, Mapping):
+                    v = np.zeros(len(cn))
+                    for c, w in val.items():
+                        if c not in cn:
+                            raise ValueError(f"{c!r} is not a coefficient; they are {cn}")
+                        v[cn.index(c)] = w
+                else:
+                    v = np.asarray(val, dtype=float)
+                rows.append(v)
+                labels.append(str(key))
+            M = np.array(rows)
+        else:
+            M = np.atleast_2d(np.asarray(L, dtype=float))
+            labels = list(names) if names is not None else [f"c{i + 1}" for i in range(len(M))]
+        if M.shape[1] != len(cn):
+            raise ValueError(f"contrast has {M.shape[1]} columns; the model has {len(cn)} coefficients")
+        return self._table(M, labels, level)
+
+    def test(self, L: np.ndarray) -> dict[str, float]:
+        """F test of ``L beta = 0`` (several rows) with the fit's df method.
+
+        Kenward-Roger uses the scaled F and its df; Satterthwaite uses the
+        eigen-decomposition method of R mmrm / lmerTest; residual and
+        between-within use their df.
+
+        Examples
+        --------
+        >>> import numpy as np, pandas as pd
+        >>> from sma_outcomes.stats.mmrm import fit_mmrm
+        >>> rng = np.random.default_rng(0)
+        >>> d = pd.DataFrame({"patient_id": np.repeat(np.arange(40), 2),
+        ...                   "timepoint": np.tile(["M6", "M12"], 40),
+        ...                   "change": rng.normal(size=80)})
+        >>> sorted(fit_mmrm(d, covariates=()).test(np.eye(2)))
+        ['denom_df', 'f_stat', 'num_df', 'p_value']
+        """
+        from scipy import stats
+
+        Lk, ok = self._full_to_kept(L)
+        if not ok.all():
+            raise ValueError("the contrast involves coefficients that cannot be estimated")
+        ctx = self.df_context
+        q = Lk.shape[0]
+        est = Lk @ self.beta
+        V = Lk @ ctx.vcov @ Lk.T
+        F = float(est @ np.linalg.solve(V, est)) / q
+        if ctx.method in ("kr", "kr-linear"):
+            ddf, lam = kr_df(ctx.C, Lk, ctx.W, ctx.P)
+            F *= lam
+        elif ctx.method == "satterthwaite":
+            w, U = np.linalg.eigh(V)
+            nus = np.array([ctx.df_1d(U[:, i] @ Lk)[1] for i in range(q)])
+            nus = nus[nus > 2]
+            E = float(np.sum(nus / (nus - 2)))
+            ddf = 2 * E / (E - q) if E > q else np.nan
+        else:
+            ddf = min(ctx.df_1d(row)[1] for row in Lk)
+        p = float(stats.f.sf(F, q, ddf))
+        return {"num_df": float(q), "denom_df": float(ddf), "f_stat": F, "p_value": p}
+
+    @cached_property
+    def lsmeans(self) -> pd.DataFrame:
+        """LS means by visit (x arm) with, per visit, each arm minus the first arm.
+
+        Columns: ``visit``, ``arm`` (when the model has one; differences read
+        ``"B - A"``), ``kind`` (``"lsmean"`` or ``"difference"``), ``estimate, se,
+        df, t, p_value, ci_low, ci_high``. Reference grid: numeric covariates at
+        their mean over the analysis rows, other factors averaged with equal
+        weights (emmeans' and SAS's default).
+        """
+        d = self.design
+        if d.visit not in d.factors:
+            raise ValueError(f"the visit column {d.visit!r} is not a factor of the mean model")
+        by = [d.visit] + ([d.arm] if d.arm is not None and d.arm in d.factors else [])
+        cells, L = reference_grid(d, by)
+        tab = self._table(L, [""] * len(L), None).drop(columns="term")
+        out = pd.DataFrame({"visit": cells[d.visit].to_numpy()})
+        if len(by) == 2:
+            out["arm"] = cells[d.arm].astype(str).to_numpy()
+        out["kind"] = "lsmean"
+        out = pd.concat([out, tab], axis=1)
+        if len(by) == 2:
+            arms = d.factors[d.arm]
+            rows, labels, vis = [], [], []
+            for v in d.factors[d.visit]:
+                sel = (cells[d.visit] == v).to_numpy()
+                ref = L[sel & (cells[d.arm] == arms[0]).to_numpy()]
+                for a in arms[1:]:
+                    other = L[sel & (cells[d.arm] == a).to_numpy()]
+                    if len(ref) and len(other):
+                        rows.append(other[0] - ref[0])
+                        labels.append(f"{a} - {arms[0]}")
+                        vis.append(v)
+            if rows:
+                dt = self._table(np.array(rows), labels, None)
+                diff = pd.DataFrame({"visit": vis, "arm": labels, "kind": "difference"})
+                diff = pd.concat([diff, dt.drop(columns="term")], axis=1)
+                out = pd.concat([out, diff], ignore_index=True)
+                order = {v: i for i, v in enumerate(d.factors[d.visit])}
+                out = out.sort_values(
+                    ["visit", "kind"], key=lambda s: s.map(order) if s.name == "visit" else s,
+                    kind="stable",
+                ).reset_index(drop=True)
+        out["visit"] = pd.Categorical(out["visit"], categories=list(d.factors[d.visit]), ordered=True)
+        return out
+
+    @property
+    def differences(self) -> pd.DataFrame:
+        """The arm-difference rows of :attr:`lsmeans`."""
+        return self.lsmeans.loc[self.lsmeans["kind"] == "difference"].reset_index(drop=True)
+
+    # -------------------------------------------------------------- display
+    def summary(self) -> str:
+        """Plain-text summary: data used, covariance structure, fit, notes.
+
+        Examples
+        --------
+        >>> import numpy as np, pandas as pd
+        >>> from sma_outcomes.stats.mmrm import fit_mmrm
+        >>> rng = np.random.default_rng(0)
+        >>> d = pd.DataFrame({"patient_id": np.repeat(np.arange(40), 2),
+        ...                   "timepoint": np.tile(["M6", "M12"], 40),
+        ...                   "change": rng.normal(size=80)})
+        >>> print(fit_mmrm(d, covariates=()).summary().splitlines()[1])
+        80 observations from 40 patients, maximum 2 visits
+        """
+        st = self.structure
+        lines = [
+            f"MMRM fitted by {'REML' if self.reml else 'ML'}: {self.design.formula and _clean(self.design.formula)}",
+            f"{self.n_obs} observations from {self.n_patients} patients, "
+            f"maximum {len(self.visits)} visits",
+            f"Visits: {', '.join(map(str, self.visits))}",
+            f"Covariance: {LONG_NAMES[st.code]} ({st.code}), {st.n_theta} parameters"
+            + (
+                f" (fallback from {LONG_NAMES[self.requested]})"
+                if st.code != self.requested
+                else ""
+            ),
+            f"Degrees of freedom: {_DF_NAMES[self.df_method]}",
+            f"-2 log-likelihood: {self.m2ll:.4f}   AIC: {self.aic:.4f}   BIC: {self.bic:.4f}",
+        ]
+        if self.design.n_baseline_only:
+            lines.append(
+                f"Patients with baseline only (not in the model): {self.design.n_baseline_only}"
+            )
+        lines.append("")
+        lines.append("Fixed effects:")
+        lines.append(self.fixed.round(4).to_string(index=False))
+        lines.append("")
+        lines.append("LS means:")
+        lines.append(self.lsmeans.round(4).to_string(index=False))
+        if self.notes:
+            lines.append("")
+            lines.append("Notes:")
+            lines += [f"- {n}" for n in self.notes]
+        return "\n".join(lines)
+
+    def __repr__(self) -> str:
+        return (
+            f"<MMRMResult {LONG_NAMES[self.structure.code]} covariance, "
+            f"{self.n_obs} observations from {self.n_patients} patients, "
+            f"{len(self.visits)} visits, -2LL {self.m2ll:.3f}>"
+        )
+
+    def _repr_html_(self) -> str:
+        head = self.summary().split("\n\n")[0].splitlines()
+        items = "".join(f"<li>{html.escape(x)}</li>" for x in head)
+        notes = "".join(f"<li>{html.escape(n)}</li>" for n in self.notes)
+        return (
+            "<div class='sma-mmrm'><h4>Mixed model for repeated measures</h4>"
+            f"<ul>{items}</ul><h5>Fixed effects</h5>{self.fixed.round(4).to_html(index=False)}"
+            f"<h5>LS means</h5>{self.lsmeans.round(4).to_html(index=False)}"
+            + (f"<h5>Notes</h5><ul>{notes}</ul>" if notes else "")
+            + "</div>"
+        )
+
+    def plot(self, ax: Any = None) -> Any:
+        """LS means by visit with confidence intervals (one line per arm).
+
+        Parameters
+        ----------
+        ax : matplotlib Axes, optional
+            Axes to draw on; a new Figure is made when omitted.
+
+        Returns
+        -------
+        matplotlib.figure.Figure
+
+        Examples
+        --------
+        >>> import numpy as np, pandas as pd
+        >>> from sma_outcomes.stats.mmrm import fit_mmrm
+        >>> rng = np.random.default_rng(0)
+        >>> d = pd.DataFrame({"patient_id": np.repeat(np.arange(40), 2),
+        ...                   "timepoint": np.tile(["M6", "M12"], 40),
+        ...                   "change": rng.normal(size=80)})
+        >>> fig = fit_mmrm(d, covariates=()).plot()
+        >>> len(fig.axes[0].lines) >= 1
+        True
+        """
+        from matplotlib.figure import Figure
+
+        if ax is None:
+            fig = Figure(figsize=(6, 4))
+            ax = fig.add_subplot(1, 1, 1)
+        else:
+            fig = ax.figure
+        tab = self.lsmeans.loc[self.lsmeans["kind"] == "lsmean"]
+        levels = list(tab["visit"].cat.categories)
+        x_of = {v: i for i, v in enumerate(levels)}
+        groups = [(None, tab)] if "arm" not in tab.columns else list(tab.groupby("arm", sort=False))
+        n = len(groups)
+        for k, (name, g) in enumerate(groups):
+            off = (k - (n - 1) / 2) * 0.08
+            x = np.array([x_of[v] for v in g["visit"]], dtype=float) + off
+            ax.errorbar(
+                x,
+                g["estimate"].to_numpy(),
+                yerr=[
+                    (g["estimate"] - g["ci_low"]).to_numpy(),
+                    (g["ci_high"] - g["estimate"]).to_numpy(),
+                ],
+                marker="o",
+                capsize=3,
+                label=str(name) if name is not None else "LS mean",
+            )
+        ax.set_xticks(range(len(levels)))
+        ax.set_xticklabels([str(v) for v in levels])
+        ax.axhline(0.0, color="0.6", lw=0.8, ls=":")
+        ax.set_xlabel(str(self.design.visit))
+        ax.set_ylabel(f"LS mean of {self.design.y} ({int(round(self.level * 100))}% CI)")
+        if n > 1:
+            ax.legend(title=str(self.design.arm), frameon=False)
+        return fig
