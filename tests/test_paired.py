@@ -107,12 +107,27 @@ def test_sign_test_equals_r_binom_test(case):
 
 
 @pytest.mark.parametrize("case", ["n60", "n60_ties"])
-def test_large_n_normal_approximation_equals_r(case):
+def test_normal_approximation_equals_r(case):
     c = CASES[case]
-    w = _row(_run(case), "wilcoxon")
+    res = paired_test(make_changes({"HFMSE": c["d"]}), level=c["level"], exact=False)
+    w = _row(res, "wilcoxon")
     assert w["statistic"] == c["wilcox_V"]
     assert w["p_value"] == pytest.approx(c["wilcox_p"], rel=1e-10)
     assert "normal approximation" in w["method"]
+    assert w["method"].count("tie correction") == (1 if c["ties"] else 0)
+
+
+def test_exact_by_default_up_to_200_changes():
+    d = np.array(CASES["n60"]["d"])
+    w = _row(_run("n60"), "wilcoxon")
+    assert "exact null distribution of V (no ties)" in w["method"]
+    assert w["p_value"] == pytest.approx(stats.wilcoxon(d, method="exact").pvalue, rel=1e-9)
+    assert w["min_p"] == 2.0**-59
+    rng = np.random.default_rng(3)
+    big = rng.integers(-4, 9, 201).astype(float)
+    big[big == 0] = 1.0
+    w = _row(paired_test(make_changes({"HFMSE": big})), "wilcoxon")
+    assert "normal approximation with tie correction" in w["method"]
 
 
 @pytest.mark.parametrize("case", TIED_CASES)

@@ -41,40 +41,39 @@ __all__ = [
     "IntervalResult",
 ]
 
-#: Default: exact distributions up to this many non-zero differences (R's rule is n < 50).
-EXACT_MAX_N = 49
+#: Default: exact (conditional with ties) distributions up to this many non-zero
+#: differences (R: n < 50 and only without ties or zeros).
+EXACT_MAX_N = 200
 #: Differences are rounded to this many decimals before ranking, zero and tie checks,
 #: so that floating-point noise (10.333 - 7.333) does not break or create ties.
 TIE_DECIMALS = 9
 # Walsh averages are materialised up to this n; above, order statistics by selection.
 _WALSH_MATERIALISE_N = 2000
 # Exact signed-rank distribution for confidence intervals up to this n.
-_PMF_MAX_N = 1000
+_PMF_MAX_N = 500
 
 
 def _count_pmf(int_ranks: np.ndarray) -> np.ndarray:
     """Distribution of the sum of a random subset of ``int_ranks`` (each in with prob. 1/2).
 
-    Counts are accumulated in float64, which is exact while they stay below 2^53
-    (n <= 52); for larger n probabilities are halved at every step instead.
+    Subset counts are accumulated in float64 (exact while below 2^53, i.e. for
+    n <= 52); for larger n the counts are rescaled by 2^-40 every 40 steps,
+    which changes no ratio, and the result is divided by 2^n at the end.
     """
     int_ranks = np.asarray(int_ranks, dtype=np.int64)
     total = int(int_ranks.sum())
     dist = np.zeros(total + 1)
     dist[0] = 1.0
     top = 0
-    exact_counts = len(int_ranks) <= 52
-    for r in int_ranks:
+    scaled = 0
+    for step, r in enumerate(int_ranks, start=1):
         r = int(r)
-        if exact_counts:
-            dist[r : top + r + 1] += dist[: top + 1].copy()
-        else:
-            new = dist[: top + r + 1] * 0.5
-            new[r : top + r + 1] += 0.5 * dist[: top + 1]
-            dist[: top + r + 1] = new
+        dist[r : top + r + 1] += dist[: top + 1].copy()
         top += r
-    if exact_counts:
-        dist /= 2.0 ** len(int_ranks)
+        if step % 40 == 0 and len(int_ranks) > 52:
+            dist[: top + 1] *= 2.0**-40
+            scaled += 40
+    dist /= 2.0 ** (len(int_ranks) - scaled)
     return dist
 
 
@@ -162,7 +161,8 @@ def signrank_test(
         then drop the zeros (Pratt 1959).
     exact : bool or None
         Exact (conditional when tied) distribution. None: exact when at most
-        :data:`EXACT_MAX_N` differences remain, as R (n < 50).
+        :data:`EXACT_MAX_N` (200) non-zero differences remain; else the normal
+        approximation of R (which R uses from n = 50, and at any n with ties).
     correct : bool
         Continuity correction of the normal approximation (as R).
 
@@ -330,7 +330,7 @@ def hodges_lehmann(d: np.ndarray, *, level: float = 0.95) -> IntervalResult:
         sigma = np.sqrt(n * (n + 1) * (2 * n + 1) / 24.0)
         k = max(1, int(np.floor(big_n / 2.0 + stats.norm.ppf(alpha / 2.0) * sigma + 0.5)))
         achieved = float(1.0 - 2.0 * stats.norm.cdf((k - 0.5 - big_n / 2.0) / sigma))
-        how = "k from the normal approximation to the signed-rank distribution (n > 1000)"
+        how = "k from the normal approximation to the signed-rank distribution (n > 500)"
     if big_n % 2:
         est = walsh_order_statistic(x, big_n // 2 + 1)
     else:

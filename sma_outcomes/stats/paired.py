@@ -75,8 +75,8 @@ def paired_test(
         (``"wilcox"``, Wilcoxon 1945, as R) or ranked and then dropped
         (``"pratt"``, Pratt 1959). The sign test always drops them.
     exact : bool, optional
-        Exact signed-rank distribution; default when at most 49 non-zero
-        differences remain (R's rule, n < 50), else normal approximation.
+        Exact (conditional with ties) signed-rank distribution; default when
+        at most 200 non-zero changes remain, else the normal approximation.
 
     Returns
     -------
@@ -110,14 +110,15 @@ def paired_test(
     -----
     *Wilcoxon signed-rank test* (Hollander, Wolfe & Chicken 2014, section 3.1).
     V is the sum of the ranks of the absolute non-zero changes that are
-    positive. Without ties and zeros and with at most 49 changes the p-value
-    comes from the exact null distribution of V and equals R's
-    ``wilcox.test(paired = TRUE, exact = TRUE)``. With ties (frequent with
+    positive. Without ties and zeros the p-value comes from the exact null
+    distribution of V and equals R's ``wilcox.test(paired = TRUE, exact =
+    TRUE)`` (R's default is exact for n < 50 only). With ties (frequent with
     integer scores) the p-value comes from the exact conditional permutation
     distribution of V given the observed mid-ranks (all 2^n sign patterns
-    equally likely), where R would switch to a normal approximation. Above 49
-    non-zero changes: R's normal approximation with tie and continuity
-    correction. Changes are rounded to 9 decimals before zero and tie checks.
+    equally likely), where R would switch to a normal approximation. Above 200
+    non-zero changes (or with ``exact=False``): R's normal approximation with
+    tie and continuity correction. Changes are rounded to 9 decimals before
+    zero and tie checks.
 
     *Hodges-Lehmann estimate*: median of the n(n+1)/2 Walsh averages of all n
     changes (zeros included; R drops zeros first, which biases the estimate
