@@ -284,8 +284,10 @@ def resolve_doses(
             return None
         if importlib.util.find_spec("sma_outcomes.timeline") is None:
             return None
-        from ..timeline import dose_table  # lazy: the timeline stage comes first
-
+        try:
+            from ..timeline import dose_table  # lazy: the timeline stage comes first
+        except ImportError:
+            return None
         doses = dose_table(data, schedule=schedule)
     check_columns(doses, [PATIENT, DAY], hint="a dose table needs patient_id and day")
     out = doses.copy()

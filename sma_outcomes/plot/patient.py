@@ -324,21 +324,16 @@ def plot_patient(
     top = 0.3 + (0.06 + 0.085 * ndose_rows if ndose_rows else 0.0)
     gap = 0.12
     bottom = 0.36
-    n_handles = 8
     ncol = 2 if width < 5 else 3
-    leg_h = (0.14 * math.ceil(n_handles / ncol) + 0.06) if legend else 0.0
-    height = top + n * panel_height + (n - 1) * gap + bottom + leg_h
+    body = top + n * panel_height + (n - 1) * gap + bottom
 
     with house_style():
-        fig = new_figure(width, height)
+        fig = new_figure(width, body)
         axes: list[Axes] = []
         infos = []
         for i, m in enumerate(measures):
-            y0 = height - top - (i + 1) * panel_height - i * gap
-            a = fig.add_axes(
-                (left / width, y0 / height, axw / width, panel_height / height),
-                sharex=axes[0] if axes else None,
-            )
+            a = fig.add_axes((0, 0, 1, 1), sharex=axes[0] if axes else None)
+            a.set_position((left / width, 0, axw / width, 1))  # width needed while drawing
             infos.append(
                 _draw_measure(
                     a, by_measure.get(m, empty), m, pdoses, time=time, threshold=threshold,
@@ -352,18 +347,25 @@ def plot_patient(
             axes.append(a)
         axes[-1].set_xlabel(D.time_label(time))
         _x_locator(axes[-1], xlim[1] - xlim[0], time)
+        handles = []
+        if legend:
+            color = infos[0]["color"] if n == 1 else "#4D4D4D"
+            handles = legend_handles(color, **_merge_legend(infos))
+        # now that the legend's size is known, fix the figure height and positions
+        leg_h = (0.135 * math.ceil(len(handles) / ncol) + 0.08) if handles else 0.0
+        height = body + leg_h
+        fig.set_size_inches(width, height)
+        for i, a in enumerate(axes):
+            y0 = height - top - (i + 1) * panel_height - i * gap
+            a.set_position((left / width, y0 / height, axw / width, panel_height / height))
         fig.text(
             0.06 / width, 1 - 0.06 / height, title if title is not None else _title(rows, pid),
             ha="left", va="top", fontsize=8, fontweight="bold",
         )
-        if legend:
-            merged = _merge_legend(infos)
-            color = infos[0]["color"] if n == 1 else "#4D4D4D"
-            handles = legend_handles(color, **merged)
+        if handles:
             fig.legend(
                 handles=handles, loc="lower left", ncol=ncol,
-                bbox_to_anchor=(0.1 / width, 0.02 / height),
-                handletextpad=0.5,
+                bbox_to_anchor=(0.1 / width, 0.03 / height), handletextpad=0.5,
             )
         freeze_ticks(fig)
     return fig
@@ -494,7 +496,7 @@ def plot_patients(
         if legend:
             merged = _merge_legend(infos)
             color = infos[0]["color"] if single else "#4D4D4D"
-            fig.legend(handles=legend_handles(color, **merged), loc="outside lower center",
+            fig.legend(handles=legend_handles(color, **merged), loc="outside upper center",
                        ncol=4)
         freeze_ticks(fig)
     return fig
