@@ -367,3 +367,23 @@ def test_floating_point_noise_does_not_break_ties():
     r = signrank_test(np.array(d))
     assert r.ties
     assert r.statistic == stats.rankdata([3, 3, 3, 1, 2])[[0, 1, 3, 4]].sum()
+
+
+def test_case_series_sample_through_the_timeline():
+    """The bundled 5-child case series: every child improves, so p = min_p = 0.0625."""
+    import sma_outcomes as so
+    from tests.conftest import SAMPLE
+
+    changes = so.change_from_baseline(so.read_scores(SAMPLE / "case_series.csv"))
+    res = paired_test(changes, timepoint="Month 18")
+    assert res["measure"].unique().tolist() == ["HFMSE", "PP_PREF", "PP_NONPREF"]
+    assert (res["n"] == 5).all() and (res["n_positive"] == 5).all()
+    for test in ("wilcoxon", "sign"):
+        rows = res.loc[res["test"] == test]
+        assert (rows["p_value"] == 0.0625).all() and (rows["min_p"] == 0.0625).all()
+        assert (rows["conf_level"] == 0.9375).all()
+    hf = changes.loc[changes["analysed"] & (changes["timepoint"] == "Month 18")
+                     & (changes["measure"] == "HFMSE"), "change"]
+    assert sorted(hf)[0] == 3 and sorted(hf)[-1] == 10  # published range +3 to +10
+    t = res.loc[(res["measure"] == "HFMSE") & (res["test"] == "t")].iloc[0]
+    assert t["estimate"] == pytest.approx(hf.mean())

@@ -147,3 +147,15 @@ def test_no_pairs_level_and_input_untouched():
     case = next(c for c in REF["binom"] if (c["x"], c["n"], c["level"]) == (1, 5, 0.9))
     assert (h["ci_low"], h["ci_high"]) == pytest.approx(case["ci"], rel=1e-10)
     assert _get(res, "HFMSE", "worsened")["ci_low"] == 0.0  # none worsened
+
+
+def test_case_series_sample_through_the_timeline():
+    """All five children gain >= 3 HFMSE points: 5/5, Clopper-Pearson 0.478 to 1."""
+    import sma_outcomes as so
+    from tests.conftest import SAMPLE
+
+    changes = so.change_from_baseline(so.read_scores(SAMPLE / "case_series.csv"))
+    res = responders(changes, measures="HFMSE")
+    imp = _get(res, "HFMSE", "improved")
+    assert (imp["n"], imp["count"], imp["estimate"], imp["ci_high"]) == (5, 5, 1.0, 1.0)
+    assert imp["ci_low"] == pytest.approx(0.025 ** (1 / 5), rel=1e-12)  # (alpha/2)^(1/n)
