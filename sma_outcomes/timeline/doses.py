@@ -152,6 +152,9 @@ def resolve_doses(
         if S.DAY in scores.columns
         else pd.Series(np.nan, index=scores.index)
     )
+    if S.DATE in scores.columns:  # days from dates where only dates are known
+        date = pd.to_datetime(scores[S.DATE], errors="coerce")
+        day = day.fillna((date - scores_pid.map(first_dates)).dt.days.astype(float))
     last_day = day.groupby(scores_pid).max()
     planned_rows = []
     for pid in pids:
