@@ -51,9 +51,7 @@ class CrossProducts:
         return self.XtX.shape[0]
 
 
-def cross_products(
-    X: np.ndarray, Z: np.ndarray, y: np.ndarray, codes: np.ndarray
-) -> CrossProducts:
+def cross_products(X: np.ndarray, Z: np.ndarray, y: np.ndarray, codes: np.ndarray) -> CrossProducts:
     """Cross-products by group; ``codes`` are 0..G-1 integer group codes."""
     order = np.argsort(codes, kind="stable")
     cs = codes[order]
@@ -217,7 +215,9 @@ def _minimise(
         bounds=bounds,
         options={"ftol": 1e-15, "gtol": 1e-9, "maxiter": 2000, "maxcor": 20},
     )
-    return Optimum(res.x, float(res.fun) * scale, bool(res.success), str(res.message), int(res.nfev))
+    return Optimum(
+        res.x, float(res.fun) * scale, bool(res.success), str(res.message), int(res.nfev)
+    )
 
 
 def _log_cholesky_param(q: int):

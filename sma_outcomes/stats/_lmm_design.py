@@ -123,9 +123,7 @@ def select_rows(
             )
         frame = data.loc[data[schema.MEASURE] == measure]
     elif measure is not None:
-        raise ValueError(
-            f"measure={measure!r} was given but data has no {schema.MEASURE!r} column"
-        )
+        raise ValueError(f"measure={measure!r} was given but data has no {schema.MEASURE!r} column")
     if time not in frame.columns:
         if time in _DERIVED_TIME and schema.DAY in frame.columns:
             frame = frame.assign(

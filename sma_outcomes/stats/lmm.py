@@ -109,7 +109,11 @@ class LMMResult:
 
     def _model_text(self) -> str:
         rhs = [self.time] + [f"({self.time} - {k:g})+" for k in self.knots] + self.covariates
-        re = f"(1 + {self.time} | {self.group})" if self.random_type == "slope" else f"(1 | {self.group})"
+        re = (
+            f"(1 + {self.time} | {self.group})"
+            if self.random_type == "slope"
+            else f"(1 | {self.group})"
+        )
         what = f" [{self.measure}]" if self.measure else ""
         return f"{self.y}{what} ~ {' + '.join(rhs)} + {re}, {self.method}"
 
@@ -283,12 +287,22 @@ class LMMResult:
         for _, g in frame.groupby(d.group, sort=True):
             ax.plot(g[d.time], g[d.y_name], color="0.6", lw=0.6, alpha=0.7, zorder=1)
         grid = np.linspace(frame[d.time].min(), frame[d.time].max(), 101)
-        Xg = d.fixed_matrix(pd.DataFrame({d.time: grid, **{c.name: d.frame[c.name].iloc[0] for c in d.covariates}}))
+        Xg = d.fixed_matrix(
+            pd.DataFrame({d.time: grid, **{c.name: d.frame[c.name].iloc[0] for c in d.covariates}})
+        )
         if d.covariates:
             Xg[:, 2 + len(d.knots) :] = d.X[:, 2 + len(d.knots) :].mean(axis=0)
         pop = self._population(Xg)
-        ax.fill_between(grid, pop["ci_low"], pop["ci_high"], color="C0", alpha=0.25, lw=0,
-                        label="95% confidence band", zorder=2)
+        ax.fill_between(
+            grid,
+            pop["ci_low"],
+            pop["ci_high"],
+            color="C0",
+            alpha=0.25,
+            lw=0,
+            label="95% confidence band",
+            zorder=2,
+        )
         ax.plot(grid, pop["estimate"], color="C0", lw=2.0, label="population curve", zorder=3)
         ax.set_xlabel(d.time)
         ylabel = d.y_name
@@ -319,10 +333,16 @@ def _variance_table(design: Design, D: np.ndarray, sigma2: float) -> pd.DataFram
         denom = np.sqrt(D[0, 0] * D[1, 1])
         corr = D[0, 1] / denom if denom > 0 else np.nan
         rows.append(
-            {"component": f"corr({names[0]}, {names[1]})", "variance": D[0, 1], "sd": np.nan,
-             "corr": corr}
+            {
+                "component": f"corr({names[0]}, {names[1]})",
+                "variance": D[0, 1],
+                "sd": np.nan,
+                "corr": corr,
+            }
         )
-    rows.append({"component": "Residual", "variance": sigma2, "sd": np.sqrt(sigma2), "corr": np.nan})
+    rows.append(
+        {"component": "Residual", "variance": sigma2, "sd": np.sqrt(sigma2), "corr": np.nan}
+    )
     return pd.DataFrame(rows)
 
 
@@ -458,7 +478,13 @@ def fit_lmm(
     (150, 30)
     """
     design = build_design(
-        data, measure, y=y, time=time, group=group, random=random, knots=knots,
+        data,
+        measure,
+        y=y,
+        time=time,
+        group=group,
+        random=random,
+        knots=knots,
         covariates=covariates,
     )
     sc = _Scaling(design)
@@ -518,8 +544,7 @@ def fit_lmm(
             else:
                 corr = D[0, 1] / np.sqrt(D[0, 0] * D[1, 1])
                 what = (
-                    f"the random intercept and slope are perfectly correlated "
-                    f"(corr = {corr:+.3f})"
+                    f"the random intercept and slope are perfectly correlated (corr = {corr:+.3f})"
                 )
         messages.append(
             f"Singular fit: {what}. The random-effects structure is too rich for these "
@@ -587,13 +612,15 @@ def fit_lmm(
         _b=b,
     )
     if singular:
-        warnings.warn(messages[[m.startswith("Singular") for m in messages].index(True)],
-                      SingularFitWarning, stacklevel=2)
+        warnings.warn(
+            messages[[m.startswith("Singular") for m in messages].index(True)],
+            SingularFitWarning,
+            stacklevel=2,
+        )
     if not converged:
         warnings.warn(
-            "The mixed model may not have converged: " + " ".join(
-                m for m in messages if "optim" in m or "maximum" in m
-            ),
+            "The mixed model may not have converged: "
+            + " ".join(m for m in messages if "optim" in m or "maximum" in m),
             ConvergenceWarning,
             stacklevel=2,
         )

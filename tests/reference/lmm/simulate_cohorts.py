@@ -32,12 +32,12 @@ def simulate(
     rng = np.random.default_rng(seed)
     sma_type = rng.choice(["2", "3"], size=n, p=[0.6, 0.4])
     sd_int = 15.0
-    cov = np.array(
-        [[sd_int**2, corr * sd_int * slope_sd], [corr * sd_int * slope_sd, slope_sd**2]]
+    cov = np.array([[sd_int**2, corr * sd_int * slope_sd], [corr * sd_int * slope_sd, slope_sd**2]])
+    b = (
+        rng.multivariate_normal([0.0, 0.0], cov, size=n)
+        if slope_sd > 0
+        else np.c_[rng.normal(0.0, sd_int, n), np.zeros(n)]
     )
-    b = rng.multivariate_normal([0.0, 0.0], cov, size=n) if slope_sd > 0 else np.c_[
-        rng.normal(0.0, sd_int, n), np.zeros(n)
-    ]
     rows = []
     for i in range(n):
         n_vis = len(NOMINAL)

@@ -1,0 +1,370 @@
+"""Tests of fit_lmm against lme4/lmerTest reference numbers (tests/reference/lmm).
+
+The references were produced by ``tests/reference/lmm/lmm_reference.R`` (R 4.2,
+lme4 1.1-31, lmerTest 3.1-3, bobyqa with rhoend 1e-10) on lme4's sleepstudy
+and on simulated SMA cohorts (``simulate_cohorts.py``); the R output is in
+``lmm_reference.json`` and ``lmm_reference.txt``. Tolerances: fixed effects,
+SEs and variance components 1e-4 relative, Satterthwaite df 1e-2 relative,
+REML criterion and log-likelihood 1e-6 absolute.
+"""
+
+from __future__ import annotations
+
+import json
+import warnings
+from functools import cache
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from sma_outcomes.exceptions import ModelWarning, SingularFitWarning
+from sma_outcomes.stats import LMMResult, fit_lmm
+from tests.conftest import REFERENCE
+
+REF_DIR = REFERENCE / "lmm"
+R = json.loads((REF_DIR / "lmm_reference.json").read_text())
+
+# case name -> (data file, fit_lmm keywords); "_reml"/"_ml" is appended
+CASES = {
+    "sleep_slope": ("sleepstudy", {"y": "Reaction", "time": "Days", "group": "Subject"}),
+    "sleep_intercept": (
+        "sleepstudy",
+        {"y": "Reaction", "time": "Days", "group": "Subject", "random": "intercept"},
+    ),
+    "cohort_slope": ("sma_cohort", {}),
+    "cohort_type": ("sma_cohort", {"covariates": "sma_type"}),
+    "cohort_age": ("sma_cohort", {"covariates": ["age"]}),
+    "cohort_intercept": ("sma_cohort", {"covariates": "sma_type", "random": "intercept"}),
+    "cohort_knots": ("sma_cohort", {"knots": [2, 12]}),
+    "dropout_type": ("sma_dropout", {"covariates": "sma_type"}),
+    "singular_type": ("sma_singular", {"covariates": "sma_type"}),
+}
+KEYS = [f"{c}_{m}" for c in CASES for m in ("reml", "ml") if f"{c}_{m}" in R]
+
+
+@cache
+def load(name: str) -> pd.DataFrame:
+    return pd.read_csv(
+        REF_DIR / f"{name}.csv", dtype={"sma_type": str, "patient_id": str, "Subject": str}
+    )
+
+
+@cache
+def fitted(key: str) -> tuple[LMMResult, list[warnings.WarningMessage]]:
+    case, method = key.rsplit("_", 1)
+    name, kw = CASES[case]
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        fit = fit_lmm(load(name).copy(), reml=method == "reml", **kw)
+    return fit, list(caught)
+
+
+@pytest.mark.parametrize("key", KEYS)
+def test_fixed_effects_match_lmertest(key):
+    fit, _ = fitted(key)
+    ref = R[key]
+    np.testing.assert_allclose(fit.fixed["estimate"], ref["estimate"], rtol=1e-4)
+    np.testing.assert_allclose(fit.fixed["se"], ref["se"], rtol=1e-4)
+    np.testing.assert_allclose(fit.fixed["t"], ref["t"], rtol=1e-4)
+    np.testing.assert_allclose(fit.fixed["df"], ref["df"], rtol=1e-2)
+    # p-values follow from t and df; compare on the log scale (they reach 1e-40)
+    np.testing.assert_allclose(np.log(fit.fixed["p_value"]), np.log(ref["p_value"]), rtol=1e-2)
+    assert fit.n_obs == ref["nobs"]
+    assert fit.n_groups == ref["ngroups"]
+
+
+@pytest.mark.parametrize("key", KEYS)
+def test_variance_components_match_lme4(key):
+    fit, _ = fitted(key)
+    ref = R[key]
+    # lme4's VarCorr order: intercept, slope, covariance, residual (ours the same)
+    np.testing.assert_allclose(fit.random["variance"], ref["vc_var"], rtol=1e-4)
+    sd = fit.random["sd"].to_numpy().copy()
+    corr_row = fit.random["component"].str.startswith("corr(").to_numpy()
+    sd[corr_row] = fit.random.loc[corr_row, "corr"]
+    np.testing.assert_allclose(sd, ref["vc_sd"], rtol=1e-4, atol=1e-6)
+    np.testing.assert_allclose(fit.sigma, ref["sigma"], rtol=1e-4)
+    np.testing.assert_allclose(fit.theta, ref["theta"], rtol=1e-4, atol=1e-5)
+
+
+@pytest.mark.parametrize("key", KEYS)
+def test_likelihood_matches_lme4(key):
+    fit, _ = fitted(key)
+    ref = R[key]
+    if ref["reml"]:
+        assert fit.method == "REML"
+        assert abs(fit.reml_criterion - ref["reml_criterion"]) < 1e-6
+    else:
+        assert np.isnan(fit.reml_criterion)
+    assert abs(fit.loglik - ref["loglik"]) < 1e-6
+    assert abs(fit.deviance + 2 * ref["loglik"]) < 2e-6
+    assert abs(fit.aic - ref["aic"]) < 1e-6
+    assert abs(fit.bic - ref["bic"]) < 1e-6
+
+
+@pytest.mark.parametrize("key", KEYS)
+def test_blups_match_lme4(key):
+    fit, _ = fitted(key)
+    ref = R[key]
+    ours = fit.blups.set_index(fit.blups.columns[0]).loc[ref["ranef_groups"]].to_numpy()
+    theirs = np.asarray(ref["ranef"], dtype=float)
+    scale = np.abs(theirs).max(axis=0)
+    np.testing.assert_allclose(ours, theirs, rtol=1e-4, atol=1e-5 * scale.max())
+
+
+@pytest.mark.parametrize("key", KEYS)
+def test_population_prediction_matches_contest(key):
+    """Population line with SE and Satterthwaite df = lmerTest::contest(L)."""
+    fit, _ = fitted(key)
+    ref = R[key]
+    L = np.asarray(ref["pred_L"], dtype=float)
+    time = fit.time
+    new = pd.DataFrame({time: L[:, 1]})
+    if "sma_type" in fit.covariates:
+        new["sma_type"] = "2"  # the reference level
+    if "age" in fit.covariates:
+        new["age"] = 0.0
+    pred = fit.predict(new, include_random=False)
+    np.testing.assert_allclose(pred["estimate"], ref["pred_estimate"], rtol=1e-4)
+    np.testing.assert_allclose(pred["se"], ref["pred_se"], rtol=1e-4)
+    np.testing.assert_allclose(pred["df"], ref["pred_df"], rtol=1e-2)
+    from scipy import stats
+
+    q = stats.t.ppf(0.975, pred["df"])
+    np.testing.assert_allclose(pred["ci_high"] - pred["estimate"], q * pred["se"], rtol=1e-12)
+
+
+@pytest.mark.parametrize("key", KEYS)
+def test_singular_fits_are_stated(key):
+    fit, caught = fitted(key)
+    ref = R[key]
+    assert fit.singular == ref["singular"]
+    singular_warnings = [w for w in caught if issubclass(w.category, SingularFitWarning)]
+    assert bool(singular_warnings) == ref["singular"]
+    assert fit.converged
+    assert not [w for w in caught if issubclass(w.category, ModelWarning)] or ref["singular"]
+    if ref["singular"]:
+        text = str(singular_warnings[0].message)
+        assert "perfectly correlated" in text
+        assert any(m.startswith("Singular fit") for m in fit.messages)
+        assert fit.random.loc[2, "corr"] == pytest.approx(np.sign(fit.random.loc[2, "corr"]))
+
+
+def test_terms_are_named():
+    assert fitted("cohort_type_reml")[0].fixed["term"].tolist() == [
+        "Intercept",
+        "months",
+        "sma_type[T.3]",
+    ]
+    assert fitted("cohort_knots_reml")[0].fixed["term"].tolist() == [
+        "Intercept",
+        "months",
+        "months_after_2",
+        "months_after_12",
+    ]
+    assert fitted("cohort_slope_reml")[0].random["component"].tolist() == [
+        "Intercept",
+        "months",
+        "corr(Intercept, months)",
+        "Residual",
+    ]
+
+
+def test_excluded_rows_are_counted():
+    data = load("sma_dropout")
+    fit, _ = fitted("dropout_type_reml")
+    assert fit.n_excluded == int(data["score"].isna().sum()) == 6
+    assert fit.n_obs == len(data) - 6
+    assert fit.messages[0] == "6 row(s) excluded as incomplete (score missing in 6)."
+    # a missing covariate is counted under its own name
+    d = data.copy()
+    d.loc[d.index[:3], "sma_type"] = np.nan
+    d.loc[d.index[0], "score"] = np.nan  # counted once, under score
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ModelWarning)
+        f2 = fit_lmm(d, covariates="sma_type")
+    n_score = int(d["score"].isna().sum())
+    n_type = int((d["sma_type"].isna() & d["score"].notna()).sum())
+    assert f2.n_excluded == n_score + n_type
+    assert f"score missing in {n_score}" in f2.messages[0]
+    assert f"sma_type missing in {n_type}" in f2.messages[0]
+
+
+def test_input_frame_is_not_modified():
+    data = load("sma_dropout").copy()
+    before = data.copy()
+    fit_lmm(data, covariates="sma_type")
+    pd.testing.assert_frame_equal(data, before)
+
+
+def test_time_derived_from_day():
+    data = load("sma_cohort").drop(columns="months")
+    fit = fit_lmm(data)
+    ref = fitted("cohort_slope_reml")[0]
+    np.testing.assert_allclose(fit.fixed["estimate"], ref.fixed["estimate"], rtol=1e-9)
+    years = fit_lmm(data, time="years")
+    assert years.fixed["term"].tolist() == ["Intercept", "years"]
+    np.testing.assert_allclose(
+        years.fixed["estimate"].iloc[1], ref.fixed["estimate"].iloc[1] * 12, rtol=1e-6
+    )
+    # ML log-likelihood does not depend on the unit of time
+    assert fit_lmm(data, time="years", reml=False).loglik == pytest.approx(
+        fitted("cohort_slope_ml")[0].loglik, abs=1e-6
+    )
+    with pytest.raises(ValueError, match="time column 'weeks' not found"):
+        fit_lmm(data, time="weeks")
+
+
+def test_measure_selection():
+    a = load("sma_cohort").assign(measure="HFMSE")
+    b = load("sma_cohort").assign(measure="RULM", score=lambda d: d["score"] / 2)
+    both = pd.concat([a, b], ignore_index=True)
+    with pytest.raises(ValueError, match=r"2 measures \(HFMSE, RULM\).*measure="):
+        fit_lmm(both)
+    fit = fit_lmm(both, "HFMSE")
+    ref = fitted("cohort_slope_reml")[0]
+    np.testing.assert_allclose(fit.fixed["estimate"], ref.fixed["estimate"], rtol=1e-9)
+    assert fit.measure == "HFMSE"
+    assert "[HFMSE]" in fit.summary()
+    with pytest.raises(ValueError, match="measure 'CHOP_INTEND' is not in the data"):
+        fit_lmm(both, "CHOP_INTEND")
+
+
+def test_bad_arguments():
+    data = load("sma_cohort")
+    with pytest.raises(ValueError, match="random must be 'slope' or 'intercept'"):
+        fit_lmm(data, random="quadratic")
+    with pytest.raises(ValueError, match=r"column\(s\) \['height'\] not found"):
+        fit_lmm(data, covariates="height")
+    with pytest.raises(ValueError, match="only one level"):
+        fit_lmm(data.assign(site="A"), covariates="site")
+    with pytest.raises(ValueError, match="not estimable"):
+        fit_lmm(data.assign(m2=data["months"] * 2), covariates="m2")
+
+
+def test_random_intercept_on_the_boundary():
+    """Identical group means: the intercept variance is zero (a 'zero' boundary)."""
+    rng = np.random.default_rng(3)
+    noise = rng.normal(0, 1, 6)
+    noise -= noise.mean()
+    t = np.arange(6.0)
+    d = pd.DataFrame(
+        {
+            "patient_id": np.repeat([f"P{i}" for i in range(8)], 6),
+            "months": np.tile(t, 8),
+            "score": np.concatenate([10 + 0.5 * t + rng.permutation(noise) for _ in range(8)]),
+        }
+    )
+    with pytest.warns(SingularFitWarning, match="random intercept .* estimated as zero"):
+        fit = fit_lmm(d, random="intercept")
+    assert fit.singular and fit.converged
+    assert fit.random["variance"].iloc[0] == 0.0
+    # with zero between-patient variance the fit is ordinary least squares
+    X = np.c_[np.ones(len(d)), d["months"]]
+    beta, rss = np.linalg.lstsq(X, d["score"], rcond=None)[:2]
+    np.testing.assert_allclose(fit.fixed["estimate"], beta, rtol=1e-10)
+    np.testing.assert_allclose(fit.sigma**2, rss[0] / (len(d) - 2), rtol=1e-10)
+
+
+def test_categorical_levels_and_prediction():
+    data = load("sma_cohort")
+    d = data.assign(
+        sma_type=pd.Categorical(
+            data["sma_type"].map({"2": "type 2", "3": "type 3"}), categories=["type 3", "type 2"]
+        ),
+        walker=data["sma_type"] == "3",
+    )
+    fit = fit_lmm(d, covariates=["sma_type"])
+    assert fit.fixed["term"].tolist() == ["Intercept", "months", "sma_type[T.type 2]"]
+    ref = fitted("cohort_type_reml")[0]
+    assert fit.fixed["estimate"].iloc[2] == pytest.approx(-ref.fixed["estimate"].iloc[2], rel=1e-7)
+    fb = fit_lmm(d, covariates="walker")
+    assert fb.fixed["term"].tolist() == ["Intercept", "months", "walker[T.True]"]
+    assert fb.fixed["estimate"].iloc[2] == pytest.approx(ref.fixed["estimate"].iloc[2], rel=1e-7)
+    with pytest.raises(ValueError, match="level"):
+        fit.predict(pd.DataFrame({"months": [1.0], "sma_type": ["type 1"]}), include_random=False)
+    with pytest.raises(ValueError, match="lacks column"):
+        fit.predict(pd.DataFrame({"months": [1.0]}), include_random=False)
+
+
+def test_predict_with_random_effects():
+    fit, _ = fitted("cohort_type_reml")
+    data = load("sma_cohort")
+    own = fit.predict(data)
+    b = fit.blups.set_index("patient_id").loc[data["patient_id"]]
+    beta = fit.fixed.set_index("term")["estimate"]
+    expect = (
+        beta["Intercept"]
+        + beta["months"] * data["months"].to_numpy()
+        + beta["sma_type[T.3]"] * (data["sma_type"] == "3").to_numpy()
+        + b["intercept"].to_numpy()
+        + b["slope"].to_numpy() * data["months"].to_numpy()
+    )
+    np.testing.assert_allclose(own["estimate"], expect, rtol=1e-12)
+    # residuals are small next to the between-patient spread
+    assert np.std(data["score"] - own["estimate"]) < 2.0
+    new = pd.DataFrame(
+        {"patient_id": ["P001", "ZZZ"], "months": [6.0, 6.0], "sma_type": ["3", "3"]}
+    )
+    with pytest.warns(ModelWarning, match="1 row"):
+        out = fit.predict(new)
+    pop = fit.predict(new, include_random=False)
+    assert out["estimate"].iloc[1] == pytest.approx(pop["estimate"].iloc[1])
+    assert out["estimate"].iloc[0] != pytest.approx(pop["estimate"].iloc[0])
+    times = fit_lmm(load("sma_cohort")).predict([0.0, 12.0], include_random=False)
+    assert times.columns.tolist() == ["months", "estimate", "se", "df", "ci_low", "ci_high"]
+
+
+def test_statsmodels_cross_check():
+    """statsmodels MixedLM on a well-scaled case (sleepstudy) gives the same fit."""
+    import statsmodels.formula.api as smf
+
+    d = load("sleepstudy")
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        sm = smf.mixedlm("Reaction ~ Days", d, groups=d["Subject"], re_formula="~Days").fit(
+            reml=True, method=["lbfgs"]
+        )
+    fit, _ = fitted("sleep_slope_reml")
+    np.testing.assert_allclose(fit.fixed["estimate"], sm.fe_params, rtol=1e-6)
+    np.testing.assert_allclose(fit.fixed["se"], sm.bse_fe, rtol=1e-4)
+    assert fit.loglik == pytest.approx(sm.llf, abs=1e-6)
+    cov = sm.cov_re.to_numpy()
+    np.testing.assert_allclose(
+        fit.random["variance"], [cov[0, 0], cov[1, 1], cov[0, 1], sm.scale], rtol=1e-4
+    )
+
+
+def test_text_and_html_repr():
+    fit, _ = fitted("cohort_type_reml")
+    html = fit._repr_html_()
+    assert html.startswith("<div><p><b>556 observations from 80 patients, up to 8 visits</b>")
+    assert "sma_type[T.3]" in html and "Satterthwaite" in html
+    text = fit.summary()
+    assert text.splitlines()[0] == "556 observations from 80 patients, up to 8 visits"
+    assert "score ~ months + sma_type + (1 + months | patient_id), REML" in text
+    assert "REML criterion: 2654.5007" in text
+    sleep, _ = fitted("sleep_slope_ml")
+    assert sleep.summary().startswith("180 observations from 18 groups (Subject), up to 10")
+    assert "log-likelihood: -875.9697" in sleep.summary()
+    assert "LMMResult" in repr(sleep)
+
+
+def test_plot_draws_patients_and_population_curve():
+    from matplotlib.figure import Figure
+
+    fit, _ = fitted("cohort_knots_reml")
+    fig = fit.plot()
+    assert isinstance(fig, Figure)
+    ax = fig.axes[0]
+    assert len(ax.lines) == fit.n_groups + 1
+    curve = ax.lines[-1]
+    x, y = curve.get_data()
+    pred = fit.predict(pd.DataFrame({"months": x}), include_random=False)
+    np.testing.assert_allclose(y, pred["estimate"], rtol=1e-12)
+    assert len(ax.collections) == 1  # the confidence band
+    # an existing axes is used
+    fig2 = Figure()
+    ax2 = fig2.add_subplot()
+    assert fit.plot(ax=ax2) is fig2
