@@ -14,6 +14,8 @@ import json
 import numpy as np
 import pandas as pd
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from scipy import stats
 
 from sma_outcomes.stats import paired_test
@@ -355,6 +357,8 @@ def test_errors_name_what_is_missing_and_what_exists():
         paired_test(data, measures=["SMWT"])
     with pytest.raises(ValueError, match="level must be strictly between 0 and 1"):
         paired_test(data, level=95)
+    with pytest.raises(ValueError, match="zero_method must be 'wilcox' or 'pratt'"):
+        paired_test(data, zero_method="zsplit")
     dup = data.copy()
     dup["analysed"] = True
     with pytest.raises(ValueError, match="one analysed row per patient_id x measure x timepoint"):
@@ -387,3 +391,34 @@ def test_case_series_sample_through_the_timeline():
     assert sorted(hf)[0] == 3 and sorted(hf)[-1] == 10  # published range +3 to +10
     t = res.loc[(res["measure"] == "HFMSE") & (res["test"] == "t")].iloc[0]
     assert t["estimate"] == pytest.approx(hf.mean())
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.lists(st.integers(-4, 4), min_size=1, max_size=10),
+       st.sampled_from(["wilcox", "pratt"]))
+def test_property_exact_p_equals_enumeration(values, zero_method):
+    d = np.array(values, dtype=float)
+    r = signrank_test(d, zero_method=zero_method)
+    if zero_method == "wilcox":
+        nz = d[d != 0]
+        ranks = stats.rankdata(np.abs(nz))
+    else:
+        ranks = stats.rankdata(np.abs(d))[d != 0]
+        nz = d[d != 0]
+    assert r.statistic == ranks[nz > 0].sum()
+    if len(nz):
+        assert r.p_value == pytest.approx(_enumerate_p(ranks, r.statistic), rel=1e-12)
+        assert r.min_p == pytest.approx(min(1.0, 2.0 ** (1 - len(nz))))
+
+
+@settings(max_examples=40, deadline=None)
+@given(st.lists(st.floats(-50, 50, allow_nan=False), min_size=1, max_size=30),
+       st.integers(-20, 20))
+def test_property_hodges_lehmann_shifts_with_the_data(values, shift):
+    d = np.array(values)
+    a = hodges_lehmann(d)
+    b = hodges_lehmann(d + shift)
+    assert b.k == a.k and b.conf_level == a.conf_level
+    for x, y in ((a.estimate, b.estimate), (a.ci_low, b.ci_low), (a.ci_high, b.ci_high)):
+        assert y == pytest.approx(x + shift, abs=1e-9)
+    assert a.ci_low <= a.estimate <= a.ci_high

@@ -163,6 +163,8 @@ def paired_test(
     2      sign       4.0      0.9375   0.0625  0.0625
     """
     level = check_level(level)
+    if zero_method not in ("wilcox", "pratt"):
+        raise ValueError(f"zero_method must be 'wilcox' or 'pratt', got {zero_method!r}")
     groups = changes_at(changes, timepoint, measures, func="paired_test")
     rows: list[dict] = []
     for measure, sub in groups.items():
