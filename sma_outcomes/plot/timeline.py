@@ -1,0 +1,217 @@
+"""Swimmer plot: doses and assessments per patient on one time axis.
+
+Examples
+--------
+>>> from sma_outcomes.plot.timeline import plot_timeline
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import numpy as np
+import pandas as pd
+from matplotlib.axes import Axes
+from matplotlib.collections import LineCollection
+from matplotlib.figure import Figure
+from matplotlib.lines import Line2D
+
+from ..exceptions import DataError
+from ..schema import DAY, MEASURE, PATIENT, SCORE
+from . import _data as D
+from ._draw import dose_label
+from .patient import _x_locator
+from .style import (
+    GREY,
+    GREY_DARK,
+    GREY_LIGHT,
+    OKABE_ITO,
+    SINGLE_COLUMN,
+    freeze_ticks,
+    house_style,
+    new_figure,
+)
+
+__all__ = ["plot_timeline", "assessment_table"]
+
+_DONE = OKABE_ITO["blue"]
+
+
+def assessment_table(data: pd.DataFrame, measures: Sequence[str] | None = None) -> pd.DataFrame:
+    """One row per patient x assessment day: how many measures were scored.
+
+    Returns
+    -------
+    DataFrame
+        ``patient_id, day, n_measures, n_scored, status`` with status
+        ``"complete"`` (every measure scored), ``"partial"`` or ``"missing"``
+        (none scored).
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> df = pd.DataFrame({"patient_id": "a", "day": [0.0, 0, 90, 90],
+    ...     "measure": ["HFMSE", "PP_PREF"] * 2, "score": [1.0, 2, float("nan"), float("nan")]})
+    >>> assessment_table(df)["status"].tolist()
+    ['complete', 'missing']
+    """
+    D.check_columns(data, [PATIENT, DAY, MEASURE, SCORE])
+    rows = data if measures is None else data[data[MEASURE].isin(list(measures))]
+    rows = rows[rows[DAY].notna()]
+    g = rows.assign(
+        **{PATIENT: rows[PATIENT].astype(str), "_ok": rows[SCORE].notna()}
+    ).groupby([PATIENT, DAY], sort=True)
+    out = g.agg(n_measures=(MEASURE, "nunique"), n_scored=("_ok", "sum")).reset_index()
+    out["n_scored"] = out["n_scored"].astype(int)
+    out["status"] = np.where(
+        out["n_scored"] == 0, "missing",
+        np.where(out["n_scored"] >= g.size().to_numpy(), "complete", "partial"),
+    )
+    return out
+
+
+def plot_timeline(
+    data: pd.DataFrame,
+    *,
+    doses: pd.DataFrame | None = None,
+    schedule: str | None = "nusinersen",
+    measures: Sequence[str] | None = None,
+    patient_ids: Sequence[str] | None = None,
+    time: str = "months",
+    sort: str = "follow-up",
+    legend: bool = True,
+    title: str | None = None,
+    width: float = SINGLE_COLUMN,
+    height: float | None = None,
+    ax: Axes | None = None,
+) -> Figure:
+    """Swimmer plot: each patient's follow-up, doses and assessments.
+
+    One row per patient: a bar from the first event (dose or assessment) to
+    the last, dose days as triangles (loading filled, maintenance open) and
+    assessment days as circles: filled when every measure was scored, open
+    when some were missing, a cross when none was.
+
+    Parameters
+    ----------
+    data : DataFrame
+        Tidy score table.
+    doses : DataFrame, optional
+        Dose table (patient_id, day, phase); default from ``schedule`` with
+        :func:`sma_outcomes.timeline.dose_table`.
+    schedule : str or None
+        Schedule used when ``doses`` is None; None draws assessments only.
+    measures : list of str, optional
+        Measures that count as assessments (default all).
+    patient_ids : list of str, optional
+        Patients to show (default all).
+    time : {"months", "days"}
+        Time axis unit.
+    sort : {"follow-up", "id"}
+        Longest follow-up on top, or patient ids in natural order.
+    legend : bool
+        Draw a legend.
+    title : str, optional
+        Axes title.
+    width, height : float, optional
+        Figure size in inches; the height grows with the number of patients.
+    ax : matplotlib Axes, optional
+        Axes to draw into.
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> from sma_outcomes.plot import plot_timeline
+    >>> df = pd.DataFrame({"patient_id": ["a", "a", "b"], "day": [-3.0, 180, -1],
+    ...     "measure": "HFMSE", "score": [20.0, 23, 30]})
+    >>> doses = pd.DataFrame({"patient_id": ["a", "a", "b"], "day": [0, 14, 0]})
+    >>> fig = plot_timeline(df, doses=doses, time="days")
+    >>> [t.get_text() for t in fig.axes[0].get_yticklabels()]
+    ['a', 'b']
+    """
+    D.check_choice("time", time, D.TIME_UNITS)
+    D.check_choice("sort", sort, ("follow-up", "id"))
+    visits = assessment_table(data, measures)
+    dose_tab = D.resolve_doses(data, doses, schedule)
+    pids = (
+        [str(p) for p in patient_ids]
+        if patient_ids is not None
+        else D.patient_order(list(visits[PATIENT]) + ([] if dose_tab is None else list(dose_tab[PATIENT])))
+    )
+    if not pids:
+        raise DataError("no patient with a dated assessment or dose to draw")
+    visits = visits[visits[PATIENT].isin(pids)]
+    if dose_tab is not None:
+        dose_tab = dose_tab[dose_tab[PATIENT].isin(pids)]
+    events = pd.concat([visits[[PATIENT, DAY]], dose_tab[[PATIENT, DAY]] if dose_tab is not None else None])
+    span = events.groupby(PATIENT)[DAY].agg(["min", "max"]).reindex(pids)
+    if sort == "follow-up":
+        length = (span["max"] - span["min"]).fillna(-1)
+        pids = sorted(pids, key=lambda p: (-length[p], D.natural_key(p)))
+    row = {p: i for i, p in enumerate(pids)}
+    n = len(pids)
+    with house_style():
+        own = ax is None
+        if own:
+            h = height or float(max(1.6, 0.75 + 0.15 * n))
+            fig = new_figure(width, h, layout="constrained")
+            ax = fig.add_subplot()
+        else:
+            fig = ax.get_figure()
+            h = ax.get_position().height * fig.get_figheight()
+        segs = [
+            [(D.to_time(span.loc[p, "min"], time), row[p]), (D.to_time(span.loc[p, "max"], time), row[p])]
+            for p in pids if np.isfinite(span.loc[p, "min"])
+        ]
+        ax.add_collection(LineCollection(segs, colors=GREY_LIGHT, linewidths=3.2, capstyle="round",
+                                         zorder=1, gid="follow-up"))
+        handles = []
+        if dose_tab is not None and len(dose_tab):
+            dx = D.to_time(dose_tab[DAY].to_numpy(float), time)
+            dy = dose_tab[PATIENT].map(row).to_numpy(float) - 0.3
+            faces = np.where(dose_tab["phase"].to_numpy() == "maintenance", "white", GREY_DARK)
+            ax.scatter(dx, dy, s=11, marker="v", c=list(faces), edgecolors=GREY_DARK,
+                       linewidths=0.5, zorder=3, gid="doses")
+            for phase in [p for p in ("loading", "maintenance", "") if p in set(dose_tab["phase"])]:
+                handles.append(Line2D([], [], ls="none", marker="v", ms=4,
+                                      mfc="white" if phase == "maintenance" else GREY_DARK,
+                                      mec=GREY_DARK, mew=0.5, label=dose_label(phase)))
+        vx = D.to_time(visits[DAY].to_numpy(float), time)
+        vy = visits[PATIENT].map(row).to_numpy(float)
+        status = visits["status"].to_numpy()
+        styles = {
+            "complete": dict(marker="o", mfc=_DONE, mec=_DONE, label="Assessed"),
+            "partial": dict(marker="o", mfc="white", mec=_DONE, label="Partly assessed"),
+            "missing": dict(marker="x", mfc=GREY, mec=GREY, label="Not done"),
+        }
+        for key, st in styles.items():
+            sel = status == key
+            if sel.any():
+                ax.plot(vx[sel], vy[sel], ls="none", ms=3.2, mew=0.8, zorder=4,
+                        gid=f"assessments-{key}", **{k: v for k, v in st.items() if k != "label"})
+                handles.append(Line2D([], [], ls="none", ms=3.2, mew=0.8, **st))
+        ax.set_ylim(n - 0.4, -0.7)
+        ax.set_yticks(np.arange(n), pids)
+        row_pt = (h - 0.7) * 72 / max(n, 1)
+        ax.tick_params(axis="y", length=0, labelsize=float(min(6.5, max(3.0, 0.8 * row_pt))))
+        ax.spines["left"].set_visible(False)
+        allx = D.to_time(events[DAY].to_numpy(float), time)
+        x0, x1 = float(np.nanmin(allx)), float(np.nanmax(allx))
+        pad = max(0.03 * (x1 - x0), 0.2 if time == "months" else 5)
+        ax.set_xlim(x0 - pad, x1 + pad)
+        _x_locator(ax, x1 - x0, time)
+        ax.axvline(0, color=GREY, lw=0.5, ls=(0, (2, 2)), zorder=0.5)
+        ax.set_xlabel(D.time_label(time))
+        if title:
+            ax.set_title(title)
+        if legend and handles:
+            if own:
+                fig.legend(handles=handles, loc="outside lower center", ncol=3, handlelength=1.0)
+            else:
+                ax.legend(handles=handles, loc="best")
+        freeze_ticks(fig)
+    return fig
