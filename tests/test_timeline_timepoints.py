@@ -7,6 +7,8 @@ import warnings
 import numpy as np
 import pandas as pd
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from sma_outcomes.exceptions import DataError, DataWarning
 from sma_outcomes.timeline import assign_timepoints, dose_table
@@ -102,7 +104,8 @@ def test_selection_prefers_a_score_and_is_per_measure():
 def test_unscheduled_and_unknown_day_kept_in_order():
     s = scores([0, 100, np.nan, 63, -200])
     before = s.copy()
-    out = assign_timepoints(s)
+    with pytest.warns(DataWarning, match="day unknown for 1 assessment"):
+        out = assign_timepoints(s)
     pd.testing.assert_frame_equal(s, before)  # input untouched
     assert out["visit"].tolist() == s["visit"].tolist()  # same rows, same order
     assert out["timepoint"].astype(object).fillna("-").tolist() == [
@@ -238,3 +241,45 @@ def test_continuous_schedule_counts_daily_doses():
 def test_missing_columns_raise():
     with pytest.raises(DataError, match="no column\\(s\\) \\['score'\\]"):
         assign_timepoints(pd.DataFrame({"patient_id": ["P1"], "day": [0.0], "measure": ["HFMSE"]}))
+
+
+def test_empty_table():
+    out = assign_timepoints(scores([]))
+    assert len(out) == 0
+    assert {"doses_before", "phase", "timepoint", "analysed", "flag"} <= set(out.columns)
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    st.lists(
+        st.tuples(
+            st.sampled_from(["P1", "P2"]),
+            st.sampled_from(["HFMSE", "PP_PREF"]),
+            st.integers(-120, 700),
+            st.one_of(st.none(), st.integers(0, 30)),
+        ),
+        min_size=1,
+        max_size=25,
+    )
+)
+def test_properties_nothing_deleted_one_analysed_per_timepoint(rows):
+    s = pd.DataFrame(rows, columns=["patient_id", "measure", "day", "score"])
+    s["day"] = s["day"].astype(float)
+    s["score"] = s["score"].astype(float)
+    before = s.copy()
+    out = assign_timepoints(s)
+    pd.testing.assert_frame_equal(s, before)
+    assert len(out) == len(s)
+    pd.testing.assert_frame_equal(out[list(s.columns)], s)
+    tp = out[out["timepoint"].notna()]
+    n = tp.groupby(["patient_id", "measure", "timepoint"], observed=True)["analysed"].sum()
+    assert (n == 1).all()
+    assert not out.loc[out["timepoint"].isna(), "analysed"].any()
+    assert (out.loc[out["timepoint"].isna(), "flag"] == "unscheduled").all()
+    # doses_before is monotone in day within a patient
+    for _, g in out.groupby("patient_id"):
+        g = g.sort_values("day")
+        assert g["doses_before"].is_monotonic_increasing
+    # the analysed row is the closest (non-missing first) to the window target
+    dup = out["flag"].str.startswith("duplicate")
+    assert (~out.loc[dup, "analysed"]).all()

@@ -48,6 +48,12 @@ def first_dose_dates(scores: pd.DataFrame) -> pd.Series:
     return out
 
 
+def per_row(by_patient: pd.Series, pid: pd.Series) -> pd.Series:
+    """Spread a per-patient date Series onto rows (NaT where unknown)."""
+    values = by_patient.astype("datetime64[ns]").reindex(pd.Index(pid.to_numpy())).to_numpy()
+    return pd.Series(values, index=pid.index, dtype="datetime64[ns]")
+
+
 def fmt_day(day: float) -> str:
     """Format a day for messages: 190 rather than 190.0."""
     if pd.isna(day):

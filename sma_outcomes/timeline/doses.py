@@ -25,7 +25,7 @@ import pandas as pd
 
 from .. import schema as S
 from ..exceptions import DataError, DataWarning
-from ._common import first_dose_dates, fmt_day, require_columns
+from ._common import first_dose_dates, fmt_day, per_row, require_columns
 from .schedules import Schedule, get_schedule
 
 __all__ = ["dose_table", "DOSE_TABLE_COLUMNS"]
@@ -154,7 +154,8 @@ def resolve_doses(
     )
     if S.DATE in scores.columns:  # days from dates where only dates are known
         date = pd.to_datetime(scores[S.DATE], errors="coerce")
-        day = day.fillna((date - scores_pid.map(first_dates)).dt.days.astype(float))
+        origin = per_row(first_dates, scores_pid)
+        day = day.fillna((date - origin).dt.days.astype(float))
     last_day = day.groupby(scores_pid).max()
     planned_rows = []
     for pid in pids:

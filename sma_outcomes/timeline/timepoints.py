@@ -21,13 +21,15 @@ Examples
 from __future__ import annotations
 
 import os
+import warnings
 from collections.abc import Mapping
 
 import numpy as np
 import pandas as pd
 
 from .. import schema as S
-from ._common import first_dose_dates, fmt_day, require_columns
+from ..exceptions import DataWarning
+from ._common import first_dose_dates, fmt_day, per_row, require_columns
 from .doses import resolve_doses
 from .schedules import Schedule, get_schedule
 from .windows import default_windows, make_windows
@@ -174,8 +176,8 @@ def _assign(
     stacklevel: int,
 ) -> pd.DataFrame:
     require_columns(scores, [S.PATIENT, S.MEASURE, S.SCORE], "assign_timepoints")
-    if S.DAY not in scores.columns and S.DATE not in scores.columns:
-        raise require_columns(scores, [S.DAY], "assign_timepoints")  # type: ignore[func-returns-value]
+    if S.DATE not in scores.columns:
+        require_columns(scores, [S.DAY], "assign_timepoints")
     sched = get_schedule(schedule)
     out = scores.copy()
     pid_s = out[S.PATIENT].astype(str)
@@ -193,7 +195,7 @@ def _assign(
     def fill_day(first: pd.Series) -> None:
         if S.DATE not in work.columns:
             return
-        origin = pid_s.map(first)
+        origin = per_row(first, pid_s)
         derived = (work[S.DATE] - origin).dt.days.astype(float)
         work[S.DAY] = work[S.DAY].fillna(derived)
 
@@ -206,6 +208,16 @@ def _assign(
 
     day = work[S.DAY].to_numpy(float)
     pid = pid_s.to_numpy()
+    if np.isnan(day).any():
+        who = list(pd.unique(pid[np.isnan(day)]))
+        warnings.warn(
+            f"day unknown for {int(np.isnan(day).sum())} assessment(s) of {len(who)} patient(s): "
+            f"{', '.join(map(str, who[:20]))}{' ...' if len(who) > 20 else ''}. Give the day, "
+            "the date with a first_dose_date column, or a dose table with dates; these rows "
+            "are kept with flag 'day unknown'.",
+            DataWarning,
+            stacklevel=stacklevel - 1,
+        )
     nb = _doses_before(day, pid, dose_frame, sched, before)
     known = ~np.isnan(nb)
     phase = np.full(len(out), np.nan, dtype=object)
@@ -216,7 +228,8 @@ def _assign(
     if user_windows:
         win = make_windows(windows)  # type: ignore[arg-type]
     else:
-        anchors_all = list(range(1, int(dose_frame.groupby(S.PATIENT).size().max() or 1) + 2))
+        n_max = int(dose_frame.groupby(S.PATIENT).size().max()) if len(dose_frame) else 1
+        anchors_all = list(range(1, n_max + 2))
         sh = _shifts(dose_frame, sched, anchors_all)
         max_shift = max((abs(v) for d in sh.values() for v in d.values()), default=0.0)
         until = np.nanmax(day) + max_shift if known.any() else 0.0

@@ -124,6 +124,11 @@ def default_windows(
             nxt = round_half_up((m + 1) * step)
             rows.append((_month_label(t), t, t - half, nxt - half - 1.0, pd.NA))
             m += 1
+    seen: set[str] = set()
+    for i, r in enumerate(rows):  # custom schedules: keep labels unique
+        if r[0] in seen:
+            rows[i] = (f"Day {int(r[1])}", *r[1:])
+        seen.add(rows[i][0])
     out = pd.DataFrame(rows, columns=list(WINDOW_COLUMNS))
     out["anchor"] = out["anchor"].astype("Int64")
     for c in ("target", "lo", "hi"):
