@@ -14,7 +14,7 @@ from . import schema as S
 from .load.columns import looks_like_measure, measure_code, normalise, role_of
 from .load.problems import Problems
 from .load.source import RawTable
-from .load.values import parse_dates, parse_numbers
+from .load.values import factorize, parse_dates, parse_numbers
 from .registry import PURDUE_SINGLE_HAND, SCALES, suggest_code
 
 #: ADaM derived variables that are recomputed by the timeline, not read back.
@@ -69,8 +69,11 @@ def tidy_scores(
 
     n = len(frame)
     base = pd.DataFrame(index=range(n))
-    base[S.PATIENT] = _text(frame[roles["patient_id"]])
-    base[S.VISIT] = _text(frame[roles["visit"]]) if "visit" in roles else ""
+    base[S.PATIENT], base["_pc"] = _text_codes(frame[roles["patient_id"]])
+    if "visit" in roles:
+        base[S.VISIT], base["_vc"] = _text_codes(frame[roles["visit"]])
+    else:
+        base[S.VISIT], base["_vc"] = "", 0
     base[S.DATE] = _dates(frame, roles, "date", rows, dayfirst, problems)
     first_dose = _dates(frame, roles, "first_dose_date", rows, dayfirst, problems)
     base[S.DAY] = _days(frame, roles, rows, raw.decimal, problems, base[S.DATE], first_dose)
@@ -79,12 +82,13 @@ def tidy_scores(
         extra["first_dose_date"] = first_dose
 
     if long:
-        table, src_col = _from_long(frame, roles, rows, raw.decimal, problems)
+        table, src_col, muniq = _from_long(frame, roles, rows, raw.decimal, problems)
         expand = np.arange(n)
     else:
-        table, src_col, expand = _from_wide(frame, measures, raw.decimal)
+        table, src_col, expand, muniq = _from_wide(frame, measures, raw.decimal)
     tidy = base.iloc[expand].reset_index(drop=True)
     tidy[S.MEASURE] = table[S.MEASURE].to_numpy()
+    tidy["_mc"] = table["_mc"].to_numpy()
     tidy[S.SCORE] = table[S.SCORE].to_numpy()
     tidy[S.MISSING_CODE] = table[S.MISSING_CODE].to_numpy()
     row_no = rows[expand]
@@ -100,11 +104,13 @@ def tidy_scores(
         )
         _set_columns(problems, src_col[bad])
     _check_patients(tidy, row_no, src_col, problems, roles)
-    tidy = _purdue_hands(tidy, roles, frame, expand)
-    _check_ranges(tidy, row_no, src_col, problems, PURDUE_AGGREGATIONS[purdue])
-    tidy, row_no, src_col = _item_totals(tidy, row_no, src_col, problems)
+    tidy, muniq = _purdue_hands(tidy, roles, frame, expand, muniq)
+    _check_ranges(tidy, row_no, src_col, problems, PURDUE_AGGREGATIONS[purdue], muniq)
+    tidy, row_no, src_col, muniq = _item_totals(tidy, row_no, src_col, problems, muniq)
     tidy, row_no = _duplicates(tidy, row_no, src_col, problems)
-    tidy = tidy[[*S.CORE_COLUMNS, *[c for c in tidy.columns if c not in S.CORE_COLUMNS]]]
+    helpers = ["_pc", "_vc", "_mc"]
+    tidy = tidy[[*S.CORE_COLUMNS, *[c for c in tidy.columns
+                                    if c not in S.CORE_COLUMNS and c not in helpers]]]
     tidy.attrs = {}
     return tidy.reset_index(drop=True)
 
@@ -162,9 +168,17 @@ def _drop_empty(frame: pd.DataFrame, rows: np.ndarray) -> tuple[pd.DataFrame, np
 
 
 def _blank(col: pd.Series) -> pd.Series:
-    if col.dtype == object or pd.api.types.is_string_dtype(col.dtype):
-        return col.isna() | (col.astype(str).str.strip() == "")
-    return col.isna()
+    """Empty or whitespace-only cells (each distinct value looked at once)."""
+    if not (col.dtype == object or pd.api.types.is_string_dtype(col.dtype)
+            or isinstance(col.dtype, pd.CategoricalDtype)):
+        return col.isna()
+    codes, uniques = factorize(col)
+    if pd.api.types.is_string_dtype(uniques.dtype):
+        blank_u = np.append(np.asarray(uniques.str.strip() == "", dtype=bool), True)
+    else:
+        blank_u = np.array([pd.isna(u) or not str(u).strip() for u in uniques] + [True],
+                           dtype=bool)
+    return pd.Series(blank_u[np.where(codes < 0, len(uniques), codes)], index=col.index)
 
 
 def _map_columns(
@@ -227,15 +241,22 @@ def _map_columns(
 
 def _text(col: pd.Series) -> pd.Series:
     """Identifier/label text: trimmed, whole-number floats without '.0', blanks as ''."""
-    codes, uniques = pd.factorize(col, use_na_sentinel=True)
-    clean = []
-    for v in uniques:
-        if isinstance(v, float) and v.is_integer():
-            clean.append(str(int(v)))
-        else:
-            clean.append(str(v).strip())
-    lookup = np.array([*clean, ""], dtype=object)
-    return pd.Series(lookup[np.where(codes < 0, len(uniques), codes)])
+    return _text_codes(col)[0]
+
+
+def _text_codes(col: pd.Series) -> tuple[pd.Series, np.ndarray]:
+    """:func:`_text` and integer codes of the distinct cleaned texts."""
+    codes, uniques = factorize(col)
+    if pd.api.types.is_string_dtype(uniques.dtype):
+        clean = uniques.str.strip().to_numpy(dtype=object)
+    else:
+        clean = np.array([str(int(v)) if isinstance(v, float) and v.is_integer()
+                          else str(v).strip() for v in uniques], dtype=object)
+    # distinct raw values may clean to the same text (" P1" and "P1"): recode
+    text_codes, text_uniques = pd.factorize(np.append(clean, ""))
+    idx = np.where(codes < 0, len(uniques), codes)
+    lookup = np.asarray(text_uniques, dtype=object)
+    return pd.Series(lookup[text_codes[idx]], dtype="str"), text_codes[idx]
 
 
 def _dates(frame, roles, role, rows, dayfirst, problems) -> pd.Series:
@@ -280,7 +301,7 @@ def _days(frame, roles, rows, decimal, problems, dates, first_dose) -> pd.Series
 def _from_long(frame, roles, rows, decimal, problems):
     mcol, scol = roles["measure"], roles["score"]
     values = frame[mcol].reset_index(drop=True)
-    codes, uniques = pd.factorize(values, use_na_sentinel=True)
+    codes, uniques = factorize(values)
     mapped = []
     for u in uniques:
         code = _paramcd(u) or measure_code(u)
@@ -299,15 +320,19 @@ def _from_long(frame, roles, rows, decimal, problems):
         problems.add_many("measure", rows[blank], str(mcol), [""] * int(blank.sum()),
                           ["a score with no measure name"] * int(blank.sum()))
     lookup = np.array([c or "" for c in mapped] + [""], dtype=object)
-    measure = lookup[np.where(codes < 0, len(uniques), codes)]
+    canon_codes, muniq = pd.factorize(lookup)
+    idx = np.where(codes < 0, len(uniques), codes)
+    measure = lookup[idx]
+    mcode = canon_codes[idx]
     raw_scores = frame[scol].reset_index(drop=True)
     num, code, bad = parse_numbers(raw_scores, decimal)
     raw = raw_scores.to_numpy()
     if bad.any():  # only for messages: a table with bad cells is never returned by read_scores
         code = np.where(bad, raw.astype(str), code)
-    table = pd.DataFrame({S.MEASURE: measure, S.SCORE: num, S.MISSING_CODE: code, "bad": bad})
+    table = pd.DataFrame({S.MEASURE: measure, S.SCORE: num, S.MISSING_CODE: code, "bad": bad,
+                          "_mc": mcode})
     table["raw"] = raw if bad.any() else None
-    return table, np.full(len(frame), str(scol), dtype=object)
+    return table, np.full(len(frame), str(scol), dtype=object), list(muniq)
 
 
 def _paramcd(value: object) -> str | None:
@@ -338,12 +363,15 @@ def _from_wide(frame, measures, decimal):
     raw = np.column_stack([p[3] for p in parts]).ravel() if bad.any() else None
     if raw is not None:  # only for messages, as in _from_long
         code = np.where(bad, raw.astype(str), code)
+    canon = [measures[c] for c in cols]
+    canon_codes, muniq = pd.factorize(np.array(canon, dtype=object))
     table = pd.DataFrame({
-        S.MEASURE: np.array([measures[c] for c in cols], dtype=object)[pick],
+        S.MEASURE: np.array(canon, dtype=object)[pick],
         S.SCORE: num, S.MISSING_CODE: code, "bad": bad, "raw": raw,
+        "_mc": canon_codes[pick],
     })
     src = np.array([str(c) for c in cols], dtype=object)[pick]
-    return table, src, expand
+    return table, src, expand, list(muniq)
 
 
 def _set_columns(problems: Problems, columns: np.ndarray) -> None:
@@ -353,9 +381,13 @@ def _set_columns(problems: Problems, columns: np.ndarray) -> None:
 
 
 def _check_patients(tidy, row_no, src_col, problems, roles) -> None:
-    no_id = (tidy[S.PATIENT] == "").to_numpy()
-    has_data = tidy[S.SCORE].notna().to_numpy() | (tidy[S.MISSING_CODE] != "").to_numpy()
-    bad = no_id & has_data
+    no_id = np.flatnonzero(tidy[S.PATIENT].to_numpy(dtype=object) == "")
+    if not len(no_id):
+        return
+    sub = tidy.iloc[no_id]
+    has_data = sub[S.SCORE].notna().to_numpy() | (sub[S.MISSING_CODE] != "").to_numpy()
+    bad = np.zeros(len(tidy), dtype=bool)
+    bad[no_id[has_data]] = True
     if bad.any():
         first_rows = np.unique(row_no[bad])
         for r in first_rows:
@@ -363,13 +395,11 @@ def _check_patients(tidy, row_no, src_col, problems, roles) -> None:
                          column=str(roles["patient_id"]), value="")
 
 
-def _purdue_hands(tidy, roles, frame, expand) -> pd.DataFrame:
+def _purdue_hands(tidy, roles, frame, expand, muniq):
     """Right/left Purdue scores become preferred/non-preferred where handedness is known."""
-    if "handedness" not in roles:
-        return tidy
+    if "handedness" not in roles or not {"PP_RIGHT", "PP_LEFT"} & set(muniq):
+        return tidy, muniq
     is_hand = tidy[S.MEASURE].isin(("PP_RIGHT", "PP_LEFT")).to_numpy()
-    if not is_hand.any():
-        return tidy
     hand = _text(frame[roles["handedness"]]).map(normalise).to_numpy()[expand]
     right = np.isin(hand, list(_RIGHT))
     left = np.isin(hand, list(_LEFT))
@@ -380,13 +410,15 @@ def _purdue_hands(tidy, roles, frame, expand) -> pd.DataFrame:
     m[is_hand & left & (m == "PP_RIGHT")] = "PP_NONPREF"
     tidy = tidy.copy()
     tidy[S.MEASURE] = m
-    return tidy
+    codes, uniques = pd.factorize(m)
+    tidy["_mc"] = codes
+    return tidy, list(uniques)
 
 
-def _check_ranges(tidy, row_no, src_col, problems, purdue_factor) -> None:
+def _check_ranges(tidy, row_no, src_col, problems, purdue_factor, muniq) -> None:
     measure = tidy[S.MEASURE].to_numpy()
     score = tidy[S.SCORE].to_numpy(dtype=float)
-    codes, uniques = pd.factorize(measure)
+    codes, uniques = tidy["_mc"].to_numpy(), muniq
     lo = np.array([SCALES[u].minimum if u in SCALES else -np.inf for u in uniques])
     hi = np.array([SCALES[u].maximum if u in SCALES else np.inf for u in uniques])
     integer = np.array([SCALES[u].integer if u in SCALES else False for u in uniques])
@@ -421,18 +453,40 @@ def _num(v: float) -> str:
     return str(int(v)) if float(v).is_integer() else f"{v:g}"
 
 
-def _item_totals(tidy, row_no, src_col, problems):
+def _item_totals(tidy, row_no, src_col, problems, muniq):
     """Compute HFMSE and RULM totals from complete item sets; check recorded totals."""
     from .load.items import item_totals
 
-    return item_totals(tidy, row_no, src_col, problems)
+    if not any(SCALES[m].parent for m in muniq if m in SCALES):
+        return tidy, row_no, src_col, muniq
+    tidy, row_no, src_col = item_totals(tidy, row_no, src_col, problems)
+    codes, uniques = pd.factorize(tidy[S.MEASURE].to_numpy())
+    tidy["_mc"] = codes
+    return tidy, row_no, src_col, list(uniques)
+
+
+def _codes(values: np.ndarray, constant: bool) -> np.ndarray:
+    if constant:
+        return np.zeros(len(values), dtype=np.int64)
+    return pd.factorize(values, use_na_sentinel=False)[0]
 
 
 def _duplicates(tidy, row_no, src_col, problems):
     """Collapse exact duplicates (with a warning); report conflicting ones."""
-    keys = [S.PATIENT, S.MEASURE, S.VISIT, S.DATE, S.DAY]
-    key_frame = pd.DataFrame({k: pd.factorize(tidy[k], use_na_sentinel=False)[0] for k in keys})
-    dup = key_frame.duplicated(keep=False).to_numpy()
+    parts = [
+        tidy["_pc"].to_numpy(), tidy["_mc"].to_numpy(), tidy["_vc"].to_numpy(),
+        _codes(tidy[S.DATE].to_numpy().view("int64"), tidy[S.DATE].isna().all()),
+        _codes(tidy[S.DAY].to_numpy(), tidy[S.DAY].isna().all()),
+    ]
+    key_frame = pd.DataFrame({f"k{i}": p for i, p in enumerate(parts)})
+    sizes = [int(p.max()) + 1 if len(p) else 1 for p in parts]
+    if float(np.prod([float(x) for x in sizes])) < 2.0**62:  # one int64 key: fast hashing
+        combined = np.zeros(len(tidy), dtype=np.int64)
+        for p, size in zip(parts, sizes, strict=True):
+            combined = combined * size + p
+        dup = pd.Series(combined).duplicated(keep=False).to_numpy()
+    else:
+        dup = key_frame.duplicated(keep=False).to_numpy()
     if not dup.any():
         return tidy, row_no
     idx = np.flatnonzero(dup)

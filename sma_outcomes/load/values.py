@@ -34,6 +34,21 @@ _ISO = re.compile(r"^(\d{4})-(\d{1,2})-(\d{1,2})(?:[ T]\d{1,2}:\d{2}(?::\d{2}(?:
 _DMY = re.compile(r"^(\d{1,2})[./-](\d{1,2})[./-](\d{4})(?:[ T]\d{1,2}:\d{2}(?::\d{2})?)?$")
 
 
+def factorize(values: pd.Series) -> tuple[np.ndarray, pd.Index]:
+    """Codes (-1 for NaN) and distinct values; free for a categorical column.
+
+    Examples
+    --------
+    >>> codes, uniques = factorize(pd.Series(["b", None, "b", "a"]))
+    >>> codes.tolist(), list(uniques)
+    ([0, -1, 0, 1], ['b', 'a'])
+    """
+    if isinstance(values.dtype, pd.CategoricalDtype):
+        return np.asarray(values.cat.codes, dtype=np.intp), values.cat.categories
+    codes, uniques = pd.factorize(values, use_na_sentinel=True)
+    return codes, pd.Index(uniques)
+
+
 def missing_code(text: str) -> str | None:
     """The canonical missing code of a cell's text, or None if it is not one.
 
@@ -76,7 +91,7 @@ def parse_numbers(
         number = values.to_numpy(dtype=float, na_value=np.nan)
         code = np.full(len(values), "", dtype=object)
         return number, code, np.zeros(len(values), dtype=bool)
-    codes, uniques = pd.factorize(values, use_na_sentinel=True)
+    codes, uniques = factorize(values)
     u_num = np.full(len(uniques) + 1, np.nan)
     u_code = np.full(len(uniques) + 1, "", dtype=object)
     u_bad = np.zeros(len(uniques) + 1, dtype=bool)
@@ -150,7 +165,7 @@ def parse_dates(
     if pd.api.types.is_datetime64_any_dtype(values.dtype):
         out = pd.Series(values.to_numpy(dtype="datetime64[ns]"), index=values.index)
         return out, np.zeros(n, dtype=bool), None
-    codes, uniques = pd.factorize(values, use_na_sentinel=True)
+    codes, uniques = factorize(values)
     parts: list[tuple[str, int, int, int] | None] = []
     u_bad = np.zeros(len(uniques) + 1, dtype=bool)
     u_native: dict[int, pd.Timestamp] = {}

@@ -1,0 +1,79 @@
+"""Benchmark: read and validate a 1,000,000-row long CSV vs bare pandas.read_csv.
+
+Target (issue 2): ``read_scores`` takes no more than 2x ``pandas.read_csv`` of the
+same file. Run from the repository root::
+
+    python benchmarks/bench_load.py [--rows 1000000] [--repeat 3]
+"""
+
+from __future__ import annotations
+
+import argparse
+import tempfile
+import time
+import warnings
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from sma_outcomes import read_scores
+
+MEASURES = ("HFMSE", "RULM", "PP_PREF", "PP_NONPREF")
+MAXIMA = (66, 37, 25, 25)
+
+
+def make_file(path: Path, rows: int, seed: int = 1) -> None:
+    """A long CSV of ``rows`` scores: patients x visits x 4 measures, some NT codes."""
+    rng = np.random.default_rng(seed)
+    per_patient = 8 * len(MEASURES)
+    n_pat = rows // per_patient + 1
+    pid = np.repeat([f"P{i:06d}" for i in range(n_pat)], per_patient)[:rows]
+    visit_no = np.tile(np.repeat(np.arange(8), len(MEASURES)), n_pat)[:rows]
+    measure = np.tile(np.array(MEASURES), n_pat * 8)[:rows]
+    maxima = np.tile(np.array(MAXIMA), n_pat * 8)[:rows]
+    score = np.minimum(rng.integers(0, 40, rows), maxima).astype(object)
+    score[rng.random(rows) < 0.01] = "NT"
+    day = visit_no * 120 + rng.integers(-10, 11, rows) * (visit_no > 0)
+    frame = pd.DataFrame({
+        "patient_id": pid,
+        "visit": np.array([f"V{v}" for v in range(8)])[visit_no],
+        "day": day,
+        "measure": measure,
+        "score": score,
+        "sma_type": np.where(np.arange(rows) % 3 == 0, 3, 2),
+    })
+    frame.to_csv(path, index=False)
+
+
+def best_of(fn, repeat: int) -> float:
+    times = []
+    for _ in range(repeat):
+        t0 = time.perf_counter()
+        fn()
+        times.append(time.perf_counter() - t0)
+    return min(times)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--rows", type=int, default=1_000_000)
+    parser.add_argument("--repeat", type=int, default=3)
+    args = parser.parse_args()
+    with tempfile.TemporaryDirectory() as tmp:
+        path = Path(tmp) / "scores.csv"
+        make_file(path, args.rows)
+        size = path.stat().st_size / 1e6
+        t_pandas = best_of(lambda: pd.read_csv(path), args.repeat)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            t_ours = best_of(lambda: read_scores(path), args.repeat)
+            n = len(read_scores(path))
+    print(f"file: {args.rows:,} rows, {size:.1f} MB; read_scores returned {n:,} rows")
+    print(f"pandas.read_csv : {t_pandas:7.3f} s")
+    print(f"read_scores     : {t_ours:7.3f} s  (read + validate + tidy)")
+    print(f"ratio           : {t_ours / t_pandas:7.2f} x   (target <= 2.00 x)")
+
+
+if __name__ == "__main__":
+    main()
