@@ -156,7 +156,7 @@ def plot_waterfall(
     >>> df = pd.DataFrame({"patient_id": ["a", "b", "c"], "measure": "HFMSE",
     ...     "timepoint": "Month 18", "change": [1.0, 5.0, -3.0]})
     >>> fig = plot_waterfall(df, measure="HFMSE", timepoint="Month 18")
-    >>> [p.get_height() for p in fig.axes[0].patches]
+    >>> [float(p.get_height()) for p in fig.axes[0].patches]
     [5.0, 1.0, -3.0]
     """
     D.check_choice("y", y, (CHANGE, PCT_CHANGE))

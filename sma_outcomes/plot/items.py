@@ -171,8 +171,7 @@ def plot_item_heatmap(
         colors = list(_SEQUENTIAL[: k + 1])
         bounds = np.arange(-0.5, k + 1.0, 1.0)
         label = f"Item score ({sc.unit})"
-    cmap = ListedColormap(colors)
-    cmap.set_bad(_MISSING)
+    cmap = ListedColormap(colors).with_extremes(bad=_MISSING)
     norm = BoundaryNorm(bounds, cmap.N)
     npat, nit = mat.shape
     short = [c.split("_", 1)[1].lstrip("0") for c in mat.columns]

@@ -268,8 +268,9 @@ def plot_patient(
     >>> doses = pd.DataFrame({"patient_id": "P1", "day": [0, 14, 28, 63, 185],
     ...     "phase": ["loading"] * 4 + ["maintenance"]})
     >>> fig = plot_patient(df, patient_id="P1", doses=doses)
-    >>> fig.axes[0].get_lines()[0].get_gid()
-    'scores'
+    >>> line = next(a for a in fig.axes[0].get_lines() if a.get_gid() == "scores")
+    >>> line.get_ydata().tolist()
+    [20.0, 22.0, nan, 27.0]
     """
     D.check_choice("time", time, D.TIME_UNITS)
     rows, measures = _prepare(data, measures)
@@ -431,7 +432,7 @@ def plot_patients(
     ...     "day": [-3.0, 180, -1, 175], "measure": "HFMSE",
     ...     "score": [20.0, 24, 31, 33]})
     >>> fig = plot_patients(df, schedule=None)
-    >>> [ax.get_title() for ax in fig.axes if ax.get_visible()]
+    >>> [ax.get_title("left") for ax in fig.axes if ax.get_visible()]
     ['P1', 'P2']
     """
     D.check_choice("time", time, D.TIME_UNITS)

@@ -166,7 +166,7 @@ def new_figure(width: float, height: float, *, layout: str | None = None) -> Fig
     Examples
     --------
     >>> fig = new_figure(2, 1)
-    >>> fig.get_figwidth()
+    >>> float(fig.get_figwidth())
     2.0
     """
     return Figure(figsize=(float(width), float(height)), layout=layout)

@@ -1,0 +1,281 @@
+"""Per-patient trajectories: what was drawn equals the table."""
+
+from __future__ import annotations
+
+import warnings
+
+import matplotlib as mpl
+import numpy as np
+import pandas as pd
+import pytest
+from matplotlib.backends.backend_agg import FigureCanvasAgg
+
+from sma_outcomes import DataError, DataWarning
+from sma_outcomes.plot import plot_patient, plot_patients
+from sma_outcomes.plot._draw import stack_rows
+from sma_outcomes.schema import DAYS_PER_MONTH
+
+TIMEPOINTS = ["Baseline", "Loading", "Month 6", "Month 10", "Month 14", "Month 18"]
+VISIT_DAYS = [-7, 45, 183, 305, 427, 549]
+DOSE_DAYS = [0, 14, 28, 63, 183, 305, 427, 549]
+
+
+def make_table(n: int = 5, seed: int = 0) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """A small tidy table with the timeline's columns, and its dose table.
+
+    Patient P2 has HFMSE not tested (NT) at Month 10; P3 has no Purdue
+    non-preferred score at Month 6 (missing code UTA).
+    """
+    rng = np.random.default_rng(seed)
+    rows = []
+    for p in range(1, n + 1):
+        pid = f"P{p}"
+        sma_type = "2" if p % 3 else "3"
+        for m, base, step in (("HFMSE", 18.0 + 2 * p, 1.0), ("PP_PREF", 4.0 + p % 4, 1.0),
+                              ("PP_NONPREF", 2.0 + p % 3, 0.6)):
+            b = None
+            for k, (tp, d) in enumerate(zip(TIMEPOINTS, VISIT_DAYS, strict=True)):
+                score = float(np.round(base + step * k + rng.integers(-1, 2)))
+                code = ""
+                if (pid, m, tp) in {("P2", "HFMSE", "Month 10"), ("P3", "PP_NONPREF", "Month 6")}:
+                    score, code = np.nan, "NT" if m == "HFMSE" else "UTA"
+                if k == 0:
+                    b = score
+                rows.append(dict(
+                    patient_id=pid, visit=tp, date=pd.NaT, day=float(d + rng.integers(-4, 5)),
+                    measure=m, score=score, missing_code=code, sma_type=sma_type,
+                    timepoint=tp, analysed=True, baseline=b, change=score - b,
+                    pct_change=100 * (score - b) / b if b else np.nan, is_baseline=k == 0,
+                ))
+    data = pd.DataFrame(rows)
+    data["timepoint"] = pd.Categorical(data["timepoint"], categories=TIMEPOINTS, ordered=True)
+    doses = pd.DataFrame(
+        [dict(patient_id=f"P{p}", dose_number=i + 1, day=float(d), phase="loading" if i < 4 else "maintenance")
+         for p in range(1, n + 1) for i, d in enumerate(DOSE_DAYS)]
+    )
+    return data, doses
+
+
+def span(patch):
+    """(x0, x1, y0, y1) of an axvspan/axhspan patch, in its own coordinates."""
+    v = patch.get_patch_transform().transform(patch.get_path().vertices)
+    return v[:, 0].min(), v[:, 0].max(), v[:, 1].min(), v[:, 1].max()
+
+
+def by_gid(ax, gid):
+    arts = [a for a in ax.get_children() if a.get_gid() == gid]
+    return arts
+
+
+@pytest.fixture(scope="module")
+def table():
+    return make_table()
+
+
+def test_plotted_values_equal_scores_with_gaps(table):
+    data, doses = table
+    fig = plot_patient(data, patient_id="P2", doses=doses)
+    assert len(fig.axes) == 3
+    for ax, m in zip(fig.axes, ["HFMSE", "PP_PREF", "PP_NONPREF"], strict=True):
+        rows = data[(data.patient_id == "P2") & (data.measure == m)].sort_values("day")
+        (line,) = by_gid(ax, "scores")
+        np.testing.assert_allclose(line.get_xdata(), rows["day"] / DAYS_PER_MONTH)
+        np.testing.assert_array_equal(line.get_ydata(), rows["score"].to_numpy())
+    # the NT visit is a gap (NaN in the line), marked with a cross and its code
+    hf = fig.axes[0]
+    y = by_gid(hf, "scores")[0].get_ydata()
+    assert np.isnan(y).sum() == 1 and np.isfinite(y[[2, 4]]).all()
+    (cross,) = by_gid(hf, "missing")
+    day_nt = data.query("patient_id == 'P2' and measure == 'HFMSE' and visit == 'Month 10'").day.iloc[0]
+    assert cross.get_xdata()[0] == pytest.approx(day_nt / DAYS_PER_MONTH)
+    assert [t.get_text() for t in by_gid(hf, "missing-code")] == ["NT"]
+    assert by_gid(fig.axes[1], "missing") == []
+
+
+def test_dose_markers_on_dose_days_numbered(table):
+    data, doses = table
+    fig = plot_patient(data, patient_id="P1", doses=doses, time="days")
+    top = fig.axes[0]
+    (marks,) = by_gid(top, "doses")
+    np.testing.assert_allclose(marks.get_offsets()[:, 0], DOSE_DAYS)
+    faces = marks.get_facecolors()
+    # loading filled (dark), maintenance open (white)
+    assert np.allclose(faces[4:], mpl.colors.to_rgba("white"))
+    assert not np.allclose(faces[:4], mpl.colors.to_rgba("white"))
+    assert [t.get_text() for t in by_gid(top, "dose-number")] == [str(i) for i in range(1, 9)]
+    # dose lines in every panel, numbers only on top
+    for ax in fig.axes:
+        (lines,) = by_gid(ax, "dose-lines")
+        assert [s[0, 0] for s in lines.get_segments()] == DOSE_DAYS
+    assert by_gid(fig.axes[1], "dose-number") == []
+    # loading phase shaded from the first to the last loading dose
+    (shade,) = by_gid(top, "loading-phase")
+    assert span(shade)[:2] == (0.0, 63.0)
+
+
+def test_dose_numbers_do_not_overlap(table):
+    data, doses = table
+    fig = plot_patient(data, patient_id="P1", doses=doses)
+    renderer = FigureCanvasAgg(fig).get_renderer()
+    boxes = [t.get_window_extent(renderer) for t in by_gid(fig.axes[0], "dose-number")]
+    for i in range(len(boxes)):
+        for j in range(i + 1, len(boxes)):
+            assert not boxes[i].overlaps(boxes[j]), (i, j)
+    # and nothing is drawn outside the figure
+    for b in boxes:
+        assert b.y1 <= fig.bbox.height and b.x0 >= 0
+
+
+def test_band_equals_threshold_around_baseline(table):
+    data, doses = table
+    fig = plot_patient(data, patient_id="P4", doses=doses)
+    base = data.query("patient_id == 'P4' and measure == 'HFMSE'").baseline.iloc[0]
+    hf = fig.axes[0]
+    (line,) = by_gid(hf, "baseline")
+    assert line.get_ydata()[0] == base
+    (band,) = by_gid(hf, "band")
+    assert span(band)[2:] == (base - 3.0, base + 3.0)
+    # Purdue has no threshold: baseline line, no band
+    assert by_gid(fig.axes[1], "band") == [] and len(by_gid(fig.axes[1], "baseline")) == 1
+
+
+def test_user_threshold_gives_purdue_a_band(table):
+    data, doses = table
+    fig = plot_patient(data, patient_id="P1", measures="PP_PREF", doses=doses,
+                       threshold={"PP_PREF": 2})
+    (band,) = by_gid(fig.axes[0], "band")
+    y0, y1 = span(band)[2:]
+    assert y1 - y0 == 4.0
+
+
+def test_band_clipped_to_scale_range():
+    df = pd.DataFrame({"patient_id": "X", "day": [-1.0, 100], "measure": "HFMSE",
+                       "score": [1.0, 2.0]})
+    fig = plot_patient(df, patient_id="X", schedule=None)
+    (band,) = by_gid(fig.axes[0], "band")
+    assert span(band)[2:] == (0.0, 4.0)
+
+
+def test_baseline_without_timeline_columns():
+    df = pd.DataFrame({"patient_id": "X", "day": [-30.0, -2, 0, 90], "measure": "RULM",
+                       "score": [10.0, 12.0, np.nan, 15.0]})
+    fig = plot_patient(df, patient_id="X", schedule=None, time="days")
+    (line,) = by_gid(fig.axes[0], "baseline")
+    assert line.get_ydata()[0] == 12.0  # last non-missing on or before day 0
+
+
+def test_labels_from_registry(table):
+    data, doses = table
+    fig = plot_patient(data, patient_id="P1", doses=doses)
+    assert fig.axes[0].get_ylabel().replace("\n", " ") == "HFMSE total (points, 0–66)"
+    assert "Purdue Pegboard" in fig.axes[1].get_ylabel()
+    assert fig.axes[-1].get_xlabel() == "Months since first dose"
+    assert [t.get_text() for t in fig.texts] == ["Patient P1 · SMA type 2"]
+
+
+def test_not_analysed_get_open_markers(table):
+    data, doses = table
+    d = data.copy()
+    sel = (d.patient_id == "P1") & (d.measure == "HFMSE") & (d.visit == "Loading")
+    d.loc[sel, "analysed"] = False
+    fig = plot_patient(d, patient_id="P1", measures=["HFMSE"], doses=doses)
+    (pts,) = by_gid(fig.axes[0], "not-analysed")
+    assert pts.get_ydata().tolist() == d.loc[sel, "score"].tolist()
+
+
+def test_into_given_axes(table):
+    from matplotlib.figure import Figure
+
+    data, doses = table
+    fig = Figure()
+    ax = fig.add_subplot()
+    out = plot_patient(data, patient_id="P1", measures="HFMSE", doses=doses, ax=ax)
+    assert out is fig and len(by_gid(ax, "scores")) == 1
+    with pytest.raises(ValueError, match="single measure"):
+        plot_patient(data, patient_id="P1", doses=doses, ax=ax)
+
+
+def test_errors(table):
+    data, doses = table
+    with pytest.raises(DataError, match="patient 'P99'"):
+        plot_patient(data, patient_id="P99", doses=doses)
+    with pytest.raises(DataError, match="RULM"):
+        plot_patient(data, patient_id="P1", measures="RULM", doses=doses)
+    with pytest.raises(ValueError, match="`time` must be one of"):
+        plot_patient(data, patient_id="P1", doses=doses, time="weeks")
+    with pytest.raises(DataError, match="no column 'score'"):
+        plot_patient(data.drop(columns="score"), patient_id="P1", doses=doses)
+
+
+def test_undated_rows_warned_and_left_out(table):
+    data, doses = table
+    d = data.copy()
+    d.loc[(d.patient_id == "P1") & (d.visit == "Month 6"), "day"] = np.nan
+    with pytest.warns(DataWarning, match="no study day"):
+        fig = plot_patient(d, patient_id="P1", doses=doses)
+    assert len(by_gid(fig.axes[0], "scores")[0].get_ydata()) == 5
+
+
+def test_global_rcparams_untouched(table):
+    data, doses = table
+    before = dict(mpl.rcParams)
+    plot_patient(data, patient_id="P1", doses=doses)
+    after = dict(mpl.rcParams)
+    assert {k for k in before if before[k] != after[k]} == set()
+
+
+def test_style_survives_drawing_outside_the_context(table):
+    data, doses = table
+    fig = plot_patient(data, patient_id="P1", doses=doses)
+    with mpl.rc_context({"xtick.labelsize": 20, "ytick.labelsize": 20}):
+        FigureCanvasAgg(fig).draw()
+    sizes = {t.get_fontsize() for ax in fig.axes for t in ax.get_yticklabels()}
+    assert sizes == {6.5}
+
+
+def test_stack_rows():
+    assert stack_rows([0, 1, 2, 10], [3, 3, 3, 3], gap=0) == [0, 1, 2, 0]
+
+
+# ---------------------------------------------------------------- small multiples
+
+
+def test_small_multiples_one_measure(table):
+    data, doses = table
+    fig = plot_patients(data, measures="HFMSE", doses=doses, ncols=3)
+    visible = [ax for ax in fig.axes if ax.get_visible()]
+    assert [ax.get_title("left") for ax in visible] == ["P1", "P2", "P3", "P4", "P5"]
+    assert len(fig.axes) == 6  # 2 x 3 grid, last cell hidden
+    for ax in visible:
+        pid = ax.get_title("left")
+        rows = data[(data.patient_id == pid) & (data.measure == "HFMSE")].sort_values("day")
+        np.testing.assert_array_equal(by_gid(ax, "scores")[0].get_ydata(), rows.score)
+    # one y range for all
+    assert len({ax.get_ylim() for ax in visible}) == 1
+    # x tick labels shown on the lowest panel of each column only
+    shown = [ax.xaxis.get_tick_params()["labelbottom"] for ax in fig.axes[:3]]
+    assert shown == [False, False, True]
+
+
+def test_small_multiples_patients_by_measures(table):
+    data, doses = table
+    fig = plot_patients(data, patient_ids=["P3", "P1"], measures=["HFMSE", "PP_NONPREF"],
+                        doses=doses)
+    assert [ax.get_title("left") for ax in fig.axes] == [
+        "P3 · HFMSE", "P3 · PP non-pref", "P1 · HFMSE", "P1 · PP non-pref"]
+    y = by_gid(fig.axes[1], "scores")[0].get_ydata()
+    assert np.isnan(y).sum() == 1  # P3's UTA visit is a gap
+
+
+def test_small_multiples_thirty_patients_titles_do_not_overlap():
+    data, doses = make_table(30, seed=2)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        fig = plot_patients(data, measures="HFMSE", doses=doses)
+    renderer = FigureCanvasAgg(fig).get_renderer()
+    fig.draw_without_rendering()
+    titles = [ax._left_title.get_window_extent(renderer) for ax in fig.axes if ax.get_visible()]
+    assert len(titles) == 30
+    for i in range(len(titles)):
+        for j in range(i + 1, len(titles)):
+            assert not titles[i].overlaps(titles[j])
