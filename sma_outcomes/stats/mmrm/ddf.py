@@ -77,9 +77,9 @@ class DfContext:
         """Covariance of the estimates used for SEs (KR-adjusted for KR)."""
         return self.C_adj if self.C_adj is not None else self.C
 
-    def df_1d(self, l: np.ndarray) -> tuple[float, float]:
+    def df_1d(self, l: np.ndarray) -> tuple[float, float]:  # noqa: E741
         """Variance and df of the contrast ``l' beta``."""
-        l = np.asarray(l, dtype=float)
+        l = np.asarray(l, dtype=float)  # noqa: E741
         f = float(l @ self.C @ l)
         var = float(l @ self.vcov @ l)
         m = self.method

@@ -183,8 +183,8 @@ class MMRMResult:
         est = Lk @ self.beta
         se = np.empty(len(Lk))
         dfs = np.empty(len(Lk))
-        for i, l in enumerate(Lk):
-            var, dfi = self.df_context.df_1d(l)
+        for i, row in enumerate(Lk):
+            var, dfi = self.df_context.df_1d(row)
             se[i] = np.sqrt(var)
             dfs[i] = dfi
         est[~ok] = np.nan
@@ -310,21 +310,29 @@ class MMRMResult:
         weights (emmeans' and SAS's default).
         """
         d = self.design
-        if d.visit not in d.factors:
-            raise ValueError(f"the visit column {d.visit!r} is not a factor of the mean model")
-        by = [d.visit] + ([d.arm] if d.arm is not None and d.arm in d.factors else [])
+        has_visit = d.visit in d.factors
+        has_arm = d.arm is not None and d.arm in d.factors
+        by = ([d.visit] if has_visit else []) + ([d.arm] if has_arm else [])
+        if not by:
+            raise ValueError(
+                f"neither the visit column {d.visit!r} nor an arm is a factor of the mean "
+                "model: there are no LS means to give; use contrast()"
+            )
         cells, L = reference_grid(d, by)
         tab = self._table(L, [""] * len(L), None).drop(columns="term")
-        out = pd.DataFrame({"visit": cells[d.visit].to_numpy()})
-        if len(by) == 2:
+        out = pd.DataFrame(index=range(len(cells)))
+        if has_visit:
+            out["visit"] = cells[d.visit].to_numpy()
+        if has_arm:
             out["arm"] = cells[d.arm].astype(str).to_numpy()
         out["kind"] = "lsmean"
         out = pd.concat([out, tab], axis=1)
-        if len(by) == 2:
+        if has_arm:
             arms = d.factors[d.arm]
+            vlevels = d.factors[d.visit] if has_visit else [None]
             rows, labels, vis = [], [], []
-            for v in d.factors[d.visit]:
-                sel = (cells[d.visit] == v).to_numpy()
+            for v in vlevels:
+                sel = (cells[d.visit] == v).to_numpy() if has_visit else np.ones(len(cells), bool)
                 ref = L[sel & (cells[d.arm] == arms[0]).to_numpy()]
                 for a in arms[1:]:
                     other = L[sel & (cells[d.arm] == a).to_numpy()]
@@ -334,15 +342,22 @@ class MMRMResult:
                         vis.append(v)
             if rows:
                 dt = self._table(np.array(rows), labels, None)
-                diff = pd.DataFrame({"visit": vis, "arm": labels, "kind": "difference"})
+                diff = pd.DataFrame({"visit": vis} if has_visit else {}, index=range(len(rows)))
+                diff["arm"] = labels
+                diff["kind"] = "difference"
                 diff = pd.concat([diff, dt.drop(columns="term")], axis=1)
                 out = pd.concat([out, diff], ignore_index=True)
-                order = {v: i for i, v in enumerate(d.factors[d.visit])}
-                out = out.sort_values(
-                    ["visit", "kind"], key=lambda s: s.map(order) if s.name == "visit" else s,
-                    kind="stable",
-                ).reset_index(drop=True)
-        out["visit"] = pd.Categorical(out["visit"], categories=list(d.factors[d.visit]), ordered=True)
+                if has_visit:
+                    order = {v: i for i, v in enumerate(d.factors[d.visit])}
+                    out = out.sort_values(
+                        ["visit", "kind"],
+                        key=lambda s: s.map(order) if s.name == "visit" else s,
+                        kind="stable",
+                    ).reset_index(drop=True)
+        if has_visit:
+            out["visit"] = pd.Categorical(
+                out["visit"], categories=list(d.factors[d.visit]), ordered=True
+            )
         return out
 
     @property
@@ -447,6 +462,8 @@ class MMRMResult:
         else:
             fig = ax.figure
         tab = self.lsmeans.loc[self.lsmeans["kind"] == "lsmean"]
+        if "visit" not in tab.columns:
+            raise ValueError("the mean model has no visit factor: nothing to plot by visit")
         levels = list(tab["visit"].cat.categories)
         x_of = {v: i for i, v in enumerate(levels)}
         groups = [(None, tab)] if "arm" not in tab.columns else list(tab.groupby("arm", sort=False))
