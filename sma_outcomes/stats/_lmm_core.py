@@ -32,11 +32,11 @@ LOG_LAMBDA_MAX = float(np.log(1e5))
 
 @dataclass
 class CrossProducts:
-    """Per-group and total cross-products of the model matrices."""
+    """Per-group and total cross-products; the group axis is last (contiguous)."""
 
-    ZtZ: np.ndarray  # (G, q, q)
-    ZtX: np.ndarray  # (G, q, p)
-    Zty: np.ndarray  # (G, q)
+    ZtZ: np.ndarray  # (q, q, G)
+    ZtX: np.ndarray  # (q, p, G)
+    Zty: np.ndarray  # (q, G)
     XtX: np.ndarray  # (p, p)
     Xty: np.ndarray  # (p,)
     yty: float
@@ -44,7 +44,7 @@ class CrossProducts:
 
     @property
     def q(self) -> int:
-        return self.ZtZ.shape[1]
+        return self.ZtZ.shape[0]
 
     @property
     def p(self) -> int:
@@ -57,10 +57,53 @@ def cross_products(X: np.ndarray, Z: np.ndarray, y: np.ndarray, codes: np.ndarra
     cs = codes[order]
     starts = np.flatnonzero(np.r_[True, cs[1:] != cs[:-1]])
     Xs, Zs, ys = X[order], Z[order], y[order]
-    ZtZ = np.add.reduceat(Zs[:, :, None] * Zs[:, None, :], starts, axis=0)
-    ZtX = np.add.reduceat(Zs[:, :, None] * Xs[:, None, :], starts, axis=0)
-    Zty = np.add.reduceat(Zs * ys[:, None], starts, axis=0)
-    return CrossProducts(ZtZ, ZtX, Zty, X.T @ X, X.T @ y, float(y @ y), len(y))
+
+    def by_group(a: np.ndarray) -> np.ndarray:
+        return np.ascontiguousarray(np.moveaxis(np.add.reduceat(a, starts, axis=0), 0, -1))
+
+    return CrossProducts(
+        ZtZ=by_group(Zs[:, :, None] * Zs[:, None, :]),
+        ZtX=by_group(Zs[:, :, None] * Xs[:, None, :]),
+        Zty=by_group(Zs * ys[:, None]),
+        XtX=X.T @ X,
+        Xty=X.T @ y,
+        yty=float(y @ y),
+        n=len(y),
+    )
+
+
+def _mm(A: np.ndarray, B: np.ndarray) -> np.ndarray:
+    """Per-group matrix products: (a, b, G) x (b, c, G) -> (a, c, G), or x (b, G) -> (a, G)."""
+    if B.ndim == 2:
+        return _sum_b(A * B[None])
+    return _sum_b(A[:, :, None, :] * B[None, :, :, :])
+
+
+def _sum_b(T: np.ndarray) -> np.ndarray:
+    out = T[:, 0].copy()
+    for j in range(1, T.shape[1]):
+        out += T[:, j]
+    return out
+
+
+def _left(M: np.ndarray, A: np.ndarray) -> np.ndarray:
+    """Small constant matrix times each group's block: (a, b) x (b, ..., G)."""
+    out = np.zeros((M.shape[0], *A.shape[1:]))
+    for i in range(M.shape[0]):
+        for j in range(M.shape[1]):
+            if M[i, j] != 0.0:
+                out[i] += M[i, j] * A[j]
+    return out
+
+
+def _right(A: np.ndarray, M: np.ndarray) -> np.ndarray:
+    """Each group's block times a small constant matrix: (a, b, G) x (b, c) -> (a, c, G)."""
+    out = np.zeros((A.shape[0], M.shape[1], A.shape[2]))
+    for j in range(M.shape[0]):
+        for k in range(M.shape[1]):
+            if M[j, k] != 0.0:
+                out[:, k] += M[j, k] * A[:, j]
+    return out
 
 
 def theta_to_lambda(theta: np.ndarray, q: int) -> np.ndarray:
@@ -93,15 +136,15 @@ def psd_factor(D: np.ndarray) -> np.ndarray:
 
 
 def _inv_logdet(A: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Inverse and log-determinant of a stack of 1x1 or 2x2 SPD matrices."""
-    if A.shape[1] == 1:
-        return 1.0 / A, np.log(A[:, 0, 0])
-    a, b, c = A[:, 0, 0], A[:, 0, 1], A[:, 1, 1]
+    """Inverse and log-determinant of a stack (q, q, G) of 1x1 or 2x2 SPD matrices."""
+    if A.shape[0] == 1:
+        return 1.0 / A, np.log(A[0, 0])
+    a, b, c = A[0, 0], A[0, 1], A[1, 1]
     det = a * c - b * b
     inv = np.empty_like(A)
-    inv[:, 0, 0] = c / det
-    inv[:, 1, 1] = a / det
-    inv[:, 0, 1] = inv[:, 1, 0] = -b / det
+    inv[0, 0] = c / det
+    inv[1, 1] = a / det
+    inv[0, 1] = inv[1, 0] = -b / det
     return inv, np.log(det)
 
 
@@ -116,7 +159,7 @@ class Profile:
     beta: np.ndarray
     S: np.ndarray  # X'W^-1 X (relative to sigma^2)
     S_chol: tuple
-    u: np.ndarray  # spherical random effects (G, q)
+    u: np.ndarray  # spherical random effects (q, G)
     Ainv: np.ndarray
     n: int
     p: int
@@ -144,20 +187,21 @@ def solve_pls(cp: CrossProducts, lam: np.ndarray) -> Profile:
     """Solve the penalised least-squares problem at ``Lambda`` (block by block)."""
     q = cp.q
     lamT = lam.T
-    A = lamT @ cp.ZtZ @ lam + np.eye(q)
+    A = _right(_left(lamT, cp.ZtZ), lam)
+    A[np.arange(q), np.arange(q)] += 1.0
     Ainv, logdet = _inv_logdet(A)
-    c = lamT @ cp.ZtX  # (G, q, p)
-    d = cp.Zty @ lam  # (G, q) = (Lambda' Z'y)'
-    Ac = Ainv @ c
-    Ad = np.einsum("gij,gj->gi", Ainv, d)
-    S = cp.XtX - np.einsum("gqp,gqr->pr", c, Ac)
+    c = _left(lamT, cp.ZtX)  # (q, p, G)
+    d = _left(lamT, cp.Zty)  # (q, G)
+    Ac = _mm(Ainv, c)
+    Ad = _mm(Ainv, d)
+    S = cp.XtX - np.tensordot(c, Ac, axes=([0, 2], [0, 2]))
     S = 0.5 * (S + S.T)
-    g = cp.Xty - np.einsum("gqp,gq->p", c, Ad)
+    g = cp.Xty - np.tensordot(c, Ad, axes=([0, 2], [0, 1]))
     S_chol = linalg.cho_factor(S, lower=True, check_finite=False)
     beta = linalg.cho_solve(S_chol, g, check_finite=False)
     pwrss = cp.yty - float(np.sum(d * Ad)) - float(g @ beta)
     pwrss = max(pwrss, np.finfo(float).tiny)
-    u = Ad - np.einsum("gqp,p->gq", Ac, beta)
+    u = Ad - np.tensordot(beta, Ac, axes=([0], [1]))
     ldRX2 = 2.0 * float(np.sum(np.log(np.diag(S_chol[0]))))
     return Profile(lam, float(logdet.sum()), ldRX2, pwrss, beta, S, S_chol, u, Ainv, cp.n, cp.p)
 
@@ -167,15 +211,16 @@ def deviance_gradient(cp: CrossProducts, prof: Profile, reml: bool) -> np.ndarra
     lam = prof.lam
     s2 = prof.sigma2(reml)
     # B_i = Z'Z Lambda A^-1 Lambda'  so that Z'W^-1 M = (I - B_i) Z'M
-    B = cp.ZtZ @ lam @ prof.Ainv @ lam.T
-    Ztr = cp.Zty - cp.ZtX @ prof.beta
-    h = Ztr - np.einsum("gij,gj->gi", B, Ztr)
-    M = (cp.ZtZ - B @ cp.ZtZ).sum(axis=0) - (h.T @ h) / s2
+    B = _right(_mm(_right(cp.ZtZ, lam), prof.Ainv), lam.T)
+    Ztr = cp.Zty - np.tensordot(prof.beta, cp.ZtX, axes=([0], [1]))
+    h = Ztr - _mm(B, Ztr)
+    M = cp.ZtZ.sum(axis=-1) - np.tensordot(B, cp.ZtZ, axes=([1, 2], [0, 2]))
+    M -= (h @ h.T) / s2
     if reml:
-        K = cp.ZtX - B @ cp.ZtX  # (G, q, p)
+        K = cp.ZtX - _mm(B, cp.ZtX)  # (q, p, G)
         Sinv = linalg.cho_solve(prof.S_chol, np.eye(cp.p), check_finite=False)
-        KS = K @ Sinv
-        M -= np.einsum("gqp,gsp->qs", KS, K)
+        KS = np.einsum("apg,pc->acg", K, Sinv)
+        M -= np.tensordot(KS, K, axes=([1, 2], [1, 2]))
     M = 0.5 * (M + M.T)
     return 2.0 * M @ lam
 

@@ -84,11 +84,16 @@ class Design:
     def fixed_matrix(self, frame: pd.DataFrame) -> np.ndarray:
         """Fixed-effects matrix for new rows (same columns as the fit)."""
         t = pd.to_numeric(frame[self.time], errors="coerce").to_numpy(dtype=float)
-        cols = [np.ones_like(t), t] + [np.maximum(t - k, 0.0) for k in self.knots]
-        parts = [np.column_stack(cols)]
+        parts = [self.time_columns(t)]
         for cov in self.covariates:
             parts.append(cov.columns(frame[cov.name]))
         return np.hstack(parts)
+
+    def time_columns(self, t: np.ndarray) -> np.ndarray:
+        """Intercept, time and one hinge ``(time - k)+`` per knot."""
+        t = np.asarray(t, dtype=float)
+        cols = [np.ones_like(t), t] + [np.maximum(t - k, 0.0) for k in self.knots]
+        return np.column_stack(cols)
 
     def random_matrix(self, frame: pd.DataFrame) -> np.ndarray:
         t = pd.to_numeric(frame[self.time], errors="coerce").to_numpy(dtype=float)

@@ -287,11 +287,10 @@ class LMMResult:
         for _, g in frame.groupby(d.group, sort=True):
             ax.plot(g[d.time], g[d.y_name], color="0.6", lw=0.6, alpha=0.7, zorder=1)
         grid = np.linspace(frame[d.time].min(), frame[d.time].max(), 101)
-        Xg = d.fixed_matrix(
-            pd.DataFrame({d.time: grid, **{c.name: d.frame[c.name].iloc[0] for c in d.covariates}})
-        )
-        if d.covariates:
-            Xg[:, 2 + len(d.knots) :] = d.X[:, 2 + len(d.knots) :].mean(axis=0)
+        Xg = d.time_columns(grid)
+        if d.covariates:  # the average patient of the fitted data
+            cov_means = d.X[:, Xg.shape[1] :].mean(axis=0)
+            Xg = np.hstack([Xg, np.broadcast_to(cov_means, (len(grid), len(cov_means)))])
         pop = self._population(Xg)
         ax.fill_between(
             grid,
@@ -346,12 +345,46 @@ def _variance_table(design: Design, D: np.ndarray, sigma2: float) -> pd.DataFram
     return pd.DataFrame(rows)
 
 
+def _singular_message(
+    lam_s: np.ndarray, D: np.ndarray, boundary: str, group: str, time: str
+) -> str:
+    """Plain-language statement of which variance component is on the boundary."""
+    sd = np.sqrt(np.diag(D))
+    if lam_s.shape[0] == 1:
+        what = f"the variance of the random intercept ({group}) is estimated as zero"
+    elif boundary == "zero" or np.all(np.abs(lam_s) < _SINGULAR_TOL):
+        what = (
+            "the variances of the random intercept and the random slope are both estimated as zero"
+        )
+    elif np.linalg.norm(lam_s[1]) < _SINGULAR_TOL:
+        what = f"the variance of the random slope on {time} is estimated as zero"
+    elif np.linalg.norm(lam_s[0]) < _SINGULAR_TOL:
+        what = f"the variance of the random intercept (at {time} = 0) is estimated as zero"
+    else:
+        corr = D[0, 1] / (sd[0] * sd[1])
+        what = (
+            f"the random intercept and slope are perfectly correlated (corr = {corr:+.3f}; "
+            f"intercept SD {sd[0]:.3g}, slope SD {sd[1]:.3g})"
+        )
+    advice = (
+        "consider random='intercept'." if lam_s.shape[0] == 2 else "a fixed-effects model suffices."
+    )
+    return (
+        f"Singular fit: {what}. The random-effects structure is too rich for these data; {advice}"
+    )
+
+
 def _satterthwaite(cp, sc: _Scaling, theta: np.ndarray, sigma: float, reml: bool, q: int):
     """lmerTest's ingredients: 2 H^-1 of the deviance in (theta, sigma) and d vcov(beta)."""
 
-    def profile(vp: np.ndarray):
-        lam = sc.Tinv @ core.theta_to_lambda(vp[:-1], q)
-        return core.solve_pls(cp, lam)
+    cache: dict[bytes, core.Profile] = {}
+
+    def profile(vp: np.ndarray) -> core.Profile:
+        # steps in sigma alone reuse the solution at the same theta
+        key = vp[:-1].tobytes()
+        if key not in cache:
+            cache[key] = core.solve_pls(cp, sc.Tinv @ core.theta_to_lambda(vp[:-1], q))
+        return cache[key]
 
     def dev(vp: np.ndarray) -> float:
         return profile(vp).deviance_at(vp[-1], reml)
@@ -465,17 +498,19 @@ def fit_lmm(
     --------
     >>> import numpy as np, pandas as pd
     >>> rng = np.random.default_rng(1)
-    >>> n = 30
+    >>> n = 40
     >>> d = pd.DataFrame({"patient_id": np.repeat(np.arange(n), 5).astype(str),
     ...                   "months": np.tile([0.0, 4, 8, 12, 16], n)})
     >>> d["score"] = (25 + rng.normal(0, 10, n).repeat(5)
-    ...               + (0.3 + rng.normal(0, 0.1, n).repeat(5)) * d.months
+    ...               + (0.3 + rng.normal(0, 0.2, n).repeat(5)) * d.months
     ...               + rng.normal(0, 1.5, len(d)))
     >>> fit = fit_lmm(d)
     >>> fit.fixed["term"].tolist()
     ['Intercept', 'months']
-    >>> fit.n_obs, fit.n_groups
-    (150, 30)
+    >>> fit.n_obs, fit.n_groups, fit.singular
+    (200, 40, False)
+    >>> round(float(fit.fixed["estimate"].iloc[1]), 2)
+    0.28
     """
     design = build_design(
         data,
@@ -509,7 +544,7 @@ def fit_lmm(
     beta[0] += sc.y_mean
     Sinv = linalg.cho_solve(prof.S_chol, np.eye(p), check_finite=False)
     vcov = sigma2 * sc.M @ Sinv @ sc.M.T
-    b = (prof.u @ lam_s.T) @ sc.T.T  # (G, q) on the original scale
+    b = (sc.T @ lam_s @ prof.u).T  # (G, q) on the original scale
 
     # convergence: projected gradient at the chosen point
     grad_s = core.deviance_gradient(cp, prof, reml)
@@ -533,23 +568,7 @@ def fit_lmm(
     # singular fit, stated by component
     singular = bool(np.min(np.diag(lam_s)) < _SINGULAR_TOL)
     if singular:
-        if q == 1:
-            what = f"the variance of the random intercept ({group}) is estimated as zero"
-        else:
-            Ds = lam_s @ lam_s.T
-            if np.sqrt(Ds[1, 1]) < _SINGULAR_TOL:
-                what = f"the variance of the random slope on {time} is estimated as zero"
-            elif np.sqrt(D_rel[0, 0]) < _SINGULAR_TOL:
-                what = "the variance of the random intercept is estimated as zero"
-            else:
-                corr = D[0, 1] / np.sqrt(D[0, 0] * D[1, 1])
-                what = (
-                    f"the random intercept and slope are perfectly correlated (corr = {corr:+.3f})"
-                )
-        messages.append(
-            f"Singular fit: {what}. The random-effects structure is too rich for these "
-            + ("data; consider random='intercept'." if q == 2 else "data.")
-        )
+        messages.append(_singular_message(lam_s, D, path.boundary, group, time))
     if path.boundary:
         messages.append(
             "The optimum lies on the boundary of the parameter space; it was confirmed "
