@@ -427,6 +427,11 @@ def plot_cohort(
             per_patient = rows.drop_duplicates(PATIENT)
             covs = list(getattr(model, "covariates", []) or [])
             curve_levels = levels if (hue is not None and hue in covs) else [None]
+            if hue is not None and hue not in covs:
+                warnings.warn(
+                    f"the model has no covariate {hue!r}: one population curve is drawn",
+                    ModelWarning, stacklevel=2,
+                )
             for lev in curve_levels:
                 cur = model_curve(model, grid, patients=per_patient,
                                   fixed=None if lev is None else {hue: lev})
@@ -438,11 +443,6 @@ def plot_cohort(
                         gid="model")
             handles.append(Line2D([], [], color=GREY_DARK, lw=1.4, ls=(0, (5, 1.5)),
                                   label=f"Mixed model, population ({level:.0%} CI)"))
-            if hue is not None and hue not in covs:
-                warnings.warn(
-                    f"the model has no covariate {hue!r}: one population curve is drawn",
-                    ModelWarning, stacklevel=2,
-                )
 
         if summary is not None and len(summary):
             nlev = len(levels)

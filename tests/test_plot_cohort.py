@@ -1,0 +1,178 @@
+"""Cohort trajectories: the summary equals R's t.test; what is drawn equals the summary."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from sma_outcomes import DataError, ModelWarning
+from sma_outcomes.plot import cohort_summary, plot_cohort
+from sma_outcomes.plot.cohort import model_curve
+from sma_outcomes.schema import DAYS_PER_MONTH
+from tests.conftest import REFERENCE
+from tests.test_plot_patient import TIMEPOINTS, by_gid, make_table
+
+REF = REFERENCE / "plots"
+
+
+@pytest.fixture(scope="module")
+def small():
+    data = pd.read_csv(REF / "cohort_small.csv", dtype={"patient_id": str, "sma_type": str})
+    data["timepoint"] = pd.Categorical(data["timepoint"], categories=TIMEPOINTS, ordered=True)
+    return data
+
+
+@pytest.mark.parametrize("hue", [None, "sma_type"])
+def test_summary_equals_r_t_test(small, hue):
+    ref = pd.read_csv(REF / "cohort_summary_R.csv", dtype={"sma_type": str}, keep_default_na=False)
+    ref = ref[(ref.sma_type != "") == (hue is not None)]
+    for m in ("HFMSE", "PP_PREF", "PP_NONPREF"):
+        got = cohort_summary(small, measure=m, hue=hue)
+        want = ref[ref.measure == m]
+        keys = ["timepoint"] + ([hue] if hue else [])
+        merged = got.astype({k: str for k in keys}).merge(want, on=keys, suffixes=("", "_r"))
+        assert len(merged) == len(want) == len(got)
+        assert (merged.n == merged.n_r).all()
+        for col in ("mean", "sd", "ci_low", "ci_high"):
+            np.testing.assert_allclose(merged[col], merged[f"{col}_r"], rtol=1e-10)
+
+
+def test_summary_order_and_position(small):
+    s = cohort_summary(small, measure="HFMSE")
+    assert s.timepoint.tolist() == TIMEPOINTS
+    med = small[small.measure == "HFMSE"].groupby("timepoint", observed=True).day.median()
+    np.testing.assert_allclose(s.x, med.to_numpy() / DAYS_PER_MONTH)
+
+
+def test_summary_uses_analysed_rows_and_falls_back_to_visit():
+    data, _ = make_table(4)
+    d = data.copy()
+    d.loc[(d.patient_id == "P1") & (d.visit == "Month 6"), "analysed"] = False
+    s = cohort_summary(d, measure="HFMSE")
+    assert s.set_index("timepoint").loc["Month 6", "n"] == 3
+    s2 = cohort_summary(data.drop(columns=["timepoint", "analysed"]), measure="HFMSE")
+    assert s2.timepoint.tolist() == TIMEPOINTS  # visits ordered by median day
+
+
+def test_summary_single_patient_has_no_ci():
+    data, _ = make_table(1)
+    s = cohort_summary(data, measure="HFMSE")
+    assert s.n.eq(1).all() and s.ci_low.isna().all() and s.sd.isna().all()
+
+
+def test_drawn_lines_and_means(small):
+    fig = plot_cohort(small, measure="HFMSE")
+    ax = fig.axes[0]
+    (lc,) = by_gid(ax, "patients")
+    segs = lc.get_segments()
+    # one segment per patient, two for P2 whose NT visit breaks the line
+    assert len(segs) == small.patient_id.nunique() + 1
+    p1 = small[(small.patient_id == "P1") & (small.measure == "HFMSE")].sort_values("day")
+    np.testing.assert_allclose(segs[0][:, 1], p1.score)
+    np.testing.assert_allclose(segs[0][:, 0], p1.day / DAYS_PER_MONTH)
+    (mean,) = by_gid(ax, "mean")
+    s = cohort_summary(small, measure="HFMSE")
+    np.testing.assert_allclose(mean.get_ydata(), s["mean"])
+    from matplotlib.collections import LineCollection
+
+    (ci,) = [a for a in by_gid(ax, "mean-ci") if isinstance(a, LineCollection)]
+    bars = ci.get_segments()
+    np.testing.assert_allclose([b[0, 1] for b in bars], s.ci_low)
+    np.testing.assert_allclose([b[1, 1] for b in bars], s.ci_high)
+    assert ax.get_ylabel() == "HFMSE total (points, 0–66)"
+
+
+def test_missing_score_breaks_patient_line():
+    data, _ = make_table(3)
+    fig = plot_cohort(data, measure="HFMSE")
+    (lc,) = by_gid(fig.axes[0], "patients")
+    # P2 has one NT visit in the middle: two pieces, never bridged
+    assert [len(s) for s in lc.get_segments()] == [6, 3, 2, 6]
+
+
+def test_change_with_threshold_and_hue(small):
+    data, _ = make_table(6)
+    fig = plot_cohort(data, measure="HFMSE", y="change", hue="sma_type")
+    ax = fig.axes[0]
+    assert by_gid(ax, "threshold")[0].get_ydata()[0] == 3.0
+    assert len(by_gid(ax, "patients")) == 2  # one collection per SMA type
+    assert len(by_gid(ax, "mean")) == 2
+    labels = [t.get_text() for t in fig.legends[0].get_texts()]
+    assert "SMA type 2 (n = 4)" in labels and "SMA type 3 (n = 2)" in labels
+    assert ax.get_ylabel() == "Change in HFMSE total (points)"
+
+
+class FakeLMM:
+    """Stands in for LMMResult: a straight line with a fixed band."""
+
+    time = "months"
+    covariates = ["sma_type"]
+    y = "score"
+    measure = "HFMSE"
+
+    def predict(self, newdata, include_random=True):
+        assert include_random is False
+        shift = np.where(newdata["sma_type"].astype(str) == "3", 10.0, 0.0)
+        est = 20.0 + 0.5 * newdata["months"].to_numpy() + shift
+        return newdata.assign(estimate=est, se=1.0, ci_low=est - 2.0, ci_high=est + 2.0)
+
+
+def test_model_curve_adapter():
+    cur = model_curve(FakeLMM(), np.array([0.0, DAYS_PER_MONTH * 6]), fixed={"sma_type": "2"})
+    assert cur.estimate.tolist() == [20.0, 23.0]
+    assert cur.ci_high.tolist() == [22.0, 25.0]
+
+
+def test_model_curve_per_hue_level(small):
+    fig = plot_cohort(small, measure="HFMSE", model=FakeLMM(), hue="sma_type")
+    curves = by_gid(fig.axes[0], "model")
+    assert len(curves) == 2
+    x = curves[1].get_xdata()
+    np.testing.assert_allclose(curves[1].get_ydata(), 30.0 + 0.5 * x)
+    bands = by_gid(fig.axes[0], "model-band")
+    assert len(bands) == 2
+
+
+def test_model_checks(small):
+    class Other(FakeLMM):
+        y = "change"
+
+    with pytest.raises(ValueError, match="y='change'"):
+        plot_cohort(small, measure="HFMSE", model=Other())
+
+    class NoTime(FakeLMM):
+        time = "age"
+
+    with pytest.raises(ValueError, match="time variable 'age'"):
+        plot_cohort(small, measure="HFMSE", model=NoTime())
+
+    class NoCov(FakeLMM):
+        covariates = []
+
+        def predict(self, newdata, include_random=True):
+            return newdata.assign(estimate=20.0, ci_low=18.0, ci_high=22.0)
+
+    with pytest.warns(ModelWarning, match="no covariate 'sma_type'"):
+        plot_cohort(small, measure="HFMSE", model=NoCov(), hue="sma_type")
+
+
+def test_real_lmm_population_curve(small):
+    lmm = pytest.importorskip("sma_outcomes.stats.lmm", reason="fit_lmm not available")
+    data = small.copy()
+    data["months"] = data["day"] / DAYS_PER_MONTH
+    fit = lmm.fit_lmm(data, measure="HFMSE", random="intercept")
+    fig = plot_cohort(data, measure="HFMSE", model=fit)
+    (curve,) = by_gid(fig.axes[0], "model")
+    x = curve.get_xdata()
+    want = fit.predict(pd.DataFrame({"months": x}), include_random=False)
+    np.testing.assert_allclose(curve.get_ydata(), want["estimate"], rtol=1e-12)
+
+
+def test_errors(small):
+    with pytest.raises(DataError, match="no RULM rows"):
+        plot_cohort(small, measure="RULM")
+    with pytest.raises(DataError, match="change_from_baseline"):
+        plot_cohort(small, measure="HFMSE", y="change")
+    with pytest.raises(ValueError, match="`y` must be one of"):
+        plot_cohort(small, measure="HFMSE", y="delta")
