@@ -241,7 +241,8 @@ def _write(table: pd.DataFrame, path: Path, dataset: str) -> None:
         if not (1 <= len(name) <= 8 and name[0].isalpha() and name.replace("_", "").isalnum()):
             raise ValueError(f"dataset name must be 1-8 letters/digits starting with a letter, got {dataset!r}")
         xpt = table.copy()
-        xpt["ADT"] = [None if pd.isna(d) else d.date() for d in xpt["ADT"]]
+        adt = pd.Series(xpt["ADT"].dt.date, dtype=object)
+        xpt["ADT"] = adt.where(xpt["ADT"].notna(), None)
         pyreadstat.write_xport(
             xpt,
             str(path),

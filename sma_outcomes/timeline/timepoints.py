@@ -29,6 +29,7 @@ import pandas as pd
 
 from .. import schema as S
 from ..exceptions import DataWarning
+from ..schema import PHASES
 from ._common import first_dose_dates, fmt_day, per_row, require_columns
 from .doses import resolve_doses
 from .schedules import Schedule, get_schedule
@@ -51,12 +52,15 @@ def _planned_fixed(sched: Schedule, number: int) -> float:
 def _shifts(dose_frame: pd.DataFrame, sched: Schedule, anchors: list[int]) -> dict[int, dict]:
     """Per anchor dose number: {patient: actual day - planned day} (0 when not computable)."""
     out: dict[int, dict] = {a: {} for a in anchors}
-    for pid, grp in dose_frame.groupby(S.PATIENT, sort=False):
-        days = grp[S.DAY].to_numpy(float)
+    planned: dict[int, float] = {}
+    for pid, days in dose_frame.groupby(S.PATIENT, sort=False)[S.DAY]:
+        days = days.to_numpy(float)
         n = len(days)
         for a in anchors:
             j = min(a, n)
-            shift = days[j - 1] - _planned_fixed(sched, j) if n else 0.0
+            if j and j not in planned:
+                planned[j] = _planned_fixed(sched, j)
+            shift = days[j - 1] - planned[j] if n else 0.0
             out[a][pid] = 0.0 if np.isnan(shift) else float(shift)
     return out
 
@@ -72,12 +76,15 @@ def _doses_before(
         res[known] = np.where(d < 0, 0, np.ceil(d) if before else np.floor(d) + 1)
         return res
     side = "left" if before else "right"
-    by_pid = {p: g[S.DAY].to_numpy(float) for p, g in dose_frame.groupby(S.PATIENT, sort=False)}
-    for p in pd.unique(pid):
-        m = (pid == p) & known
-        if m.any():
-            days = np.sort(by_pid.get(p, np.array([0.0])))
-            res[m] = np.searchsorted(days, day[m], side=side)
+    # one sorted key per dose: patient code, then day; count doses of the same patient below
+    codes, uniq = pd.factorize(np.concatenate([pid, dose_frame[S.PATIENT].to_numpy(str)]))
+    row_code, dose_code = codes[: len(pid)], codes[len(pid) :]
+    dose_day = dose_frame[S.DAY].to_numpy(float)
+    span = 2.0 * max(np.nanmax(np.abs(dose_day), initial=0.0), np.nanmax(np.abs(day), initial=0.0)) + 2.0
+    dose_key = np.sort(dose_code * span + dose_day)
+    start = np.searchsorted(dose_key, np.arange(len(uniq)) * span - span / 2.0, side="left")
+    row_key = row_code[known] * span + day[known]
+    res[known] = np.searchsorted(dose_key, row_key, side=side) - start[row_code[known]]
     return res
 
 
@@ -221,7 +228,9 @@ def _assign(
     nb = _doses_before(day, pid, dose_frame, sched, before)
     known = ~np.isnan(nb)
     phase = np.full(len(out), np.nan, dtype=object)
-    phase[known] = [sched.phase_of(int(n)) for n in nb[known]]
+    phase[known] = np.select(
+        [nb[known] <= 0, nb[known] < sched.n_loading], list(PHASES[:2]), PHASES[2]
+    )
 
     # windows
     user_windows = windows is not None
@@ -237,6 +246,7 @@ def _assign(
     anchors = sorted({int(a) for a in win["anchor"].dropna()})
     shifts = _shifts(dose_frame, sched, anchors)
 
+    pcode, puniq = pd.factorize(pid)
     best = np.full(len(out), -1, dtype=int)
     best_dist = np.full(len(out), np.inf)
     target_row = np.full(len(out), np.nan)
@@ -244,7 +254,8 @@ def _assign(
         if pd.isna(w.anchor):
             s = np.zeros(len(out))
         else:
-            s = pid_s.map(shifts[int(w.anchor)]).fillna(0.0).to_numpy(float)
+            by_pid = shifts[int(w.anchor)]
+            s = np.array([by_pid.get(p, 0.0) for p in puniq], dtype=float)[pcode]
         with np.errstate(invalid="ignore"):
             inside = (day >= w.lo + s) & (day <= w.hi + s)
             if w.hi <= 0:
@@ -289,9 +300,12 @@ def _assign(
     flag[np.isnan(day)] = "day unknown"
     flag[~np.isnan(day) & (codes < 0)] = "unscheduled"
     dups = in_tp.loc[~first]
-    for r in dups.itertuples(index=False):
-        cd = chosen_day.loc[(r.pid, r.measure, r.tp)]
-        flag[r.pos] = f"duplicate in window ({labels[r.tp]}); day {fmt_day(cd)} chosen"
+    if len(dups):
+        cd = chosen_day.reindex(pd.MultiIndex.from_frame(dups[["pid", "measure", "tp"]]))
+        flag[dups["pos"].to_numpy()] = [
+            f"duplicate in window ({labels[t]}); day {fmt_day(d)} chosen"
+            for t, d in zip(dups["tp"], cd.to_numpy(), strict=True)
+        ]
     miss = analysed & np.isnan(score)
     if miss.any():
         code = (
