@@ -18,7 +18,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from sma_outcomes.exceptions import ModelWarning, SingularFitWarning
+from sma_outcomes.exceptions import ConvergenceWarning, ModelWarning, SingularFitWarning
 from sma_outcomes.stats import LMMResult, fit_lmm
 from tests.conftest import REFERENCE
 
@@ -368,3 +368,65 @@ def test_plot_draws_patients_and_population_curve():
     fig2 = Figure()
     ax2 = fig2.add_subplot()
     assert fit.plot(ax=ax2) is fig2
+
+
+def test_unidentifiable_random_effects_raise():
+    d = load("sma_cohort")
+    one = d.groupby("patient_id").tail(1)
+    with pytest.raises(ValueError, match="random intercept needs more observations than groups"):
+        fit_lmm(one, random="intercept")
+    two = d.groupby("patient_id").head(2)
+    with pytest.raises(ValueError, match=r"cannot estimate 160 random effects.*random='intercept'"):
+        fit_lmm(two)
+    assert fit_lmm(two, random="intercept").n_obs == 160
+
+
+def test_exact_lines_are_not_reported_as_converged():
+    """Scores exactly on each patient's line: residual variance ~0, stated plainly."""
+    rng = np.random.default_rng(0)
+    d = pd.DataFrame(
+        {
+            "patient_id": np.repeat(np.arange(20), 4).astype(str),
+            "months": np.tile([0.0, 3, 6, 9], 20),
+        }
+    )
+    d["score"] = (
+        rng.normal(20, 10, 20).repeat(4)
+        + rng.normal(0.3, 0.2, 20).repeat(4) * d["months"]
+        + rng.normal(0, 1e-7, len(d))
+    )
+    with pytest.warns(ConvergenceWarning, match="practically zero"):
+        fit = fit_lmm(d)
+    assert not fit.converged
+
+
+def test_convergence_failure_is_stated(monkeypatch):
+    """A fit stopped away from the optimum is caught by the gradient check."""
+    from sma_outcomes.stats import _lmm_core
+
+    real = _lmm_core.fit_theta
+
+    def stopped_short(cp, reml, x0=None):
+        path = real(cp, reml, x0)
+        path.theta = path.theta * 1.5
+        return path
+
+    monkeypatch.setattr(_lmm_core, "fit_theta", stopped_short)
+    with pytest.warns(ConvergenceWarning, match="did not reach a verified optimum"):
+        fit = fit_lmm(load("sleepstudy"), y="Reaction", time="Days", group="Subject")
+    assert not fit.converged
+    assert "largest gradient" in fit.summary()
+
+
+def test_row_order_and_shift_invariance():
+    d = load("sma_cohort")
+    ref = fitted("cohort_type_reml")[0]
+    shuffled = d.sample(frac=1.0, random_state=1)
+    fit = fit_lmm(shuffled, covariates="sma_type")
+    np.testing.assert_allclose(fit.fixed["estimate"], ref.fixed["estimate"], rtol=1e-7)
+    assert fit.reml_criterion == pytest.approx(ref.reml_criterion, abs=1e-8)
+    shifted = fit_lmm(d.assign(score=d["score"] + 100.0), covariates="sma_type")
+    np.testing.assert_allclose(
+        shifted.fixed["estimate"] - ref.fixed["estimate"], [100.0, 0.0, 0.0], atol=1e-7
+    )
+    np.testing.assert_allclose(shifted.random["variance"], ref.random["variance"], rtol=1e-7)

@@ -231,4 +231,16 @@ def build_design(
         )
     if len(frame) <= design.X.shape[1]:
         raise ValueError(f"{len(frame)} observations cannot estimate {len(terms)} fixed effects")
+    # lme4's checks check.nobs.vs.nlev and check.nobs.vs.nRE (both "stop" by default)
+    n_obs, n_groups = len(frame), len(design.groups)
+    if n_obs <= n_groups:
+        raise ValueError(
+            f"{n_obs} observations from {n_groups} groups: a random intercept needs more "
+            "observations than groups (repeated measurements per patient)"
+        )
+    if random == "slope" and n_obs <= 2 * n_groups:
+        raise ValueError(
+            f"{n_obs} observations from {n_groups} groups cannot estimate {2 * n_groups} "
+            "random effects (an intercept and a slope per group); try random='intercept'"
+        )
     return design

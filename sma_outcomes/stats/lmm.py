@@ -550,20 +550,29 @@ def fit_lmm(
     grad_s = core.deviance_gradient(cp, prof, reml)
     rows, cols = core._tril_colwise(q)
     pg = core.projected_gradient(path.theta, grad_s[rows, cols], q)
+    conv_notes: list[str] = []
     converged = bool(np.max(np.abs(pg)) < _GRAD_TOL)
-    if not converged:
-        messages.append(
+    if np.max(np.diag(lam_s)) > 0.999 * np.exp(core.LOG_LAMBDA_MAX):
+        converged = False
+        conv_notes.append(
+            "The residual variance is practically zero next to the random-effects "
+            "variance (their ratio reached the limit of 1e10); the scores follow each "
+            "patient's own line exactly, so check for derived or duplicated values."
+        )
+    elif not converged:
+        conv_notes.append(
             f"The optimiser did not reach a verified optimum (largest gradient "
             f"{np.max(np.abs(pg)):.2g}); treat the estimates with caution."
         )
     vcov_varpar, jac, evals = _satterthwaite(cp, sc, theta_o, np.sqrt(sigma2), reml, q)
     if (evals < -_HESS_TOL).any():
         converged = False
-        messages.append(
+        conv_notes.append(
             "The likelihood is not at a maximum in every direction (the Hessian of the "
             f"deviance has negative eigenvalue(s) {', '.join(f'{e:.1e}' for e in evals[evals < -_HESS_TOL])}); "
             "the fit may not have converged."
         )
+    messages.extend(conv_notes)
 
     # singular fit, stated by component
     singular = bool(np.min(np.diag(lam_s)) < _SINGULAR_TOL)
@@ -637,10 +646,5 @@ def fit_lmm(
             stacklevel=2,
         )
     if not converged:
-        warnings.warn(
-            "The mixed model may not have converged: "
-            + " ".join(m for m in messages if "optim" in m or "maximum" in m),
-            ConvergenceWarning,
-            stacklevel=2,
-        )
+        warnings.warn(" ".join(conv_notes), ConvergenceWarning, stacklevel=2)
     return result
