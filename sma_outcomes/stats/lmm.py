@@ -28,39 +28,17 @@ from scipy import linalg, stats
 from ..exceptions import ConvergenceWarning, ModelWarning, SingularFitWarning
 from . import _lmm_core as core
 from ._lmm_design import Design, build_design
-from ._numderiv import hessian, jacobian
+from ._lmm_fit import (
+    HESS_TOL,
+    SINGULAR_TOL,
+    Scaling,
+    satterthwaite,
+    singular_message,
+    variance_table,
+)
 from ._tables import t_table
 
 _GRAD_TOL = 1e-3  # deviance units, projected gradient at the optimum
-_SINGULAR_TOL = 1e-4  # diagonal of the standardised relative covariance factor
-_HESS_TOL = 1e-8  # eigenvalues of the variance-parameter Hessian, as lmerTest
-
-
-class _Scaling:
-    """Internal centring and scaling; results are reported on the original scale.
-
-    ``y`` is centred, non-intercept fixed-effect columns are centred
-    (``X_c = X M``, ``beta = M beta_c``) and, for a random slope, time in ``Z`` is
-    standardised (``Z_s = Z T``, ``b = T b_s``).
-    """
-
-    def __init__(self, design: Design) -> None:
-        X, Z = design.X, design.Z
-        self.y_mean = float(design.y.mean())
-        means = X[:, 1:].mean(axis=0)
-        self.M = np.eye(X.shape[1])
-        self.M[0, 1:] = -means
-        q = Z.shape[1]
-        self.T = np.eye(q)
-        if q == 2:
-            t = Z[:, 1]
-            centre = float(t.mean())
-            scale = float(t.std()) or 1.0
-            self.T = np.array([[1.0, -centre / scale], [0.0, 1.0 / scale]])
-        self.Tinv = np.linalg.inv(self.T)
-        self.X = X @ self.M
-        self.Z = Z @ self.T
-        self.y = design.y - self.y_mean
 
 
 class LMMResult:
@@ -318,93 +296,6 @@ class LMMResult:
         return fig
 
 
-def _names(design: Design) -> list[str]:
-    return ["Intercept"] + ([design.time] if design.random == "slope" else [])
-
-
-def _variance_table(design: Design, D: np.ndarray, sigma2: float) -> pd.DataFrame:
-    names = _names(design)
-    rows = [
-        {"component": n, "variance": D[i, i], "sd": np.sqrt(D[i, i]), "corr": np.nan}
-        for i, n in enumerate(names)
-    ]
-    if len(names) == 2:
-        denom = np.sqrt(D[0, 0] * D[1, 1])
-        corr = D[0, 1] / denom if denom > 0 else np.nan
-        rows.append(
-            {
-                "component": f"corr({names[0]}, {names[1]})",
-                "variance": D[0, 1],
-                "sd": np.nan,
-                "corr": corr,
-            }
-        )
-    rows.append(
-        {"component": "Residual", "variance": sigma2, "sd": np.sqrt(sigma2), "corr": np.nan}
-    )
-    return pd.DataFrame(rows)
-
-
-def _singular_message(
-    lam_s: np.ndarray, D: np.ndarray, boundary: str, group: str, time: str
-) -> str:
-    """Plain-language statement of which variance component is on the boundary."""
-    sd = np.sqrt(np.diag(D))
-    if lam_s.shape[0] == 1:
-        what = f"the variance of the random intercept ({group}) is estimated as zero"
-    elif boundary == "zero" or np.all(np.abs(lam_s) < _SINGULAR_TOL):
-        what = (
-            "the variances of the random intercept and the random slope are both estimated as zero"
-        )
-    elif np.linalg.norm(lam_s[1]) < _SINGULAR_TOL:
-        what = f"the variance of the random slope on {time} is estimated as zero"
-    elif np.linalg.norm(lam_s[0]) < _SINGULAR_TOL:
-        what = f"the variance of the random intercept (at {time} = 0) is estimated as zero"
-    else:
-        corr = D[0, 1] / (sd[0] * sd[1])
-        what = (
-            f"the random intercept and slope are perfectly correlated (corr = {corr:+.3f}; "
-            f"intercept SD {sd[0]:.3g}, slope SD {sd[1]:.3g})"
-        )
-    advice = (
-        "consider random='intercept'." if lam_s.shape[0] == 2 else "a fixed-effects model suffices."
-    )
-    return (
-        f"Singular fit: {what}. The random-effects structure is too rich for these data; {advice}"
-    )
-
-
-def _satterthwaite(cp, sc: _Scaling, theta: np.ndarray, sigma: float, reml: bool, q: int):
-    """lmerTest's ingredients: 2 H^-1 of the deviance in (theta, sigma) and d vcov(beta)."""
-
-    cache: dict[bytes, core.Profile] = {}
-
-    def profile(vp: np.ndarray) -> core.Profile:
-        # steps in sigma alone reuse the solution at the same theta
-        key = vp[:-1].tobytes()
-        if key not in cache:
-            cache[key] = core.solve_pls(cp, sc.Tinv @ core.theta_to_lambda(vp[:-1], q))
-        return cache[key]
-
-    def dev(vp: np.ndarray) -> float:
-        return profile(vp).deviance_at(vp[-1], reml)
-
-    def covbeta(vp: np.ndarray) -> np.ndarray:
-        prof = profile(vp)
-        Sinv = linalg.cho_solve(prof.S_chol, np.eye(cp.p), check_finite=False)
-        return (vp[-1] ** 2 * sc.M @ Sinv @ sc.M.T).ravel()
-
-    vp = np.r_[theta, sigma]
-    H = hessian(dev, vp)
-    evals, evecs = np.linalg.eigh(H)
-    pos = evals > _HESS_TOL
-    h_inv = (evecs[:, pos] / evals[pos]) @ evecs[:, pos].T
-    J = jacobian(covbeta, vp)
-    p = cp.p
-    jac = np.stack([J[:, k].reshape(p, p) for k in range(len(vp))])  # (k, p, p)
-    return 2.0 * h_inv, jac, evals
-
-
 def fit_lmm(
     data: pd.DataFrame,
     measure: str | None = None,
@@ -522,7 +413,7 @@ def fit_lmm(
         knots=knots,
         covariates=covariates,
     )
-    sc = _Scaling(design)
+    sc = Scaling(design)
     cp = core.cross_products(sc.X, sc.Z, sc.y, design.codes)
     q, p, n = cp.q, cp.p, cp.n
     messages: list[str] = []
@@ -564,26 +455,26 @@ def fit_lmm(
             f"The optimiser did not reach a verified optimum (largest gradient "
             f"{np.max(np.abs(pg)):.2g}); treat the estimates with caution."
         )
-    vcov_varpar, jac, evals = _satterthwaite(cp, sc, theta_o, np.sqrt(sigma2), reml, q)
-    if (evals < -_HESS_TOL).any():
+    vcov_varpar, jac, evals = satterthwaite(cp, sc, theta_o, np.sqrt(sigma2), reml, q)
+    if (evals < -HESS_TOL).any():
         converged = False
         conv_notes.append(
             "The likelihood is not at a maximum in every direction (the Hessian of the "
-            f"deviance has negative eigenvalue(s) {', '.join(f'{e:.1e}' for e in evals[evals < -_HESS_TOL])}); "
+            f"deviance has negative eigenvalue(s) {', '.join(f'{e:.1e}' for e in evals[evals < -HESS_TOL])}); "
             "the fit may not have converged."
         )
     messages.extend(conv_notes)
 
     # singular fit, stated by component
-    singular = bool(np.min(np.diag(lam_s)) < _SINGULAR_TOL)
+    singular = bool(np.min(np.diag(lam_s)) < SINGULAR_TOL)
     if singular:
-        messages.append(_singular_message(lam_s, D, path.boundary, group, time))
+        messages.append(singular_message(lam_s, D, path.boundary, group, time))
     if path.boundary:
         messages.append(
             "The optimum lies on the boundary of the parameter space; it was confirmed "
             "by a separate fit on the boundary."
         )
-    zero_ev = np.abs(evals) <= _HESS_TOL
+    zero_ev = np.abs(evals) <= HESS_TOL
     if zero_ev.any():
         messages.append(
             "Satterthwaite df: the likelihood is flat in "
@@ -607,7 +498,7 @@ def fit_lmm(
 
     result = LMMResult(
         fixed=fixed,
-        random=_variance_table(design, D, sigma2),
+        random=variance_table(design, D, sigma2),
         blups=blups,
         loglik=loglik,
         deviance=dev,
