@@ -77,7 +77,9 @@ def tidy_scores(
     base[S.DATE] = _dates(frame, roles, "date", rows, dayfirst, problems)
     first_dose = _dates(frame, roles, "first_dose_date", rows, dayfirst, problems)
     base[S.DAY] = _days(frame, roles, rows, raw.decimal, problems, base[S.DATE], first_dose)
-    extra = {c: frame[c].reset_index(drop=True) for c in passthrough}
+    # roles the tidy table does not consume are patient-level columns: passed through
+    passthrough = passthrough + [roles[r] for r in ("handedness", "dose", "drug") if r in roles]
+    extra = {c: _plain(frame[c].reset_index(drop=True)) for c in passthrough}
     if "first_dose_date" in roles:
         extra["first_dose_date"] = first_dose
 
@@ -237,6 +239,13 @@ def _map_columns(
                 "rename one or say which to use with columns={...}",
             )
     return roles, measures, passthrough
+
+
+def _plain(col: pd.Series) -> pd.Series:
+    """A pass-through column as the source had it (categoricals read for speed undone)."""
+    if isinstance(col.dtype, pd.CategoricalDtype):
+        return col.astype(col.cat.categories.dtype)
+    return col
 
 
 def _text(col: pd.Series) -> pd.Series:
@@ -430,6 +439,10 @@ def _check_ranges(tidy, row_no, src_col, problems, purdue_factor, muniq) -> None
         below = score < lo_r
         above = (score > hi_r) & ~inf
         frac = int_r & np.isfinite(score) & (np.abs(score - np.round(score)) > 1e-9)
+        # floating-point noise on an integer scale (11.9999999999 from a spreadsheet) is rounded
+        noise = int_r & np.isfinite(score) & ~frac & (score != np.round(score))
+    if noise.any():
+        tidy[S.SCORE] = np.where(noise, np.round(score), score)
     for mask, rule, text in (
         (inf, "range", lambda m, v: f"{v} is not a finite number"),
         (below, "range", lambda m, v: f"{_num(v)} is below the {m} minimum of "

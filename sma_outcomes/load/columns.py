@@ -13,6 +13,7 @@ Examples
 
 from __future__ import annotations
 
+import difflib
 import re
 
 from ..registry import SCALES
@@ -121,10 +122,20 @@ def measure_code(name: object) -> str | None:
 
 
 def looks_like_measure(name: object) -> bool:
-    """Whether a name looks meant as a measure (an HFMSE/RULM/Purdue prefix) without
-    being a known one, e.g. "HFMSE_34" or "RULM_Z"; such columns are refused rather
-    than passed through."""
+    """Whether a name looks meant as a measure without being a known one.
+
+    True for an HFMSE/RULM/Purdue prefix ("HFMSE_34", "RULM_Z") or a near miss of a
+    measure name ("HFMES"); such columns are refused rather than passed through.
+
+    Examples
+    --------
+    >>> looks_like_measure("HFMES"), looks_like_measure("site"), looks_like_measure("HFMSE")
+    (True, False, False)
+    """
     key = normalise(name)
-    return measure_code(name) is None and bool(
-        re.match(r"^(hfmse|rulm|purdue|pp)(item)?\w*$", key)
-    ) and key not in {"ppn", "pp"}
+    if measure_code(name) is not None or key in {"ppn", "pp"}:
+        return False
+    if re.match(r"^(hfmse|rulm|purdue|pp)(item)?\w*$", key):
+        return True
+    # a near miss of a measure name (a typo such as "HFMES") is not passed through
+    return len(key) >= 4 and bool(difflib.get_close_matches(key, list(_MEASURES), n=1, cutoff=0.8))
