@@ -35,7 +35,7 @@ def test_default_nusinersen_windows():
     w = default_windows("nusinersen", until_day=560)
     assert w["label"].tolist() == ["Baseline", "Loading", "Month 6", "Month 10", "Month 14", "Month 18"]
     assert w["target"].tolist() == [0, 63, 185, 307, 428, 550]
-    assert w["lo"].tolist() == [-90, 29, 125, 247, 368, 490]
+    assert w["lo"].tolist() == [-np.inf, 29, 125, 247, 368, 490]
     assert w["hi"].tolist() == [0, 63, 246, 367, 489, 610]
     assert w["anchor"].tolist() == [1, 4, 5, 6, 7, 8]
 
@@ -48,13 +48,15 @@ def test_default_windows_other_schedules():
     # 6-monthly: targets 182.625 -> 183 and 365.25 -> 365; half-width floor(182.625/2) = 91
     assert ona["label"].tolist() == ["Baseline", "Month 6", "Month 12"]
     assert ona["target"].tolist() == [0, 183, 365]
-    assert ona["lo"].tolist() == [-90, 92, 274]
+    assert ona["lo"].tolist() == [-np.inf, 92, 274]
+    assert default_windows("risdiplam", 10, baseline_lookback=28)["lo"].tolist() == [-28, 92]
 
 
 def test_make_windows_forms_and_errors():
     w = make_windows({"Week 52": (364, 330, 400), "Baseline": (-30, 0)})
     assert w["label"].tolist() == ["Baseline", "Week 52"]  # sorted by target
     assert w["target"].tolist() == [-15, 364]
+    assert make_windows({"Pre": (-np.inf, 0)})["target"].tolist() == [0]
     tab = make_windows(pd.DataFrame({"label": ["A"], "lo": [10], "hi": [20], "anchor": [2]}))
     assert tab.loc[0, "target"] == 15 and tab.loc[0, "anchor"] == 2
     with pytest.raises(ValueError, match="lo > hi"):
@@ -109,9 +111,11 @@ def test_unscheduled_and_unknown_day_kept_in_order():
     pd.testing.assert_frame_equal(s, before)  # input untouched
     assert out["visit"].tolist() == s["visit"].tolist()  # same rows, same order
     assert out["timepoint"].astype(object).fillna("-").tolist() == [
-        "Baseline", "-", "-", "Loading", "-",
+        "Baseline", "-", "-", "Loading", "Baseline",
     ]
-    assert out["flag"].tolist() == ["", "unscheduled", "day unknown", "", "unscheduled"]
+    assert out["flag"].tolist() == [
+        "", "unscheduled", "day unknown", "", "duplicate in window (Baseline); day 0 chosen",
+    ]
     assert out["analysed"].tolist() == [True, False, False, True, False]
     assert out["doses_before"].isna().tolist() == [False, False, True, False, False]
     assert isinstance(out["timepoint"].dtype, pd.CategoricalDtype)
@@ -188,6 +192,18 @@ def test_dose_table_with_dates_and_missing_patient():
     assert d.loc[4, "day"] == 190 and d.loc[4, "phase"] == "maintenance"
     assert d.loc[d["patient_id"] == "P2", "day"].tolist() == [0, 14, 28, 63, 185]
     assert d["date"].iloc[-1] == pd.Timestamp("2020-07-04")
+
+
+def test_days_from_dose_table_dates_when_scores_have_only_dates():
+    s = scores([np.nan, np.nan]).assign(date=pd.to_datetime(["2021-02-25", "2021-05-01"]))
+    doses = pd.DataFrame(
+        {"patient_id": "P1", "date": pd.to_datetime(["2021-03-01", "2021-03-15", "2021-03-29"])}
+    )
+    out = assign_timepoints(s, doses=doses)
+    # 2021-02-25 is 4 days before the first dose; 2021-05-01 is day 61 (3 doses before)
+    assert out["day"].tolist() == [-4, 61]
+    assert out["doses_before"].tolist() == [0, 3]
+    assert out["timepoint"].astype(object).tolist() == ["Baseline", "Loading"]
 
 
 def test_dose_table_planned_columns_and_dates():

@@ -12,7 +12,7 @@ Examples
 >>> from sma_outcomes.timeline.windows import default_windows
 >>> default_windows("nusinersen", until_day=560)
       label  target     lo     hi  anchor
-0  Baseline     0.0  -90.0    0.0       1
+0  Baseline     0.0   -inf    0.0       1
 1   Loading    63.0   29.0   63.0       4
 2   Month 6   185.0  125.0  246.0       5
 3  Month 10   307.0  247.0  367.0       6
@@ -33,8 +33,10 @@ from .schedules import Schedule, get_schedule, round_half_up
 
 __all__ = ["default_windows", "make_windows", "BASELINE_LOOKBACK_DAYS", "WINDOW_COLUMNS"]
 
-#: How far before the first dose (days) the default Baseline window reaches.
-BASELINE_LOOKBACK_DAYS = 90.0
+#: How far before the first dose (days) the default Baseline window reaches: every
+#: pre-treatment assessment, so that the analysed Baseline row is the record that
+#: :func:`~sma_outcomes.timeline.change_from_baseline` uses as baseline by default.
+BASELINE_LOOKBACK_DAYS = float("inf")
 
 WINDOW_COLUMNS = ("label", "target", "lo", "hi", "anchor")
 
@@ -44,7 +46,9 @@ def _month_label(day: float) -> str:
 
 
 def default_windows(
-    schedule: str | Schedule = "nusinersen", until_day: float = 600.0
+    schedule: str | Schedule = "nusinersen",
+    until_day: float = 600.0,
+    baseline_lookback: float = BASELINE_LOOKBACK_DAYS,
 ) -> pd.DataFrame:
     """Default nominal timepoints of a schedule, up to ``until_day``.
 
@@ -54,6 +58,8 @@ def default_windows(
         See :func:`~sma_outcomes.timeline.get_schedule`.
     until_day : float
         Generate timepoints until a window starts after this day.
+    baseline_lookback : float
+        Days before the first dose covered by the Baseline window (default: all).
 
     Returns
     -------
@@ -66,9 +72,11 @@ def default_windows(
     Planned days use fixed months of 30.4375 days (the windows are shared by
     all patients); anchored windows then move with each patient's own doses.
 
-    - ``Baseline``: target day 0, window [-90, 0], anchored to dose 1. Only
-      pre-treatment assessments (no dose before) qualify for a window that
-      ends on or before day 0.
+    - ``Baseline``: target day 0, window [-``baseline_lookback``, 0] (default
+      every day up to 0), anchored to dose 1. Only pre-treatment assessments
+      (no dose before) qualify for a window that ends on or before day 0, so
+      the analysed Baseline row is the last non-missing pre-treatment score,
+      the default baseline of :func:`~sma_outcomes.timeline.change_from_baseline`.
     - ``Loading`` (schedules with 2 or more loading doses): the visit before
       the last loading dose; window from the day after the second-to-last
       loading dose to the day of the last one (nusinersen: days 29-63,
@@ -85,14 +93,14 @@ def default_windows(
 
     Examples
     --------
-    >>> default_windows("risdiplam", until_day=200)
+    >>> default_windows("risdiplam", until_day=200, baseline_lookback=28)
           label  target    lo     hi  anchor
-    0  Baseline     0.0 -90.0    0.0       1
+    0  Baseline     0.0 -28.0    0.0       1
     1   Month 6   183.0  92.0  273.0    <NA>
     """
     sched = get_schedule(schedule)
     rows: list[tuple[str, float, float, float, object]] = [
-        ("Baseline", 0.0, -BASELINE_LOOKBACK_DAYS, 0.0, 1)
+        ("Baseline", 0.0, -float(baseline_lookback), 0.0, 1)
     ]
     if sched.has_maintenance:
         if sched.n_loading >= 2:
@@ -136,6 +144,13 @@ def default_windows(
     return out
 
 
+def _middle(lo, hi):
+    """Middle of [lo, hi]; the finite end when the other is infinite."""
+    lo, hi = np.asarray(lo, float), np.asarray(hi, float)
+    with np.errstate(invalid="ignore"):
+        return np.where(np.isinf(lo), hi, np.where(np.isinf(hi), lo, (lo + hi) / 2.0))
+
+
 def make_windows(windows: pd.DataFrame | Mapping[str, tuple]) -> pd.DataFrame:
     """Normalise user windows to the table of :func:`default_windows`.
 
@@ -143,7 +158,8 @@ def make_windows(windows: pd.DataFrame | Mapping[str, tuple]) -> pd.DataFrame:
     ----------
     windows : DataFrame or dict
         A table with columns ``label``, ``lo``, ``hi`` and optionally ``target``
-        (default: the middle of the window) and ``anchor`` (a dose number), or a
+        (default: the middle of the window, or its finite end when the other
+        is infinite) and ``anchor`` (a dose number), or a
         dict ``{label: (lo, hi)}`` or ``{label: (target, lo, hi)}``.
 
     Returns
@@ -179,7 +195,9 @@ def make_windows(windows: pd.DataFrame | Mapping[str, tuple]) -> pd.DataFrame:
         if "target" not in tab.columns:
             tab["target"] = np.nan
         tab["target"] = pd.to_numeric(tab["target"], errors="raise").astype(float)
-        tab["target"] = tab["target"].fillna((tab["lo"] + tab["hi"]) / 2.0)
+        tab["target"] = tab["target"].fillna(
+            pd.Series(_middle(tab["lo"], tab["hi"]), index=tab.index)
+        )
         if "anchor" not in tab.columns:
             tab["anchor"] = pd.NA
         tab = tab[list(WINDOW_COLUMNS)]
@@ -189,7 +207,7 @@ def make_windows(windows: pd.DataFrame | Mapping[str, tuple]) -> pd.DataFrame:
             vals = tuple(spec) if isinstance(spec, (tuple, list)) else ()
             if len(vals) == 2:
                 lo, hi = map(float, vals)
-                rows.append((str(label), (lo + hi) / 2.0, lo, hi, pd.NA))
+                rows.append((str(label), float(_middle(lo, hi)), lo, hi, pd.NA))
             elif len(vals) == 3:
                 t, lo, hi = map(float, vals)
                 rows.append((str(label), t, lo, hi, pd.NA))
