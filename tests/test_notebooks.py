@@ -37,9 +37,7 @@ def _read(name: str) -> nbformat.NotebookNode:
 
 def _kernel_env() -> dict[str, str]:
     env = os.environ.copy()
-    env["PYTHONPATH"] = os.pathsep.join(
-        p for p in (str(ROOT), env.get("PYTHONPATH", "")) if p
-    )
+    env["PYTHONPATH"] = os.pathsep.join(p for p in (str(ROOT), env.get("PYTHONPATH", "")) if p)
     # as in Jupyter (tests/conftest.py sets Agg for the test process itself)
     env["MPLBACKEND"] = "module://matplotlib_inline.backend_inline"
     return env
