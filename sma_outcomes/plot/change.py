@@ -269,7 +269,7 @@ def plot_slope(
     baseline_label: str = "Baseline",
     title: str | None = None,
     width: float = 2.6,
-    height: float = 2.8,
+    height: float | None = None,
     ax: Axes | None = None,
 ) -> Figure:
     """Paired slope chart: each patient's baseline joined to their score at a timepoint.
@@ -298,8 +298,9 @@ def plot_slope(
         Label of the left end.
     title : str, optional
         Axes title.
-    width, height : float
-        Figure size in inches.
+    width, height : float, optional
+        Figure size in inches; the default height leaves room for a label
+        per patient (2.8 in up to about 15 patients).
     ax : matplotlib Axes, optional
         Axes to draw into.
 
@@ -332,7 +333,8 @@ def plot_slope(
     with house_style():
         own = ax is None
         if ax is None:
-            fig = new_figure(width, height, layout="constrained")
+            h = height or float(max(2.8, 1.2 + n * 1.4 * 5.0 / 72))
+            fig = new_figure(width, h, layout="constrained")
             ax = fig.add_subplot()
         else:
             fig = ax.get_figure()
@@ -364,22 +366,7 @@ def plot_slope(
         smin, smax = D.scale_limits(measure)
         ax.set_ylim(max(lo - pad, smin - pad), min(hi + pad, smax + pad))
         show = labels if labels is not None else n <= 40
-        right = 1.12
-        if show:
-            ax_h_pt = max(height - 0.75, 0.5) * 72 if own else (
-                ax.get_position().height * fig.get_figheight() * 72)
-            fs = float(min(5.5, ax_h_pt / n - 0.8))
-            show = fs >= 4.0
-        if show:
-            y0, y1 = ax.get_ylim()
-            gap = (fs + 0.8) * (y1 - y0) / ax_h_pt
-            ly = _spread(s, gap, y0 + gap / 2, y1 - gap / 2)
-            for pid, yi, si, c in zip(pids, ly, s, colors, strict=True):
-                ax.annotate(pid, xy=(1.0, si), xytext=(1.1, yi), textcoords="data",
-                            fontsize=fs, color=c, va="center", ha="left", gid="patient-label",
-                            arrowprops=dict(arrowstyle="-", lw=0.4, color=c, shrinkA=0, shrinkB=2)
-                            if abs(yi - si) > gap * 0.3 else None)
-            right = 1.1 + 0.035 * max(len(p) for p in pids) * fs / 5.5
+        right = 1.1 + 0.035 * max(len(p) for p in pids) if show else 1.12
         ax.set_xlim(-0.15, right)
         ax.set_xticks([0, 1], [baseline_label, str(timepoint)])
         ax.spines["bottom"].set_bounds(0, 1)
@@ -390,5 +377,25 @@ def plot_slope(
             fig.legend(handles=handles, loc="outside lower center", ncol=2, handlelength=1.5)
         elif handles:
             ax.legend(handles=handles, loc="best")
+        if show:
+            if own:  # place the axes now, to know their height in points
+                fig.get_layout_engine().execute(fig)
+            ax_h_pt = ax.get_position().height * fig.get_figheight() * 72
+            fs = float(min(5.5, ax_h_pt / (1.45 * n)))  # a text box is about 1.4 x its size
+            show = fs >= 4.0
+        if show:
+            y0, y1 = ax.get_ylim()
+            gap = 1.45 * fs * (y1 - y0) / ax_h_pt
+            ly = _spread(s, gap, y0 + gap / 2, y1 - gap / 2)
+            leaders, leader_colors = [], []
+            for pid, yi, si, c in zip(pids, ly, s, colors, strict=True):
+                ax.text(1.1, yi, pid, fontsize=fs, color=c, va="center", ha="left",
+                        gid="patient-label")
+                if abs(yi - si) > gap * 0.3:  # moved: a thin leader back to its line end
+                    leaders.append([(1.02, si), (1.09, yi)])
+                    leader_colors.append(c)
+            if leaders:
+                ax.add_collection(LineCollection(leaders, colors=leader_colors, linewidths=0.4,
+                                                 gid="label-leaders"), autolim=False)
         freeze_ticks(fig)
     return fig
