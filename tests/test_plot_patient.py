@@ -31,10 +31,11 @@ def make_table(n: int = 5, seed: int = 0) -> tuple[pd.DataFrame, pd.DataFrame]:
     for p in range(1, n + 1):
         pid = f"P{p}"
         sma_type = "2" if p % 3 else "3"
+        days = [float(d + s) for d, s in zip(VISIT_DAYS, rng.integers(-4, 5, len(VISIT_DAYS)), strict=True)]
         for m, base, step in (("HFMSE", 18.0 + 2 * p, 1.0), ("PP_PREF", 4.0 + p % 4, 1.0),
                               ("PP_NONPREF", 2.0 + p % 3, 0.6)):
             b = None
-            for k, (tp, d) in enumerate(zip(TIMEPOINTS, VISIT_DAYS, strict=True)):
+            for k, tp in enumerate(TIMEPOINTS):
                 score = float(np.round(base + step * k + rng.integers(-1, 2)))
                 code = ""
                 if (pid, m, tp) in {("P2", "HFMSE", "Month 10"), ("P3", "PP_NONPREF", "Month 6")}:
@@ -42,7 +43,7 @@ def make_table(n: int = 5, seed: int = 0) -> tuple[pd.DataFrame, pd.DataFrame]:
                 if k == 0:
                     b = score
                 rows.append(dict(
-                    patient_id=pid, visit=tp, date=pd.NaT, day=float(d + rng.integers(-4, 5)),
+                    patient_id=pid, visit=tp, date=pd.NaT, day=days[k],
                     measure=m, score=score, missing_code=code, sma_type=sma_type,
                     timepoint=tp, analysed=True, baseline=b, change=score - b,
                     pct_change=100 * (score - b) / b if b else np.nan, is_baseline=k == 0,
