@@ -11,7 +11,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from sma_outcomes.exceptions import DataError, DataWarning
-from sma_outcomes.timeline import assign_timepoints, dose_table
+from sma_outcomes.timeline import assign_timepoints, dose_table, get_schedule
+from sma_outcomes.timeline.timepoints import scheduled_numbers
 from sma_outcomes.timeline.windows import default_windows, make_windows
 
 
@@ -164,6 +165,23 @@ def test_delayed_doses_from_a_dose_table():
     assert planned["timepoint"].astype(object).fillna("-").tolist() == [
         "Baseline", "-", "-", "Month 6",
     ]
+
+
+def test_missed_maintenance_dose_keeps_labels():
+    # 2nd maintenance dose (planned day 307) missed; the next one given on day 428
+    doses = pd.DataFrame({"patient_id": "P1", "day": [0.0, 14, 28, 63, 185, 428, 550]})
+    s = scores([0, 185, 300, 428, 550])
+    out = assign_timepoints(s, doses=doses)
+    assert out["timepoint"].astype(object).tolist() == [
+        "Baseline", "Month 6", "Month 10", "Month 14", "Month 18",
+    ]
+    assert out["doses_before"].tolist() == [0, 4, 5, 5, 6]
+    assert scheduled_numbers(doses["day"].to_numpy(), get_schedule("nusinersen")).tolist() == [
+        1, 2, 3, 4, 5, 7, 8,
+    ]
+    # re-loading after a long gap: an extra dose 14 days later shares the schedule position
+    days = np.array([0, 14, 28, 63, 185, 550, 564, 686.0])
+    assert scheduled_numbers(days, get_schedule("nusinersen")).tolist() == [1, 2, 3, 4, 5, 8, 8, 9]
 
 
 def test_dose_table_with_dates_and_missing_patient():

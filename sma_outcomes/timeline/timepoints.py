@@ -29,13 +29,13 @@ import pandas as pd
 
 from .. import schema as S
 from ..exceptions import DataWarning
-from ..schema import PHASES
+from ..schema import DAYS_PER_MONTH, PHASES
 from ._common import first_dose_dates, fmt_day, per_row, require_columns
 from .doses import resolve_doses
-from .schedules import Schedule, get_schedule
+from .schedules import Schedule, get_schedule, round_half_up
 from .windows import default_windows, make_windows
 
-__all__ = ["assign_timepoints"]
+__all__ = ["assign_timepoints", "scheduled_numbers"]
 
 
 def _planned_fixed(sched: Schedule, number: int) -> float:
@@ -49,18 +49,58 @@ def _planned_fixed(sched: Schedule, number: int) -> float:
     return sched.maintenance_day(number - sched.n_loading)
 
 
+def scheduled_numbers(days: np.ndarray, sched: Schedule) -> np.ndarray:
+    """Schedule position of each actual dose (sorted days), allowing for missed doses.
+
+    Loading doses count 1, 2, ...; after them each dose advances the count by
+    the gap to the previous dose in maintenance intervals, rounded half up: a
+    gap of about 8 months after a missed maintenance dose advances by 2, an
+    extra dose 14 days after another (re-loading) by 0 (it shares the number).
+
+    Examples
+    --------
+    >>> from sma_outcomes.timeline import get_schedule
+    >>> days = np.array([0, 14, 28, 63, 185, 428, 442, 560.0])
+    >>> scheduled_numbers(days, get_schedule("nusinersen")).tolist()
+    [1, 2, 3, 4, 5, 7, 7, 8]
+    """
+    nums = np.arange(1, len(days) + 1)
+    if not sched.has_maintenance or len(days) <= sched.n_loading:
+        return nums
+    interval = float(sched.maintenance_months) * DAYS_PER_MONTH  # type: ignore[arg-type]
+    k = sched.n_loading
+    for i in range(sched.n_loading, len(days)):
+        k += int(round_half_up((days[i] - days[i - 1]) / interval))
+        nums[i] = k
+    return nums
+
+
 def _shifts(dose_frame: pd.DataFrame, sched: Schedule, anchors: list[int]) -> dict[int, dict]:
-    """Per anchor dose number: {patient: actual day - planned day} (0 when not computable)."""
+    """Per anchor (scheduled dose number): {patient: actual day - planned day}.
+
+    The actual day is that of the first dose with that scheduled number; when
+    the dose is missing (missed, or after the last dose), the shift of the last
+    earlier dose is used (0 when there is none or it cannot be computed).
+    """
     out: dict[int, dict] = {a: {} for a in anchors}
     planned: dict[int, float] = {}
+
+    def plan(j: int) -> float:
+        if j not in planned:
+            planned[j] = _planned_fixed(sched, j)
+        return planned[j]
+
     for pid, days in dose_frame.groupby(S.PATIENT, sort=False)[S.DAY]:
-        days = days.to_numpy(float)
-        n = len(days)
+        days = np.sort(days.to_numpy(float))
+        nums = scheduled_numbers(days, sched)
         for a in anchors:
-            j = min(a, n)
-            if j and j not in planned:
-                planned[j] = _planned_fixed(sched, j)
-            shift = days[j - 1] - planned[j] if n else 0.0
+            hit = np.flatnonzero(nums == a)
+            if hit.size:
+                i = hit[0]
+            else:
+                below = np.flatnonzero(nums < a)
+                i = below[-1] if below.size else -1
+            shift = days[i] - plan(int(nums[i])) if i >= 0 else 0.0
             out[a][pid] = 0.0 if np.isnan(shift) else float(shift)
     return out
 
@@ -155,6 +195,14 @@ def assign_timepoints(
        then the earlier day, then the first row. The others stay, with
        ``analysed=False`` and a flag naming the chosen day.
     3. Nothing is deleted and the input is not modified.
+
+    Anchored windows (the defaults: Baseline on dose 1, Loading on the last
+    loading dose, Month N on its maintenance dose) move per patient by the
+    actual minus the planned day of their dose. With a dose table, actual
+    doses are matched to schedule positions by :func:`scheduled_numbers`, so a
+    missed maintenance dose does not relabel the later visits (the window of
+    the missed dose keeps the shift of the dose before it). ``doses_before``
+    always counts the doses actually given (or planned, without a dose table).
 
     With default windows, trailing timepoints that no assessment reached are
     dropped from the categories; user windows are kept as given.
