@@ -360,6 +360,28 @@ class MMRMResult:
             )
         return out
 
+    def lsmeans_by(self, by: str | Sequence[str]) -> pd.DataFrame:
+        """LS means over any factors of the mean model (e.g. visit alone, or sma_type).
+
+        Same reference grid as :attr:`lsmeans`; returns the ``by`` columns then
+        ``estimate, se, df, t, p_value, ci_low, ci_high``.
+
+        Examples
+        --------
+        >>> import numpy as np, pandas as pd
+        >>> from sma_outcomes.stats.mmrm import fit_mmrm
+        >>> rng = np.random.default_rng(0)
+        >>> d = pd.DataFrame({"patient_id": np.repeat(np.arange(40), 2),
+        ...                   "timepoint": np.tile(["M6", "M12"], 40),
+        ...                   "change": rng.normal(size=80)})
+        >>> fit_mmrm(d, covariates=()).lsmeans_by("timepoint")["timepoint"].tolist()
+        ['M12', 'M6']
+        """
+        by = [by] if isinstance(by, str) else list(by)
+        cells, L = reference_grid(self.design, by)
+        tab = self._table(L, [""] * len(L), None).drop(columns="term")
+        return pd.concat([cells.reset_index(drop=True), tab], axis=1)
+
     @property
     def differences(self) -> pd.DataFrame:
         """The arm-difference rows of :attr:`lsmeans`."""
