@@ -28,6 +28,11 @@ from scipy import linalg, optimize
 
 LOG_2PI = float(np.log(2.0 * np.pi))
 LOG_LAMBDA_MAX = float(np.log(1e5))
+# Stop when every gradient component is below GRAD_TOL (deviance units) or, for large
+# data, below the rounding noise of the deviance (about 1e-16 |dev| per evaluation,
+# amplified by the cancellations in X'W^-1 X), whichever is larger.
+GRAD_TOL = 1e-6
+GRAD_RTOL = 1e-9
 
 
 @dataclass
@@ -246,7 +251,9 @@ def _minimise(
 
     # L-BFGS-B starts with the identity as Hessian: scale the deviance so that the
     # first (Cauchy) step has length ~1 instead of jumping to a bound
-    scale = max(1.0, float(np.max(np.abs(dev_grad(x0)[1]))))
+    dev0, grad0 = dev_grad(x0)
+    scale = max(1.0, float(np.max(np.abs(grad0))))
+    gtol = max(GRAD_TOL, GRAD_RTOL * abs(dev0)) / scale
 
     def fun(x: np.ndarray) -> tuple[float, np.ndarray]:
         dev, grad = dev_grad(x)
@@ -258,7 +265,7 @@ def _minimise(
         jac=True,
         method="L-BFGS-B",
         bounds=bounds,
-        options={"ftol": 1e-15, "gtol": 1e-9, "maxiter": 2000, "maxcor": 20},
+        options={"ftol": 1e-14, "gtol": gtol, "maxiter": 2000, "maxcor": 20},
     )
     return Optimum(
         res.x, float(res.fun) * scale, bool(res.success), str(res.message), int(res.nfev)

@@ -38,7 +38,8 @@ from ._lmm_fit import (
 )
 from ._tables import t_table
 
-_GRAD_TOL = 1e-3  # deviance units, projected gradient at the optimum
+_GRAD_TOL = 1e-3  # deviance units, projected gradient at the optimum ...
+_GRAD_RTOL = 1e-8  # ... or relative to the deviance for large data (rounding noise)
 
 
 class LMMResult:
@@ -65,9 +66,35 @@ class LMMResult:
     aic, bic : float
         As lme4 reports them, from ``loglik`` with ``p + n_theta + 1`` parameters.
     n_obs, n_groups, max_visits, n_excluded : int
+        Observations and groups used, most observations in one group, rows excluded.
     converged, singular : bool
+        Whether the optimum was verified; whether a variance component is on the
+        boundary (zero variance or correlation +-1).
     messages : list of str
         Plain-language notes: excluded rows, boundary fits, convergence.
+    method : {"REML", "ML"}
+    theta : numpy.ndarray
+        lme4's ``theta``: lower triangle (column-wise) of the relative covariance
+        factor on the original scale.
+    sigma : float
+        Residual standard deviation.
+    vcov : pandas.DataFrame
+        Covariance matrix of the fixed effects.
+    y, time, group, random_type, knots, covariates, measure
+        What was fitted.
+
+    Examples
+    --------
+    >>> import numpy as np, pandas as pd
+    >>> rng = np.random.default_rng(1)
+    >>> d = pd.DataFrame({"patient_id": np.repeat(np.arange(10), 4).astype(str),
+    ...                   "months": np.tile([0.0, 6, 12, 18], 10)})
+    >>> d["score"] = 20 + rng.normal(0, 5, 10).repeat(4) + 0.2 * d.months + rng.normal(0, 1, 40)
+    >>> fit = fit_lmm(d, random="intercept")
+    >>> fit.random["component"].tolist()
+    ['Intercept', 'Residual']
+    >>> fit.blups.columns.tolist()
+    ['patient_id', 'intercept']
     """
 
     def __init__(self, **kw: Any) -> None:
@@ -442,7 +469,7 @@ def fit_lmm(
     rows, cols = core._tril_colwise(q)
     pg = core.projected_gradient(path.theta, grad_s[rows, cols], q)
     conv_notes: list[str] = []
-    converged = bool(np.max(np.abs(pg)) < _GRAD_TOL)
+    converged = bool(np.max(np.abs(pg)) < max(_GRAD_TOL, _GRAD_RTOL * abs(dev)))
     if np.max(np.diag(lam_s)) > 0.999 * np.exp(core.LOG_LAMBDA_MAX):
         converged = False
         conv_notes.append(
