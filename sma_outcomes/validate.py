@@ -68,15 +68,14 @@ def tidy_scores(
         return _empty_table()
 
     n = len(frame)
-    base = pd.DataFrame(index=range(n))
-    base[S.PATIENT], base["_pc"] = _text_codes(frame[roles["patient_id"]])
+    patient, pcode = _text_codes(frame[roles["patient_id"]])
     if "visit" in roles:
-        base[S.VISIT], base["_vc"] = _text_codes(frame[roles["visit"]])
+        visit, vcode = _text_codes(frame[roles["visit"]])
     else:
-        base[S.VISIT], base["_vc"] = "", 0
-    base[S.DATE] = _dates(frame, roles, "date", rows, dayfirst, problems)
+        visit, vcode = np.full(n, "", dtype=object), np.zeros(n, dtype=np.intp)
+    date = _dates(frame, roles, "date", rows, dayfirst, problems)
     first_dose = _dates(frame, roles, "first_dose_date", rows, dayfirst, problems)
-    base[S.DAY] = _days(frame, roles, rows, raw.decimal, problems, base[S.DATE], first_dose)
+    day = _days(frame, roles, rows, raw.decimal, problems, date, first_dose)
     # roles the tidy table does not consume are patient-level columns: passed through
     passthrough = passthrough + [roles[r] for r in ("handedness", "dose", "drug") if r in roles]
     extra = {c: _plain(frame[c].reset_index(drop=True)) for c in passthrough}
@@ -85,24 +84,35 @@ def tidy_scores(
 
     if long:
         table, src_col, muniq = _from_long(frame, roles, rows, raw.decimal, problems)
-        expand = np.arange(n)
+        expand = None
     else:
         table, src_col, expand, muniq = _from_wide(frame, measures, raw.decimal)
-    tidy = base.iloc[expand].reset_index(drop=True)
-    tidy[S.MEASURE] = table[S.MEASURE].to_numpy()
-    tidy["_mc"] = table["_mc"].to_numpy()
-    tidy[S.SCORE] = table[S.SCORE].to_numpy()
-    tidy[S.MISSING_CODE] = table[S.MISSING_CODE].to_numpy()
-    row_no = rows[expand]
-    for name, values in extra.items():
-        tidy[name] = values.to_numpy()[expand]
 
-    bad = table["bad"].to_numpy()
+    def take(values):
+        if expand is None:
+            return values
+        if isinstance(values, pd.Series):
+            return values.take(expand).reset_index(drop=True)
+        return np.asarray(values)[expand]
+
+    # one DataFrame built once from arrays (column-by-column assignment is slow)
+    data = {
+        S.PATIENT: take(patient), S.VISIT: take(visit), S.DATE: take(date), S.DAY: take(day),
+        S.MEASURE: table[S.MEASURE], S.SCORE: table[S.SCORE],
+        S.MISSING_CODE: table[S.MISSING_CODE],
+        **{name: take(values) for name, values in extra.items()},
+        "_pc": take(pcode), "_vc": take(vcode), "_mc": table["_mc"],
+    }
+    tidy = pd.DataFrame(data, copy=False)
+    row_no = rows if expand is None else rows[expand]
+    expand = np.arange(n) if expand is None else expand
+
+    bad = table["bad"]
     if bad.any():
         problems.add_many(
-            "number", row_no[bad], "", table["raw"].to_numpy()[bad],
+            "number", row_no[bad], "", table["raw"][bad],
             [f"{v!r} is not a number nor a missing-score code (NT, UTA, CNT, NA, -, .)"
-             for v in table["raw"].to_numpy()[bad]],
+             for v in table["raw"][bad]],
         )
         _set_columns(problems, src_col[bad])
     _check_patients(tidy, row_no, src_col, problems, roles)
@@ -250,7 +260,7 @@ def _plain(col: pd.Series) -> pd.Series:
 
 def _text(col: pd.Series) -> pd.Series:
     """Identifier/label text: trimmed, whole-number floats without '.0', blanks as ''."""
-    return _text_codes(col)[0]
+    return pd.Series(_text_codes(col)[0], dtype="str")
 
 
 def _text_codes(col: pd.Series) -> tuple[pd.Series, np.ndarray]:
@@ -265,7 +275,7 @@ def _text_codes(col: pd.Series) -> tuple[pd.Series, np.ndarray]:
     text_codes, text_uniques = pd.factorize(np.append(clean, ""))
     idx = np.where(codes < 0, len(uniques), codes)
     lookup = np.asarray(text_uniques, dtype=object)
-    return pd.Series(lookup[text_codes[idx]], dtype="str"), text_codes[idx]
+    return lookup[text_codes[idx]], text_codes[idx]
 
 
 def _dates(frame, roles, role, rows, dayfirst, problems) -> pd.Series:
@@ -338,10 +348,10 @@ def _from_long(frame, roles, rows, decimal, problems):
     raw = raw_scores.to_numpy()
     if bad.any():  # only for messages: a table with bad cells is never returned by read_scores
         code = np.where(bad, raw.astype(str), code)
-    table = pd.DataFrame({S.MEASURE: measure, S.SCORE: num, S.MISSING_CODE: code, "bad": bad,
-                          "_mc": mcode})
-    table["raw"] = raw if bad.any() else None
-    return table, np.full(len(frame), str(scol), dtype=object), list(muniq)
+    table = {S.MEASURE: measure, S.SCORE: num, S.MISSING_CODE: code, "bad": bad, "_mc": mcode,
+             "raw": raw}
+    src = pd.Categorical.from_codes(np.zeros(len(frame), dtype=np.int8), [str(scol)])
+    return table, src, list(muniq)
 
 
 def _paramcd(value: object) -> str | None:
@@ -374,12 +384,12 @@ def _from_wide(frame, measures, decimal):
         code = np.where(bad, raw.astype(str), code)
     canon = [measures[c] for c in cols]
     canon_codes, muniq = pd.factorize(np.array(canon, dtype=object))
-    table = pd.DataFrame({
+    table = {
         S.MEASURE: np.array(canon, dtype=object)[pick],
         S.SCORE: num, S.MISSING_CODE: code, "bad": bad, "raw": raw,
         "_mc": canon_codes[pick],
-    })
-    src = np.array([str(c) for c in cols], dtype=object)[pick]
+    }
+    src = pd.Categorical.from_codes(pick, [str(c) for c in cols])
     return table, src, expand, list(muniq)
 
 

@@ -98,6 +98,6 @@ def item_totals(
         return tidy, row_no, src_col
     out = pd.concat([tidy, *added_frames], ignore_index=True)
     rows = np.concatenate([row_no, *added_rows])
-    cols = np.concatenate([src_col, *added_cols])
+    cols = np.concatenate([np.asarray(src_col, dtype=object), *added_cols])
     order = np.argsort(rows, kind="stable")
     return out.iloc[order].reset_index(drop=True), rows[order], cols[order]
