@@ -103,7 +103,7 @@ def save_patient_figures(
         works in this process.
     progress : bool
         Show a tqdm progress bar.
-    fmt : {"png", "svg", "pdf", "eps", "ps"}
+    fmt : {"png", "svg", "pdf"}
         File format.
     dpi : float
         Resolution of PNG output.

@@ -21,8 +21,6 @@ _METADATA: dict[str, dict[str, None]] = {
     "png": {"Software": None},
     "svg": {"Date": None, "Creator": None},
     "pdf": {"CreationDate": None, "ModDate": None, "Creator": None, "Producer": None},
-    "eps": {"CreationDate": None, "Creator": None},
-    "ps": {"CreationDate": None, "Creator": None},
 }
 
 #: Formats :func:`save_figure` writes.
@@ -37,7 +35,7 @@ def save_figure(
     format: str | None = None,
     transparent: bool = False,
 ) -> Path:
-    """Save a figure as PNG, SVG, PDF or (E)PS with reproducible bytes.
+    """Save a figure as PNG, SVG or PDF with reproducible bytes.
 
     Creation dates and software versions are left out of the metadata, SVG
     element ids come from a fixed hash salt, and the house style is in force
@@ -53,7 +51,7 @@ def save_figure(
         given. Missing parent folders are created.
     dpi : float
         Resolution of raster output (PNG); 300 dpi suits print.
-    format : {"png", "svg", "pdf", "eps", "ps"}, optional
+    format : {"png", "svg", "pdf"}, optional
         Overrides the suffix.
     transparent : bool
         Transparent background instead of white.
