@@ -430,3 +430,28 @@ def test_row_order_and_shift_invariance():
         shifted.fixed["estimate"] - ref.fixed["estimate"], [100.0, 0.0, 0.0], atol=1e-7
     )
     np.testing.assert_allclose(shifted.random["variance"], ref.random["variance"], rtol=1e-7)
+
+
+def test_time_in_days_where_lme4_stops_early():
+    """Time in days: lme4 (bobyqa) stops at its evaluation limit; we reach the optimum.
+
+    R warned "maximum number of function evaluations exceeded" and "Model failed
+    to converge" (lmm_reference.txt). Rescaling time is a reparameterisation, so
+    the optimum must equal the months fit with the slope divided by 30.4375 and
+    the REML criterion raised by 2 log(30.4375) (the log-determinant of X'V^-1 X).
+    """
+    ref = R["cohort_days_reml"]
+    assert any("failed to converge" in w for w in ref["warnings"])
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", ModelWarning)
+        days = fit_lmm(load("sma_cohort"), time="day")
+    months = fitted("cohort_slope_reml")[0]
+    assert days.converged
+    assert days.reml_criterion < ref["reml_criterion"] - 1.0  # R stopped early
+    assert days.reml_criterion == pytest.approx(
+        months.reml_criterion + 2 * np.log(30.4375), abs=1e-6
+    )
+    np.testing.assert_allclose(
+        days.fixed["estimate"], months.fixed["estimate"] / [1, 30.4375], rtol=1e-6
+    )
+    np.testing.assert_allclose(days.fixed["df"], months.fixed["df"], rtol=1e-4)

@@ -36,6 +36,7 @@ cases <- list(
   cohort_type_ml = list(data = cohort, f = score ~ months + sma_type + (months | patient_id), reml = FALSE),
   cohort_age_reml = list(data = cohort, f = score ~ months + age + (months | patient_id), reml = TRUE),
   cohort_intercept_reml = list(data = cohort, f = score ~ months + sma_type + (1 | patient_id), reml = TRUE),
+  cohort_days_reml = list(data = cohort, f = score ~ day + (day | patient_id), reml = TRUE),
   cohort_knots_reml = list(data = cohort, f = score ~ months + pmax(months - 2, 0) + pmax(months - 12, 0) + (months | patient_id), reml = TRUE),
   cohort_knots_ml = list(data = cohort, f = score ~ months + pmax(months - 2, 0) + pmax(months - 12, 0) + (months | patient_id), reml = FALSE),
   dropout_type_reml = list(data = dropout, f = score ~ months + sma_type + (months | patient_id), reml = TRUE),
@@ -70,6 +71,7 @@ one_case <- function(cs) {
   for (j in grep("pmax\\(months - 2", nm, fixed = FALSE)) L[, j] <- pmax(times - 2, 0)
   for (j in grep("pmax\\(months - 12", nm, fixed = FALSE)) L[, j] <- pmax(times - 12, 0)
   if (grepl("Days", deparse(cs$f)[1])) L[, 2] <- times / 2
+  if (grepl("~ day", deparse(cs$f)[1])) L[, 2] <- times * 30.4375
   pred <- contest(fit, L, joint = FALSE)
   list(
     formula = paste(deparse(cs$f), collapse = " "),
