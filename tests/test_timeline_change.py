@@ -98,7 +98,8 @@ def test_uses_existing_timepoints_and_given_doses():
     out = change_from_baseline(s, doses=doses)
     assert out["timepoint"].astype(object).tolist() == ["Baseline", "Loading"]
     pre = assign_timepoints(s)  # planned: day 70 is outside the Loading window
-    out2 = change_from_baseline(pre, doses=doses)  # timepoint present: doses not used
+    with pytest.warns(UserWarning, match="already has a 'timepoint'"):
+        out2 = change_from_baseline(pre, doses=doses)  # timepoint present: doses not used
     assert out2["timepoint"].isna().tolist() == [False, True]
     assert out2["change"].tolist() == [0, 1]
 

@@ -56,7 +56,8 @@ def change_from_baseline(
         :func:`~sma_outcomes.timeline.assign_timepoints` is called first with
         ``schedule``, ``doses``, ``windows`` and ``assessment_before_dose``
         (so ``change_from_baseline(read_scores(path))`` works in one step);
-        with one, those arguments are not used.
+        with one, those arguments are not used (a ``UserWarning`` says so
+        when ``doses`` or ``windows`` is given).
     baseline : str
         ``"last_before_first_dose"`` (default): the last non-missing score on
         or before day 0 with no dose before it (latest day; on a tie, the
@@ -108,6 +109,14 @@ def change_from_baseline(
         out = _assign(scores, schedule, doses, windows, assessment_before_dose, stacklevel=4)
     else:
         require_columns(scores, [S.DAY], "change_from_baseline")
+        if doses is not None or windows is not None:
+            warnings.warn(
+                "change_from_baseline: the table already has a 'timepoint' column, so doses= "
+                "and windows= are not used; call assign_timepoints(...) first to redo the "
+                "timepoints with them",
+                UserWarning,
+                stacklevel=2,
+            )
         out = scores.copy()
     if S.FLAG not in out.columns:
         out[S.FLAG] = ""

@@ -297,7 +297,6 @@ def _assign(
     pcode, puniq = pd.factorize(pid)
     best = np.full(len(out), -1, dtype=int)
     best_dist = np.full(len(out), np.inf)
-    target_row = np.full(len(out), np.nan)
     for i, w in enumerate(win.itertuples(index=False)):
         if pd.isna(w.anchor):
             s = np.zeros(len(out))
@@ -312,7 +311,6 @@ def _assign(
         better = inside & (dist < best_dist)
         best[better] = i
         best_dist[better] = dist[better]
-        target_row[better] = w.target + s[better]
 
     labels = list(win["label"])
     codes = best.copy()
