@@ -1,0 +1,61 @@
+"""Image comparisons against small baseline PNGs (RMS tolerance).
+
+Regenerate the baselines after an intended change of the figures with::
+
+    SMA_OUTCOMES_UPDATE_BASELINES=1 python -m pytest tests/test_plot_images.py
+
+and look at every changed image before committing it.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+from matplotlib.testing.compare import compare_images
+
+from sma_outcomes.plot import (
+    plot_cohort,
+    plot_item_heatmap,
+    plot_patient,
+    plot_slope,
+    plot_timeline,
+    plot_waterfall,
+    save_figure,
+)
+from tests.test_plot_patient import make_table
+from tests.test_plot_timeline_items import item_table
+
+BASELINE = Path(__file__).resolve().parent / "baseline_images" / "plot"
+UPDATE = os.environ.get("SMA_OUTCOMES_UPDATE_BASELINES") == "1"
+DPI = 60
+TOL = 6.0  # RMS of 0-255 pixel values; absorbs font hinting differences, not a moved element
+
+
+def _figures():
+    data, doses = make_table(8, seed=11)
+    return {
+        "patient": lambda: plot_patient(data, patient_id="P2", doses=doses),
+        "cohort": lambda: plot_cohort(data, measure="HFMSE", hue="sma_type"),
+        "waterfall": lambda: plot_waterfall(data, measure="HFMSE", timepoint="Month 18"),
+        "slope": lambda: plot_slope(data, measure="PP_PREF", timepoint="Month 18"),
+        "timeline": lambda: plot_timeline(data, doses=doses),
+        "items": lambda: plot_item_heatmap(item_table(), scale="HFMSE", timepoint="Month 18"),
+    }
+
+
+FIGURES = _figures()
+
+
+@pytest.mark.parametrize("name", sorted(FIGURES))
+def test_image(name, tmp_path):
+    fig = FIGURES[name]()
+    actual = save_figure(fig, tmp_path / f"{name}.png", dpi=DPI)
+    expected = BASELINE / f"{name}.png"
+    if UPDATE:
+        BASELINE.mkdir(parents=True, exist_ok=True)
+        expected.write_bytes(actual.read_bytes())
+    assert expected.exists(), f"no baseline {expected}; see the module docstring"
+    result = compare_images(str(expected), str(actual), tol=TOL)
+    assert result is None, result
