@@ -102,8 +102,8 @@ def kr_df(C: np.ndarray, L: np.ndarray, W: np.ndarray, P: np.ndarray) -> tuple[f
     Examples
     --------
     >>> C = np.eye(1); P = np.array([[[1.0]]]); W = np.array([[0.02]])
-    >>> round(kr_df(C, np.ones((1, 1)), W, P)[0], 3)
-    104.0
+    >>> round(kr_df(C, np.ones((1, 1)), W, P)[0], 3)  # one row: Satterthwaite's 2f^2/g'Wg
+    100.0
     """
     q = L.shape[0]
     M = L.T @ np.linalg.solve(L @ C @ L.T, L)

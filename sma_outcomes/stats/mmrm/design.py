@@ -220,15 +220,14 @@ def prepare(
         )
 
     visits = _levels(data[visit])
-    data[visit] = pd.Categorical(data[visit], categories=visits, ordered=False)
+    data[visit] = pd.Categorical(data[visit].to_numpy(dtype=object), categories=visits)
     arms = None
     if arm is not None:
         arms = _levels(data[arm])
-        data[arm] = pd.Categorical(data[arm], categories=arms, ordered=False)
+        data[arm] = pd.Categorical(data[arm].to_numpy(dtype=object), categories=arms)
     for c in data.columns:
         if isinstance(data[c].dtype, pd.CategoricalDtype) and c not in (visit, arm):
-            data[c] = data[c].cat.remove_unused_categories()
-            data[c] = pd.Categorical(data[c], categories=list(data[c].cat.categories))
+            data[c] = data[c].cat.remove_unused_categories().cat.as_unordered()
     data = data.reset_index(drop=True)
 
     try:

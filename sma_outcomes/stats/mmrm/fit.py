@@ -231,8 +231,8 @@ def fit_mmrm(
     >>> d["timepoint"] = pd.Categorical(d["timepoint"], ["Month 6", "Month 10", "Month 14"])
     >>> d["change"] = rng.normal(size=3 * n) + (d["arm"] == "B") * 1.0
     >>> fit = fit_mmrm(d, arm="arm", covariates=())
-    >>> fit.lsmeans.columns[:4].tolist()
-    ['visit', 'arm', 'estimate', 'se']
+    >>> fit.lsmeans.columns[:5].tolist()
+    ['visit', 'arm', 'kind', 'estimate', 'se']
     >>> print(fit.summary().splitlines()[1])
     180 observations from 60 patients, maximum 3 visits
     """

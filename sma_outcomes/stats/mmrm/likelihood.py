@@ -138,7 +138,7 @@ def evaluate(
     --------
     >>> y = np.array([1.0, 2.0, 2.0, 3.5]); X = np.ones((4, 1))
     >>> pat = Patterns.build(y, X, np.array([0, 0, 1, 1]), np.array([0, 1, 0, 1]), 2)
-    >>> round(evaluate(pat, np.eye(2)).beta[0], 6)
+    >>> round(float(evaluate(pat, np.eye(2)).beta[0]), 6)
     2.125
     """
     p, d = pats.p, pats.d
