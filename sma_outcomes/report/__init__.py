@@ -1,0 +1,39 @@
+"""Reports: one self-contained HTML page (plus CSV, PNG/SVG, Markdown, PDF) per data file.
+
+- :func:`build_report`: analyse a score file and write its report folder;
+- :func:`build_reports`: several files or a folder, one report each plus an index;
+- :func:`reproduce_case_series`: the Gu & Kong 2021 case-series analysis.
+
+Examples
+--------
+>>> from sma_outcomes.report import build_report
+>>> callable(build_report)
+True
+"""
+
+from __future__ import annotations
+
+import importlib
+from typing import Any
+
+_LAZY = {
+    "build_report": "sma_outcomes.report.build",
+    "build_reports": "sma_outcomes.report.batch",
+    "reproduce_case_series": "sma_outcomes.report.reproduce",
+    "ReportExistsError": "sma_outcomes.report.safety",
+}
+
+__all__ = list(_LAZY)
+
+
+def __getattr__(name: str) -> Any:
+    module = _LAZY.get(name)
+    if module is None:
+        raise AttributeError(f"module 'sma_outcomes.report' has no attribute {name!r}")
+    value = getattr(importlib.import_module(module), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(__all__))

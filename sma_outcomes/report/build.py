@@ -1,0 +1,436 @@
+"""``build_report``: one data file in, one self-contained report folder out.
+
+Examples
+--------
+>>> import tempfile, pathlib
+>>> from sma_outcomes.report import build_report
+>>> out = pathlib.Path(tempfile.mkdtemp()) / "cs"
+>>> html = build_report("data/sample/case_series.csv", out, patient_figures=False)  # doctest: +SKIP
+>>> html.name  # doctest: +SKIP
+'report.html'
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from .. import schema as S
+from ..registry import SCALES, get_scale
+from .content import Report
+from .inference import captured
+
+__all__ = ["build_report", "prepare", "Prepared", "default_timepoint", "FORMATS"]
+
+#: Output formats besides the CSV tables and PNG/SVG figures.
+FORMATS = ("html", "md", "pdf")
+
+PathLike = str | os.PathLike
+
+
+@dataclass
+class Prepared:
+    """Data ready for the report: scores and changes (pseudonymised if asked) and facts."""
+
+    scores: pd.DataFrame
+    changes: pd.DataFrame
+    doses: pd.DataFrame | None
+    measures: list[str]
+    timepoint: str
+    timepoint_reason: str
+    schedule: Any
+    windows: pd.DataFrame | None
+    problems: pd.DataFrame
+    warnings: list[str] = field(default_factory=list)
+
+
+def _read_windows(windows: Any, read_options: Mapping[str, Any]) -> Any:
+    if windows is None or isinstance(windows, (pd.DataFrame, Mapping)):
+        return windows
+    path = Path(windows)
+    if not path.is_file():
+        raise FileNotFoundError(f"windows file not found: {windows}")
+    if path.suffix.lower() in (".xlsx", ".xls"):
+        return pd.read_excel(path)
+    return pd.read_csv(path, sep=None, engine="python")
+
+
+def default_timepoint(changes: pd.DataFrame, measures: Sequence[str]) -> tuple[str, str]:
+    """The last timepoint at which at least half of the patients with a baseline have a change.
+
+    Returns the label and the reason in words.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> tp = pd.Categorical(["Baseline", "Month 6", "Baseline", "Month 6", "Month 10"],
+    ...                     ["Baseline", "Month 6", "Month 10"], ordered=True)
+    >>> ch = pd.DataFrame({"patient_id": ["a", "a", "b", "b", "b"], "measure": "HFMSE",
+    ...                    "timepoint": tp, "change": [0.0, 1, 0, 2, 3],
+    ...                    "is_baseline": [True, False, True, False, False]})
+    >>> default_timepoint(ch, ["HFMSE"])[0]
+    'Month 10'
+    """
+    d = changes[changes[S.MEASURE].isin(measures) & changes[S.CHANGE].notna()
+                & changes[S.TIMEPOINT].notna()]
+    if S.ANALYSED in d.columns:
+        d = d[d[S.ANALYSED].astype(bool)]
+    base = d[d[S.IS_BASELINE].astype(bool)] if S.IS_BASELINE in d.columns else d.iloc[:0]
+    post = d[~d.index.isin(base.index)]
+    n_base = base[S.PATIENT].nunique()
+    counts = post.groupby(S.TIMEPOINT, observed=True)[S.PATIENT].nunique()
+    cats = [str(c) for c in changes[S.TIMEPOINT].cat.categories]
+    ok = [str(t) for t, n in counts.items() if n > 0 and 2 * n >= n_base]
+    if ok:
+        last = max(ok, key=cats.index)
+        return last, (f"the last timepoint at which at least half of the {n_base} patients "
+                      "with a baseline have a score")
+    if len(counts[counts > 0]):
+        last = max((str(t) for t, n in counts.items() if n > 0), key=cats.index)
+        return last, "the last timepoint with any post-baseline score"
+    raise ValueError("no post-baseline score falls in any visit window; nothing to compare "
+                     "with baseline (check the dosing schedule and the windows)")
+
+
+def _default_measures(scores: pd.DataFrame) -> list[str]:
+    present = set(scores.loc[scores[S.SCORE].notna(), S.MEASURE].astype(str))
+    return [c for c in SCALES if c in present and (SCALES[c].parent is None
+                                                   or not SCALES[c].in_total)]
+
+
+def prepare(
+    data: PathLike | pd.DataFrame,
+    *,
+    measures: Sequence[str] | None = None,
+    timepoint: str | None = None,
+    schedule: str = "nusinersen",
+    doses: PathLike | pd.DataFrame | None = None,
+    windows: PathLike | pd.DataFrame | Mapping | None = None,
+    pseudonymize: bool = False,
+    pseudonym_key: str | None = None,
+    read_options: Mapping[str, Any] | None = None,
+) -> Prepared:
+    """Read, check, place on the treatment timeline and derive change; pseudonymise last.
+
+    Raises
+    ------
+    DataError
+        The data (or the dose table) have errors; ``.problems`` lists them.
+    ValueError
+        An unknown measure, timepoint or schedule (the message lists the valid ones).
+    """
+    from ..load import check_scores, read_doses, read_scores
+    from ..timeline import change_from_baseline, default_windows, dose_table, get_schedule
+    from ..timeline.windows import make_windows
+    from .safety import pseudonym_map, pseudonymize_table
+
+    opts = dict(read_options or {})
+    sched = get_schedule(schedule)
+    if isinstance(data, pd.DataFrame):
+        problems = check_scores(data, **opts)
+    else:
+        problems = check_scores(Path(data), **opts)
+    scores, msgs = captured(read_scores, data, **opts)  # raises DataError on errors
+    dose_frame = None
+    if doses is not None:
+        dose_frame, more = captured(read_doses, doses, **{k: v for k, v in opts.items()
+                                                          if k != "purdue"})
+        msgs += more
+    win = _read_windows(windows, opts)
+    changes, more = captured(change_from_baseline, scores, schedule=sched, doses=dose_frame,
+                             windows=win)
+    msgs += more
+    if measures:
+        unknown = [m for m in measures if m not in set(scores[S.MEASURE].astype(str))]
+        if unknown:
+            raise ValueError(f"measure(s) {', '.join(unknown)} not in the data; the data have "
+                             f"{', '.join(sorted(scores[S.MEASURE].astype(str).unique()))}")
+        measures = [get_scale(m).code for m in measures]
+    else:
+        measures = _default_measures(scores)
+    if not measures:
+        raise ValueError("the data have no scores to analyse")
+    cats = [str(c) for c in changes[S.TIMEPOINT].cat.categories]
+    if timepoint is None:
+        timepoint, reason = default_timepoint(changes, measures)
+    elif timepoint not in cats:
+        raise ValueError(f"timepoint {timepoint!r} is not one of the data's timepoints: "
+                         f"{', '.join(cats)}")
+    else:
+        reason = "chosen by the user"
+    tab, more = captured(dose_table, scores, sched, dose_frame)
+    msgs += [m for m in more if m not in msgs]
+    windows_used = make_windows(win) if win is not None else default_windows(sched)
+    if pseudonymize:
+        mapping = pseudonym_map(scores[S.PATIENT], pseudonym_key)
+        scores = pseudonymize_table(scores, mapping)
+        changes = pseudonymize_table(changes, mapping)
+        tab = pseudonymize_table(tab, mapping)
+        problems = problems.iloc[0:0] if len(problems) else problems
+        msgs = [_replace_ids(m, mapping) for m in msgs]
+    return Prepared(scores, changes, tab, list(measures), timepoint, reason, sched,
+                    windows_used, problems, msgs)
+
+
+def _replace_ids(text: str, mapping: Mapping[str, str]) -> str:
+    import re
+
+    for pid in sorted(mapping, key=len, reverse=True):
+        text = re.sub(rf"(?<![\w-]){re.escape(pid)}(?![\w-])", mapping[pid], text)
+    return text
+
+
+def compose(prep: Prepared, *, title: str, options: dict[str, Any],
+            inputs: dict[str, Any], generated: str, progress: Any = None) -> Report:
+    """The :class:`Report` of prepared data: every section, figures drawn."""
+    from .figures import add_change_figures, add_cohort_figures, add_patient_figures
+    from .inference import add_lmm, add_mmrm, add_paired, add_responders
+    from .provenance import add_methods, input_table, options_table
+    from .tables import add_patient_tables, add_summaries, data_summary, missing_codes
+
+    def step(name: str) -> None:
+        if progress is not None:
+            progress.set_postfix_str(name)
+            progress.update()
+
+    from ..stats import summarize
+
+    ch, ms, tp = prep.changes, prep.measures, prep.timepoint
+    rep = Report(title=title, generated=generated,
+                 subtitle=f"{ch[S.PATIENT].nunique()} patients; measures {', '.join(ms)}; "
+                 f"comparison of baseline with {tp} ({prep.timepoint_reason}).")
+    sec = rep.section("Data summary")
+    sec.table("data_summary", data_summary(prep.scores, ch, ms), title="The data.")
+    mc = missing_codes(prep.scores)
+    if len(mc):
+        sec.table("missing_codes", mc, title="Missing scores by the source's code.")
+    warn = prep.problems[prep.problems["severity"] != "error"] if len(prep.problems) else None
+    if warn is not None and len(warn):
+        sec.table("validation_warnings",
+                  warn[["row", "column", "value", "rule", "message"]].reset_index(drop=True),
+                  title="Validation warnings.")
+    for m in prep.warnings:
+        sec.text(m, "warn")
+    if (warn is None or not len(warn)) and not prep.warnings:
+        sec.text("Validation found no problems.")
+    step("tables")
+    add_patient_tables(rep.section("Scores by patient and timepoint"), ch, ms)
+    summary, _ = captured(summarize, ch, variables=("score", "change", "pct_change"))
+    summary = summary[summary["measure"].isin(ms)]
+    add_summaries(rep.section("Summaries by timepoint"), summary, ms)
+    step("tests")
+    sec = rep.section(f"Change from baseline to {tp}")
+    add_paired(sec, ch, ms, tp)
+    add_responders(sec, ch, ms, tp)
+    step("mixed model")
+    lmm = add_lmm(rep.section("Trajectories: linear mixed model"), ch, ms)
+    step("MMRM")
+    add_mmrm(rep.section("Change by timepoint: mixed model for repeated measures"), ch, ms)
+    step("figures")
+    sec = rep.section("Figures")
+    add_cohort_figures(sec, ch, ms, lmm)
+    add_change_figures(sec, ch, ms, tp)
+    add_patient_figures(sec, ch, ms, prep.doses, None)
+    add_methods(rep.section("Methods and provenance"), inputs=input_table(inputs),
+                options=options_table(options), schedule=prep.schedule, windows=prep.windows,
+                doses_given=inputs.get("doses") is not None,
+                pseudonymized=bool(options.get("pseudonymize")), generated=generated)
+    return rep
+
+
+def build_report(
+    data: PathLike | pd.DataFrame | Sequence[PathLike],
+    out: PathLike | None = None,
+    *,
+    formats: Sequence[str] = ("html",),
+    measures: Sequence[str] | None = None,
+    timepoint: str | None = None,
+    schedule: str = "nusinersen",
+    doses: PathLike | pd.DataFrame | None = None,
+    windows: PathLike | pd.DataFrame | Mapping | None = None,
+    pseudonymize: bool = False,
+    pseudonym_key: str | None = None,
+    patient_figures: bool = True,
+    jobs: int | None = 1,
+    force: bool = False,
+    progress: bool = False,
+    title: str | None = None,
+    **read_options: Any,
+) -> Path:
+    """Analyse a score file and write a self-contained report.
+
+    Parameters
+    ----------
+    data : path, DataFrame, or several paths / a folder
+        Scores as :func:`sma_outcomes.read_scores` reads them. Several files or
+        a folder give one report each plus an index (see
+        :func:`sma_outcomes.report.batch.build_reports`, which this calls and
+        which also reports failures without raising).
+    out : path, optional
+        Report folder; default ``reports/<file stem>`` (``reports/report`` for
+        a DataFrame). Built in a temporary folder beside it and renamed into
+        place when complete.
+    formats : sequence of {"html", "md", "pdf"}
+        Documents to write; tables (CSV) and figures (PNG, SVG) are always written.
+    measures : sequence of str, optional
+        Measure codes; default every total in the data, in registry order.
+    timepoint : str, optional
+        Timepoint compared with baseline (e.g. ``"Month 18"``); default the last
+        one at which at least half of the patients with a baseline have a score.
+    schedule : str
+        Built-in dosing schedule (:func:`sma_outcomes.timeline.get_schedule`).
+    doses : path or DataFrame, optional
+        Real per-patient doses (:func:`sma_outcomes.read_doses`).
+    windows : path, DataFrame or dict, optional
+        Visit windows (``label, lo, hi`` and optional ``target, anchor``).
+    pseudonymize : bool
+        Replace patient ids by stable codes everywhere (see
+        :func:`~sma_outcomes.report.safety.pseudonym_map`) and leave out dates.
+    pseudonym_key : str, optional
+        Key for ``"P-xxxxxxxx"`` codes (default: ``SMA_OUTCOMES_PSEUDONYM_KEY``,
+        else sequential codes ``P01``...).
+    patient_figures : bool
+        Also write one PNG and SVG per patient under ``figures/patients/``.
+    jobs : int, optional
+        Worker processes for per-patient figures and batches (None: all cores).
+    force : bool
+        Replace an existing report folder.
+    progress : bool
+        Show a tqdm progress bar.
+    title : str, optional
+        Report title; default from the file name.
+    **read_options
+        Reading options of :func:`sma_outcomes.read_scores` (``sheet_name``,
+        ``skiprows``, ``dayfirst``, ``encoding``, ``sep``, ``decimal``, ``purdue``...).
+
+    Returns
+    -------
+    Path
+        ``report.html`` in the report folder (``index.html`` for several inputs).
+
+    Raises
+    ------
+    DataError
+        The data have errors (nothing is written).
+    ReportExistsError
+        ``out`` exists and ``force`` is False.
+
+    Notes
+    -----
+    The same input and options give byte-identical tables, figures, Markdown
+    and PDF; the HTML differs only in the stated generation time
+    (``SOURCE_DATE_EPOCH`` fixes that too).
+
+    Examples
+    --------
+    >>> from sma_outcomes import build_report
+    >>> build_report("data/sample/case_series.csv", "reports/case_series",
+    ...              formats=["html", "md"], timepoint="Month 18")  # doctest: +SKIP
+    PosixPath('reports/case_series/report.html')
+    """
+    if not isinstance(data, (str, os.PathLike, pd.DataFrame)) or (
+        isinstance(data, (str, os.PathLike)) and Path(data).is_dir()
+    ):
+        from .batch import build_reports
+
+        status = build_reports(
+            data, out, formats=formats, measures=measures, timepoint=timepoint,
+            schedule=schedule, doses=doses, windows=windows, pseudonymize=pseudonymize,
+            pseudonym_key=pseudonym_key, patient_figures=patient_figures, jobs=jobs,
+            force=force, progress=progress, **read_options)
+        return Path(status.attrs["index"])
+    return _build_one(data, out, formats=formats, measures=measures, timepoint=timepoint,
+                      schedule=schedule, doses=doses, windows=windows,
+                      pseudonymize=pseudonymize, pseudonym_key=pseudonym_key,
+                      patient_figures=patient_figures, jobs=jobs, force=force,
+                      progress=progress, title=title, read_options=read_options)
+
+
+def _build_one(data: PathLike | pd.DataFrame, out: PathLike | None, *, formats: Sequence[str],
+               measures: Sequence[str] | None, timepoint: str | None, schedule: str,
+               doses: Any, windows: Any, pseudonymize: bool, pseudonym_key: str | None,
+               patient_figures: bool, jobs: int | None, force: bool, progress: bool,
+               title: str | None, read_options: Mapping[str, Any]) -> Path:
+    from .provenance import generation_time
+    from .render import render_html, render_markdown, render_pdf, write_assets
+    from .safety import ReportExistsError, atomic_folder
+
+    formats = _check_formats(formats)
+    name = "report" if isinstance(data, pd.DataFrame) else Path(data).stem
+    target = Path(out) if out is not None else Path("reports") / name
+    if target.exists() and not force:
+        raise ReportExistsError(f"{target} already exists")
+    if not isinstance(data, pd.DataFrame) and not Path(data).is_file():
+        raise FileNotFoundError(f"file not found: {data}")
+    bar = _bar(progress, 7, name)
+    try:
+        prep = prepare(data, measures=measures, timepoint=timepoint, schedule=schedule,
+                       doses=doses, windows=windows, pseudonymize=pseudonymize,
+                       pseudonym_key=pseudonym_key, read_options=read_options)
+        if bar is not None:
+            bar.set_postfix_str("read")
+            bar.update()
+        options = {
+            "measures": prep.measures, "timepoint": prep.timepoint, "schedule": prep.schedule.name,
+            "doses": doses, "windows": windows, "pseudonymize": pseudonymize,
+            "pseudonym key": ("given" if (pseudonym_key or os.environ.get(
+                "SMA_OUTCOMES_PSEUDONYM_KEY")) else "none") if pseudonymize else "",
+            "formats": list(formats), "patient figures": patient_figures,
+            **{f"read: {k}": v for k, v in sorted(read_options.items())},
+        }
+        inputs = {"scores": data, "doses": doses,
+                  "windows": windows if isinstance(windows, (str, os.PathLike)) else None}
+        generated = generation_time()
+        rep = compose(prep, title=title or f"SMA outcomes report: {name}", options=options,
+                      inputs=inputs, generated=generated, progress=bar)
+        with atomic_folder(target, force=force) as tmp:
+            write_assets(rep, tmp)
+            if patient_figures:
+                _patient_files(prep, tmp, jobs)
+            if bar is not None:
+                bar.set_postfix_str("documents")
+                bar.update()
+            if "html" in formats:
+                (tmp / "report.html").write_text(render_html(rep), encoding="utf-8")
+            if "md" in formats:
+                (tmp / "report.md").write_text(render_markdown(rep), encoding="utf-8")
+            if "pdf" in formats:
+                render_pdf(rep, tmp / "report.pdf")
+    finally:
+        if bar is not None:
+            bar.close()
+    main_file = "report.html" if "html" in formats else f"report.{formats[0]}"
+    return target / main_file
+
+
+def _check_formats(formats: Sequence[str] | str) -> list[str]:
+    if isinstance(formats, str):
+        formats = formats.split(",")
+    out = [f.strip().lower().lstrip(".") for f in formats if f.strip()]
+    out = ["md" if f == "markdown" else f for f in out]
+    bad = [f for f in out if f not in FORMATS]
+    if bad or not out:
+        raise ValueError(f"format must be among {', '.join(FORMATS)}, not {', '.join(bad) or '(none)'}")
+    return list(dict.fromkeys(out))
+
+
+def _bar(progress: bool, total: int, name: str) -> Any:
+    if not progress:
+        return None
+    from tqdm.auto import tqdm
+
+    return tqdm(total=total, desc=name, unit="step", leave=False)
+
+
+def _patient_files(prep: Prepared, folder: Path, jobs: int | None) -> None:
+    from ..plot.batch import save_patient_figures
+
+    for fmt in ("png", "svg"):
+        captured(save_patient_figures, prep.changes, folder / "figures" / "patients",
+                 jobs=jobs, fmt=fmt, dpi=150, doses=prep.doses, schedule=None,
+                 measures=prep.measures)

@@ -1,0 +1,114 @@
+"""Report sections of figures: cohort trajectories, change at a timepoint, patients.
+
+Figures are drawn here and saved (PNG and SVG, deterministic bytes) by
+:func:`sma_outcomes.report.render.write_assets`.
+
+Examples
+--------
+>>> chunks(list("abcde"), 2)
+[['a', 'b'], ['c', 'd'], ['e']]
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+import pandas as pd
+
+from .. import schema as S
+from ..registry import get_scale
+from .content import Section, slug
+from .inference import captured
+
+__all__ = ["add_cohort_figures", "add_change_figures", "add_patient_figures", "chunks"]
+
+#: Patients per small-multiples figure embedded in the report.
+PATIENTS_PER_FIGURE = 12
+
+
+def chunks(items: Sequence[Any], size: int) -> list[list[Any]]:
+    """Consecutive pieces of at most ``size`` items."""
+    return [list(items[i : i + size]) for i in range(0, len(items), size)]
+
+
+def _warn(sec: Section, what: str, err: Exception) -> None:
+    sec.text(f"{what}: figure not drawn ({err}).", "warn")
+
+
+def add_cohort_figures(
+    sec: Section, changes: pd.DataFrame, measures: list[str], lmm: dict[str, Any]
+) -> None:
+    """Cohort trajectory per measure, with the LMM population curve when fitted."""
+    from ..plot import plot_cohort
+
+    for m in measures:
+        try:
+            fig, _ = captured(plot_cohort, changes, measure=m, model=lmm.get(m))
+        except (ValueError, KeyError) as err:
+            _warn(sec, m, err)
+            continue
+        curve = " and the mixed model's population curve with its 95% band" if m in lmm else ""
+        sec.figure(
+            f"cohort_{slug(m)}", fig, title=f"{get_scale(m).name}: cohort trajectory.",
+            caption=f"Each patient as a thin line; mean with 95% CI at each timepoint{curve}.",
+        )
+
+
+def add_change_figures(
+    sec: Section, changes: pd.DataFrame, measures: list[str], timepoint: str
+) -> None:
+    """Slope chart and waterfall of the change at ``timepoint`` per measure."""
+    from ..plot import plot_slope, plot_waterfall
+
+    for m in measures:
+        at = changes[(changes[S.MEASURE] == m) & (changes[S.TIMEPOINT] == timepoint)
+                     & changes[S.CHANGE].notna()]
+        if not len(at):
+            sec.text(f"{m}: no change at {timepoint}; no change figures.", "warn")
+            continue
+        thr = get_scale(m).threshold
+        band = f" Dashed lines: ±{thr:g} {get_scale(m).unit}, the clinically meaningful change." \
+            if thr is not None else " No clinically meaningful change is registered for it."
+        for kind, func in (("slope", plot_slope), ("waterfall", plot_waterfall)):
+            try:
+                fig, _ = captured(func, changes, measure=m, timepoint=timepoint)
+            except (ValueError, KeyError) as err:
+                _warn(sec, f"{m} {kind}", err)
+                continue
+            what = ("each patient's baseline joined to their score at " + timepoint
+                    if kind == "slope" else "each patient's change at " + timepoint + ", sorted")
+            sec.figure(f"{kind}_{slug(m)}", fig,
+                       title=f"{get_scale(m).name}: {kind} chart.",
+                       caption=f"{what[0].upper()}{what[1:]}." + (band if kind == "waterfall" else ""))
+
+
+def add_patient_figures(
+    sec: Section, changes: pd.DataFrame, measures: list[str], doses: pd.DataFrame | None,
+    schedule: str | None,
+) -> None:
+    """Small multiples of every patient's trajectories (all measures), in chunks."""
+    from ..plot import plot_patients
+
+    pids = sorted(changes[S.PATIENT].astype(str).unique(), key=_natural)
+    groups = chunks(pids, PATIENTS_PER_FIGURE)
+    for i, group in enumerate(groups, start=1):
+        part = f" ({i} of {len(groups)})" if len(groups) > 1 else ""
+        try:
+            fig, _ = captured(plot_patients, changes, patient_ids=group, measures=measures,
+                              doses=doses, schedule=schedule)
+        except (ValueError, KeyError) as err:
+            _warn(sec, "patients" + part, err)
+            continue
+        sec.figure(
+            f"patients_{i:02d}", fig, title=f"Per-patient trajectories{part}.",
+            caption="Scores over months since first dose; dashed line: the patient's baseline, "
+            "band: ± the clinically meaningful change; dose days marked; a missing score "
+            "breaks the line.",
+        )
+
+
+def _natural(text: str) -> tuple:
+    import re
+
+    return tuple((0, int(p), "") if p.isdigit() else (1, 0, p) for p in re.split(r"(\d+)", text))

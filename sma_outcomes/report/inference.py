@@ -1,0 +1,263 @@
+"""Report sections for inference: paired tests, responders, LMM and MMRM.
+
+Every model is fitted with warnings captured; what they say is written into
+the report in plain words, never printed.
+
+Examples
+--------
+>>> choose_mmrm_structure(n_patients=5, n_visits=5)[0]
+'cs'
+>>> choose_mmrm_structure(n_patients=80, n_visits=7)[0]
+'us'
+"""
+
+from __future__ import annotations
+
+import warnings
+from collections.abc import Callable
+from typing import Any
+
+import pandas as pd
+
+from .. import schema as S
+from ..registry import get_scale
+from .content import Section, slug
+
+__all__ = ["add_paired", "add_responders", "add_lmm", "add_mmrm", "choose_mmrm_structure",
+           "captured"]
+
+#: Covariance structures tried for the MMRM, simplest last, with their parameter counts.
+STRUCTURES: tuple[tuple[str, str, Callable[[int], int]], ...] = (
+    ("us", "unstructured", lambda t: t * (t + 1) // 2),
+    ("toeph", "heterogeneous Toeplitz", lambda t: 2 * t - 1),
+    ("ar1h", "heterogeneous first-order autoregressive", lambda t: t + 1),
+    ("csh", "heterogeneous compound symmetry", lambda t: t + 1),
+    ("cs", "compound symmetry", lambda t: 2),
+)
+
+#: Fewest post-baseline timepoints for an MMRM.
+MMRM_MIN_VISITS = 3
+
+
+def captured(func: Callable[..., Any], *args: Any, **kw: Any) -> tuple[Any, list[str]]:
+    """Call ``func`` and return its result and the distinct warning messages it raised."""
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        out = func(*args, **kw)
+    msgs: list[str] = []
+    for w in caught:
+        if issubclass(w.category, (DeprecationWarning, FutureWarning, PendingDeprecationWarning)):
+            continue
+        text = str(w.message)
+        if text not in msgs:
+            msgs.append(text)
+    return out, msgs
+
+
+def choose_mmrm_structure(n_patients: int, n_visits: int) -> tuple[str, str, int]:
+    """The richest covariance structure that the patients can support.
+
+    Rule: the first of unstructured, heterogeneous Toeplitz, heterogeneous
+    AR(1), heterogeneous compound symmetry and compound symmetry whose number
+    of covariance parameters is smaller than the number of patients with
+    post-baseline values (each patient contributes one independent residual
+    vector to estimating the visit x visit covariance).
+
+    Returns
+    -------
+    tuple
+        (code, name, number of parameters); code ``""`` when even compound
+        symmetry is not supported.
+    """
+    for code, name, count in STRUCTURES:
+        k = count(n_visits)
+        if k < n_patients:
+            return code, name, k
+    return "", "", 0
+
+
+def _fmt_p(p: float) -> str:
+    return "p < 0.0001" if p < 0.0001 else f"p = {p:.4f}"
+
+
+def add_paired(sec: Section, changes: pd.DataFrame, measures: list[str], timepoint: str) -> None:
+    """Paired tests of baseline versus ``timepoint`` with the smallest attainable p."""
+    from ..stats import paired_test
+
+    tab, msgs = captured(paired_test, changes, timepoint=timepoint, measures=measures)
+    if not len(tab):
+        sec.text(f"No patient has both a baseline and a {timepoint} score; no paired test.")
+        return
+    show = tab[["measure", "test", "n", "estimand", "estimate", "ci_low", "ci_high",
+                "conf_level", "p_value", "min_p", "method", "note"]].copy()
+    show["min_p"] = show["min_p"].where(show["min_p"] > 0)  # t-test: no floor
+    sec.table("paired_tests", tab, display=show,
+              title=f"Baseline versus {timepoint}: paired tests.",
+              digits={"estimate": 2, "ci_low": 2, "ci_high": 2, "conf_level": 4})
+    for m in measures:
+        w = tab[(tab["measure"] == m) & (tab["test"] == "wilcoxon")]
+        t = tab[(tab["measure"] == m) & (tab["test"] == "t")]
+        if not len(w):
+            continue
+        w, t = w.iloc[0], t.iloc[0] if len(t) else None
+        unit = get_scale(m).unit
+        text = (
+            f"{m}: {int(w['n'])} patients have both scores; {int(w['n_positive'])} improved, "
+            f"{int(w['n_zero'])} did not change and {int(w['n_negative'])} declined. "
+            f"The Wilcoxon signed-rank test gives {_fmt_p(w['p_value'])}; with {int(w['n'])} "
+            f"patients no result of this test can go below {w['min_p']:.4g}"
+        )
+        text += (", so it cannot reach 0.05 whatever the data." if w["min_p"] > 0.05 else ".")
+        if t is not None and pd.notna(t["estimate"]):
+            text += (
+                f" The mean change is {t['estimate']:.2f} {unit} (95% CI {t['ci_low']:.2f} to "
+                f"{t['ci_high']:.2f}; paired t-test {_fmt_p(t['p_value'])}, which assumes "
+                "roughly normal changes)."
+            )
+        sec.note(text)
+    for m in msgs:
+        sec.text(m, "warn")
+
+
+def add_responders(
+    sec: Section, changes: pd.DataFrame, measures: list[str], timepoint: str
+) -> None:
+    """Responder rates for measures with a registered threshold."""
+    from ..stats import responders
+
+    with_t = [m for m in measures if get_scale(m).threshold is not None]
+    without = [m for m in measures if m not in with_t]
+    if without:
+        sec.text(
+            f"No clinically meaningful change is established for {', '.join(without)} in the "
+            "scale registry, so no responder rate is given for "
+            f"{'it' if len(without) == 1 else 'them'}.", "note")
+    if not with_t:
+        return
+    tab, msgs = captured(responders, changes, timepoint=timepoint, measures=with_t)
+    show = tab[["measure", "category", "definition", "n", "count", "estimate", "ci_low",
+                "ci_high", "threshold_source"]]
+    sec.table("responders", tab, display=show,
+              title=f"Responders at {timepoint} (exact Clopper-Pearson 95% CI, as proportions).",
+              digits={"estimate": 2, "ci_low": 2, "ci_high": 2})
+    for m in with_t:
+        r = tab[(tab["measure"] == m) & (tab["category"] == "improved")]
+        if len(r) and r.iloc[0]["n"] > 0:
+            r = r.iloc[0]
+            sec.note(
+                f"{m}: {int(r['count'])} of {int(r['n'])} patients ({100 * r['estimate']:.0f}%) "
+                f"improved by at least {r['threshold']:g} {get_scale(m).unit} "
+                f"(95% CI {100 * r['ci_low']:.0f}% to {100 * r['ci_high']:.0f}%)."
+            )
+    for m in msgs:
+        sec.text(m, "warn")
+
+
+def add_lmm(sec: Section, changes: pd.DataFrame, measures: list[str]) -> dict[str, Any]:
+    """Random-slope LMM of score over months per measure; returns the fits."""
+    from ..stats import fit_lmm
+
+    sec.text(
+        "Linear mixed model per measure: score = intercept + slope x months since first dose, "
+        "with a random intercept and slope per patient (correlated), fitted by REML; "
+        "Satterthwaite degrees of freedom. All analysed assessments are used, including "
+        "patients with missed visits."
+    )
+    fits: dict[str, Any] = {}
+    for m in measures:
+        d = changes[(changes[S.MEASURE] == m) & changes[S.SCORE].notna()]
+        if S.ANALYSED in d.columns:
+            d = d[d[S.ANALYSED].astype(bool)]
+        if d[S.PATIENT].nunique() < 3 or len(d) < 6:
+            sec.text(f"{m}: too few patients or assessments for a mixed model; skipped.", "warn")
+            continue
+        try:
+            fit, msgs = captured(fit_lmm, d, m, random="slope")
+        except (ValueError, ArithmeticError) as err:
+            sec.text(f"{m}: the mixed model could not be fitted ({err}).", "warn")
+            continue
+        fits[m] = fit
+        sec.text(f"{m}: {fit.n_obs} observations from {fit.n_groups} patients, "
+                 f"up to {fit.max_visits} visits.")
+        sec.table(f"lmm_{slug(m)}_fixed", fit.fixed, title=f"{m}: fixed effects.",
+                  digits={"estimate": 3, "se": 3, "df": 1, "t": 2, "ci_low": 3, "ci_high": 3})
+        sec.table(f"lmm_{slug(m)}_random", fit.random, title=f"{m}: random effects.",
+                  digits={"variance": 3, "sd": 3, "corr": 3})
+        slope = fit.fixed[fit.fixed["term"] == "months"]
+        if len(slope):
+            s = slope.iloc[0]
+            unit = get_scale(m).unit
+            sec.note(
+                f"{m}: on average the score changed by {s['estimate']:.2f} {unit} per month "
+                f"(95% CI {s['ci_low']:.2f} to {s['ci_high']:.2f}, {_fmt_p(s['p_value'])}), "
+                f"that is {12 * s['estimate']:.1f} {unit} per year. A straight line is a "
+                "summary: real trajectories may level off."
+            )
+        for msg in dict.fromkeys([*fit.messages, *msgs]):
+            sec.text(f"{m}: {msg}", "warn")
+    return fits
+
+
+def add_mmrm(sec: Section, changes: pd.DataFrame, measures: list[str]) -> None:
+    """MMRM of change by visit where the data support it; otherwise say why not."""
+    from ..stats import fit_mmrm
+
+    sec.text(
+        "Mixed model for repeated measures per measure: change from baseline ~ timepoint "
+        "(factor) + baseline score, residual covariance across timepoints within patient, "
+        "REML, Satterthwaite degrees of freedom; missing visits handled by the likelihood "
+        f"(missing at random), nothing imputed. It needs at least {MMRM_MIN_VISITS} "
+        "post-baseline timepoints; the covariance structure is the richest one with fewer "
+        "parameters than patients (unstructured, then heterogeneous Toeplitz, "
+        "heterogeneous AR(1), heterogeneous compound symmetry, compound symmetry)."
+    )
+    for m in measures:
+        d = changes[(changes[S.MEASURE] == m) & changes[S.CHANGE].notna()]
+        if S.ANALYSED in d.columns:
+            d = d[d[S.ANALYSED].astype(bool)]
+        if S.IS_BASELINE in d.columns:
+            d = d[~d[S.IS_BASELINE].astype(bool)]
+        d = d[d[S.TIMEPOINT].notna()]
+        counts = d.groupby(S.TIMEPOINT, observed=True)[S.PATIENT].nunique()
+        visits = [str(v) for v, n in counts.items() if n >= 2]
+        n_pat = d[S.PATIENT].nunique()
+        if len(visits) < MMRM_MIN_VISITS:
+            sec.text(
+                f"{m}: MMRM skipped: {len(visits)} post-baseline timepoint(s) with at least "
+                f"2 patients; it needs {MMRM_MIN_VISITS}.", "warn")
+            continue
+        d = d[d[S.TIMEPOINT].astype(str).isin(visits)]
+        code, name, k = choose_mmrm_structure(n_pat, len(visits))
+        if not code:
+            sec.text(f"{m}: MMRM skipped: {n_pat} patients cannot support even compound "
+                     "symmetry (2 covariance parameters).", "warn")
+            continue
+        if code != "us":
+            k_us = STRUCTURES[0][2](len(visits))
+            sec.text(
+                f"{m}: an unstructured covariance over {len(visits)} timepoints has {k_us} "
+                f"parameters, not fewer than the {n_pat} patients; {name} ({code}, {k} "
+                "parameters) was used instead.", "note")
+        try:
+            fit, msgs = captured(fit_mmrm, d, m, covariance=code)
+        except (ValueError, ArithmeticError) as err:
+            sec.text(f"{m}: the MMRM could not be fitted ({err}).", "warn")
+            continue
+        summary_line = (
+            f"{m}: {fit.n_obs} observations from {fit.n_patients} patients, "
+            f"{len(fit.visits)} timepoints; covariance {fit.structure.code}."
+        )
+        sec.text(summary_line)
+        ls = fit.lsmeans.copy()
+        ls["visit"] = ls["visit"].astype(str)
+        sec.table(f"mmrm_{slug(m)}_lsmeans", ls,
+                  title=f"{m}: LS mean change from baseline by timepoint.",
+                  digits={c: 3 for c in ("estimate", "se", "t", "ci_low", "ci_high")} | {"df": 1})
+        last = ls.iloc[-1]
+        sec.note(
+            f"{m}: the model-based mean change at {last['visit']} is {last['estimate']:.2f} "
+            f"{get_scale(m).unit} (95% CI {last['ci_low']:.2f} to {last['ci_high']:.2f}, "
+            f"{_fmt_p(last['p_value'])}), adjusted for baseline score."
+        )
+        for msg in dict.fromkeys([*fit.notes, *msgs]):
+            sec.text(f"{m}: {msg}", "warn")

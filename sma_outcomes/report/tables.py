@@ -1,0 +1,191 @@
+"""Report sections built from tables: data summary, per-patient scores, summaries.
+
+Examples
+--------
+>>> import pandas as pd
+>>> ch = pd.DataFrame({"patient_id": ["P1", "P1"], "measure": "HFMSE",
+...                    "timepoint": pd.Categorical(["Baseline", "Month 18"],
+...                                                ["Baseline", "Month 18"], ordered=True),
+...                    "day": [0.0, 550.0], "score": [20.0, 25.0], "change": [0.0, 5.0],
+...                    "pct_change": [0.0, 25.0], "analysed": True, "flag": ""})
+>>> patient_wide(ch, "HFMSE").iloc[0].tolist()
+['P1', '20', '25 (+5, +25%)']
+"""
+
+from __future__ import annotations
+
+import math
+
+import pandas as pd
+
+from .. import schema as S
+from ..registry import get_scale
+from .content import Section, slug
+
+__all__ = ["data_summary", "patient_long", "patient_wide", "add_patient_tables",
+           "add_summaries", "signed"]
+
+
+def signed(value: float, suffix: str = "", digits: int = 0) -> str:
+    """``+5``, ``-2``, ``0`` (``digits`` decimals, halves rounded away from zero).
+
+    Examples
+    --------
+    >>> signed(5.0), signed(-2.5, "%"), signed(52.5, "%"), signed(0.0)
+    ('+5', '-3%', '+53%', '0')
+    """
+    if value is None or (isinstance(value, float) and math.isnan(value)):
+        return ""
+    scale = 10**digits
+    r = math.floor(abs(value) * scale + 0.5 + 1e-9) / scale * (1 if value >= 0 else -1)
+    text = f"{abs(r):.{digits}f}"
+    if r == 0:
+        return f"0{suffix}"
+    return f"{'+' if r > 0 else '-'}{text}{suffix}"
+
+
+def _num(v: float) -> str:
+    return "" if pd.isna(v) else (f"{v:g}" if float(v) == round(v) else f"{v:.2f}")
+
+
+def data_summary(
+    scores: pd.DataFrame, changes: pd.DataFrame, measures: list[str]
+) -> pd.DataFrame:
+    """Key facts of the data as a two-column table (item, value)."""
+    visits = scores[[c for c in (S.PATIENT, S.VISIT, S.DATE, S.DAY) if c in scores.columns]]
+    tps = changes[S.TIMEPOINT].dropna()
+    used = list(changes[S.TIMEPOINT].cat.categories) if len(tps) else []
+    rows = [
+        ("patients", scores[S.PATIENT].nunique()),
+        ("assessments (patient x visit)", len(visits.drop_duplicates())),
+        ("score rows (patient x visit x measure)", len(scores)),
+        ("measures in the data", ", ".join(sorted(scores[S.MEASURE].unique()))),
+        ("measures analysed", ", ".join(measures)),
+        ("missing scores", int(scores[S.SCORE].isna().sum())),
+        ("timepoints", ", ".join(str(t) for t in used)),
+        ("unscheduled assessments (in no window)",
+         int((changes[S.TIMEPOINT].isna() & changes[S.MEASURE].isin(measures)).sum())),
+    ]
+    if S.DAY in scores.columns and scores[S.DAY].notna().any():
+        rows.append(("study days", f"{_num(scores[S.DAY].min())} to {_num(scores[S.DAY].max())}"))
+    return pd.DataFrame(rows, columns=["item", "value"]).astype({"value": str})
+
+
+def missing_codes(scores: pd.DataFrame) -> pd.DataFrame:
+    """Counts of missing scores by measure and the source's missing code."""
+    miss = scores[scores[S.SCORE].isna()]
+    if not len(miss):
+        return pd.DataFrame(columns=["measure", "missing_code", "n"])
+    code = miss[S.MISSING_CODE].fillna("").astype(str).replace("", "(blank)")
+    out = (
+        pd.DataFrame({"measure": miss[S.MEASURE].astype(str), "missing_code": code})
+        .value_counts()
+        .rename("n")
+        .reset_index()
+        .sort_values(["measure", "missing_code"], kind="stable")
+        .reset_index(drop=True)
+    )
+    return out
+
+
+def patient_long(changes: pd.DataFrame, measure: str) -> pd.DataFrame:
+    """One row per patient x timepoint (analysed rows) of one measure."""
+    d = changes[(changes[S.MEASURE] == measure) & changes[S.TIMEPOINT].notna()]
+    if S.ANALYSED in d.columns:
+        d = d[d[S.ANALYSED].astype(bool)]
+    cols = [S.PATIENT, S.TIMEPOINT, S.VISIT, S.DAY, S.SCORE, S.MISSING_CODE, S.BASELINE,
+            S.CHANGE, S.PCT_CHANGE, S.FLAG]
+    d = d[[c for c in cols if c in d.columns]].copy()
+    d[S.TIMEPOINT] = d[S.TIMEPOINT].astype(str)
+    order = pd.Categorical(
+        changes.loc[d.index, S.TIMEPOINT], categories=changes[S.TIMEPOINT].cat.categories
+    ).codes
+    d = d.assign(_o=order).sort_values([S.PATIENT, "_o"], kind="stable").drop(columns="_o")
+    return d.reset_index(drop=True)
+
+
+def patient_wide(changes: pd.DataFrame, measure: str) -> pd.DataFrame:
+    """Patients x timepoints, each cell ``score (change, percent change)``."""
+    d = changes[(changes[S.MEASURE] == measure) & changes[S.TIMEPOINT].notna()]
+    if S.ANALYSED in d.columns:
+        d = d[d[S.ANALYSED].astype(bool)]
+    tps = [t for t in changes[S.TIMEPOINT].cat.categories if (d[S.TIMEPOINT] == t).any()]
+    pids = sorted(d[S.PATIENT].astype(str).unique(), key=_natural)
+    cell: dict[tuple[str, str], str] = {}
+    for r in d.itertuples(index=False):
+        pid, tp = str(getattr(r, S.PATIENT)), str(getattr(r, S.TIMEPOINT))
+        score = getattr(r, S.SCORE)
+        if pd.isna(score):
+            code = getattr(r, S.MISSING_CODE, "") if hasattr(r, S.MISSING_CODE) else ""
+            cell[(pid, tp)] = f"missing ({code})" if code else "missing"
+            continue
+        text = _num(score)
+        change = getattr(r, S.CHANGE, float("nan"))
+        is_base = bool(getattr(r, S.IS_BASELINE, False))
+        if not is_base and not pd.isna(change):
+            pct = getattr(r, S.PCT_CHANGE, float("nan"))
+            extra = signed(change, digits=0 if float(change) == round(change) else 1)
+            if not pd.isna(pct):
+                extra += ", " + signed(pct, "%")
+            text += f" ({extra})"
+        cell[(pid, tp)] = text
+    rows = [[pid, *[cell.get((pid, t), "") for t in tps]] for pid in pids]
+    return pd.DataFrame(rows, columns=["patient", *tps])
+
+
+def _natural(text: str) -> tuple:
+    import re
+
+    return tuple((0, int(p), "") if p.isdigit() else (1, 0, p) for p in re.split(r"(\d+)", text))
+
+
+def add_patient_tables(sec: Section, changes: pd.DataFrame, measures: list[str]) -> None:
+    """One table per measure: each patient's scores by timepoint with change."""
+    sec.note(
+        "Each cell gives the score at the timepoint, then in brackets the change from "
+        "baseline and the percent change (rounded half up to a whole percent). "
+        "Only the assessment chosen for each timepoint is shown; the CSV files list them "
+        "with study day, flag and full precision."
+    )
+    for m in measures:
+        sc = get_scale(m)
+        sec.table(
+            f"patients_{slug(m)}",
+            patient_long(changes, m),
+            display=patient_wide(changes, m),
+            title=f"{sc.name} ({m}), {sc.unit}, range {_num(sc.minimum)} to {_num(sc.maximum)}.",
+        )
+
+
+def add_summaries(sec: Section, summary: pd.DataFrame, measures: list[str]) -> None:
+    """Per-measure table of score and change by timepoint."""
+    for m in measures:
+        s = summary[summary["measure"] == m]
+        if not len(s):
+            continue
+        score = s[s["variable"] == "score"].set_index("timepoint")
+        change = s[s["variable"] == "change"].set_index("timepoint")
+        rows = []
+        for tp in score.index:
+            a = score.loc[tp]
+            b = change.loc[tp] if tp in change.index else None
+            rows.append({
+                "timepoint": str(tp),
+                "n": int(a["n"]),
+                "mean score": a["mean"],
+                "SD": a["sd"],
+                "mean change": None if b is None else b["mean"],
+                "95% CI of change": "" if b is None or pd.isna(b["ci_low"])
+                else f"{b['ci_low']:.2f} to {b['ci_high']:.2f}",
+                "median change": None if b is None else b["median"],
+                "Q1 to Q3": "" if b is None else f"{_num(b['q1'])} to {_num(b['q3'])}",
+                "min to max": "" if b is None else f"{_num(b['min'])} to {_num(b['max'])}",
+            })
+        disp = pd.DataFrame(rows)
+        sec.table(
+            f"summary_{slug(m)}",
+            s.assign(timepoint=s["timepoint"].astype(str)).reset_index(drop=True),
+            display=disp,
+            title=f"{get_scale(m).name} ({m}) by timepoint.",
+            digits={"mean score": 2, "SD": 2, "mean change": 2},
+        )
