@@ -144,3 +144,25 @@ def test_gu_kong_month_18_ranges_reproduced():
     }
     # all five improved on every measure
     assert (m18["change"] > 0).all()
+
+
+def test_case_series_matches_independent_r_derivation():
+    """tests/reference/timeline/case_series_timeline.R (base R, calendar months) gives
+    the same day, doses_before, timepoint, baseline, change and pct_change for all 90 rows."""
+    load = pytest.importorskip("sma_outcomes.load")
+    from .conftest import REFERENCE
+
+    path = SAMPLE / "case_series.csv"
+    if not path.exists():
+        pytest.skip("data/sample/case_series.csv not there yet")
+    ref = pd.read_csv(REFERENCE / "timeline" / "case_series_timeline.csv", keep_default_na=False,
+                      na_values=[""])
+    out = change_from_baseline(load.read_scores(path))
+    key = ["patient_id", "visit", "measure"]
+    got = out.set_index(key).loc[pd.MultiIndex.from_frame(ref[key])].reset_index()
+    assert len(got) == len(ref) == 90
+    np.testing.assert_array_equal(got["day"], ref["day"])
+    np.testing.assert_array_equal(got["doses_before"].astype(int), ref["doses_before"])
+    assert got["timepoint"].astype(object).tolist() == ref["timepoint"].tolist()
+    for col in ("score", "baseline", "change", "pct_change"):
+        np.testing.assert_allclose(got[col], ref[col], rtol=1e-12, equal_nan=True)
