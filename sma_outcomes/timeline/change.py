@@ -198,5 +198,5 @@ def change_from_baseline(
     out[S.CHANGE] = change
     out[S.PCT_CHANGE] = pct
     out[S.IS_BASELINE] = is_base
-    out[S.FLAG] = flag.to_numpy()
+    out[S.FLAG] = pd.Series(flag.to_numpy(), index=out.index).astype(str)
     return out

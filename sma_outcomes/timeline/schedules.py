@@ -300,7 +300,9 @@ def get_schedule(
         ``"nusinersen_12mg"``, ``"spinraza"``), ``"nusinersen_us"`` (4th dose on
         day 58, 30 days after the 3rd, as in the US label),
         ``"nusinersen_high_dose"`` (50 mg on days 0 and 14, then 28 mg every 4
-        months from the 2nd dose; alias ``"nusinersen_hd"``),
+        months from the 2nd dose, our reading of the label's "thereafter", not
+        confirmed; alias ``"nusinersen_hd"``; switching from 12 mg is not modelled:
+        give a dose table),
         ``"onasemnogene_abeparvovec"`` (single dose; aliases ``"onasemnogene"``,
         ``"zolgensma"``, ``"itvisma"``) or ``"risdiplam"`` (continuous daily;
         alias ``"evrysdi"``). Case and spaces/hyphens are ignored.

@@ -367,5 +367,5 @@ def _assign(
     out[S.PHASE] = phase
     out[S.TIMEPOINT] = pd.Series(timepoint, index=out.index)
     out[S.ANALYSED] = analysed
-    out[S.FLAG] = pd.Series(flag, index=out.index, dtype=object)
+    out[S.FLAG] = pd.Series(flag, index=out.index).astype(str)
     return out
