@@ -151,19 +151,24 @@ def test_dose_day_assessments():
 def test_delayed_doses_from_a_dose_table():
     # 4th dose delayed from day 63 to 90 (+27); 1st maintenance on day 212 (185 + 27).
     doses = pd.DataFrame({"patient_id": "P1", "day": [0.0, 14, 28, 90, 212]})
-    s = scores([0, 70, 88, 212])
+    s = scores([0, 40, 88, 150, 212])
     out = assign_timepoints(s, doses=doses)
-    assert out["doses_before"].tolist() == [0, 3, 3, 4]
-    assert out["phase"].tolist() == ["pre-treatment", "loading", "loading", "maintenance"]
-    # anchored windows move by 27 days: Loading [56, 90] target 90; Month 6 [152, 273] target 212
-    assert out["timepoint"].astype(object).tolist() == ["Baseline", "Loading", "Loading", "Month 6"]
-    assert out["analysed"].tolist() == [True, False, True, True]
+    assert out["doses_before"].tolist() == [0, 3, 3, 4, 4]
+    assert out["phase"].tolist() == [
+        "pre-treatment", "loading", "loading", "maintenance", "maintenance",
+    ]
+    # hi and target move with the delayed dose (+27), lo with the dose before it:
+    # Loading [29, 90] target 90; Month 6 [125 + 27, 246 + 27] = [152, 273] target 212
+    assert out["timepoint"].astype(object).fillna("-").tolist() == [
+        "Baseline", "Loading", "Loading", "-", "Month 6",
+    ]
+    assert out["analysed"].tolist() == [True, False, True, False, True]
     assert out.loc[1, "flag"] == "duplicate in window (Loading); day 88 chosen"
-    # the planned schedule counts the day-63 and day-185 doses and misses the Loading visit
+    # the planned schedule counts the day-63 and day-185 doses and misses day 88
     planned = assign_timepoints(s)
-    assert planned["doses_before"].tolist() == [0, 4, 4, 5]
+    assert planned["doses_before"].tolist() == [0, 3, 4, 4, 5]
     assert planned["timepoint"].astype(object).fillna("-").tolist() == [
-        "Baseline", "-", "-", "Month 6",
+        "Baseline", "Loading", "-", "Month 6", "Month 6",
     ]
 
 

@@ -198,7 +198,9 @@ def assign_timepoints(
 
     Anchored windows (the defaults: Baseline on dose 1, Loading on the last
     loading dose, Month N on its maintenance dose) move per patient by the
-    actual minus the planned day of their dose. With a dose table, actual
+    actual minus the planned day of their dose: ``target`` and ``hi`` with the
+    anchor dose, ``lo`` with the dose before it, so that a window stretches
+    when its dose is delayed and default windows still tile the time axis. With a dose table, actual
     doses are matched to schedule positions by :func:`scheduled_numbers`, so a
     missed maintenance dose does not relabel the later visits (the window of
     the missed dose keeps the shift of the dose before it). ``doses_before``
@@ -292,22 +294,29 @@ def _assign(
         until = np.nanmax(day) + max_shift if known.any() else 0.0
         win = default_windows(sched, until_day=float(until))
     anchors = sorted({int(a) for a in win["anchor"].dropna()})
-    shifts = _shifts(dose_frame, sched, anchors)
+    # target and hi move with the anchor dose, lo with the dose before it
+    shifts = _shifts(dose_frame, sched, sorted(set(anchors) | {a - 1 for a in anchors if a > 1}))
 
     pcode, puniq = pd.factorize(pid)
+
+    def shift_of(anchor: int) -> np.ndarray:
+        if anchor < 1:
+            return np.zeros(len(out))
+        by_pid = shifts[anchor]
+        return np.array([by_pid.get(p, 0.0) for p in puniq], dtype=float)[pcode]
+
     best = np.full(len(out), -1, dtype=int)
     best_dist = np.full(len(out), np.inf)
     for i, w in enumerate(win.itertuples(index=False)):
         if pd.isna(w.anchor):
-            s = np.zeros(len(out))
+            s_hi = s_lo = np.zeros(len(out))
         else:
-            by_pid = shifts[int(w.anchor)]
-            s = np.array([by_pid.get(p, 0.0) for p in puniq], dtype=float)[pcode]
+            s_hi, s_lo = shift_of(int(w.anchor)), shift_of(int(w.anchor) - 1)
         with np.errstate(invalid="ignore"):
-            inside = (day >= w.lo + s) & (day <= w.hi + s)
+            inside = (day >= w.lo + s_lo) & (day <= w.hi + s_hi)
             if w.hi <= 0:
                 inside &= nb == 0
-            dist = np.abs(day - (w.target + s))
+            dist = np.abs(day - (w.target + s_hi))
         better = inside & (dist < best_dist)
         best[better] = i
         best_dist[better] = dist[better]

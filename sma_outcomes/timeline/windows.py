@@ -2,10 +2,12 @@
 
 A window is one row of a small table with columns ``label`` (the timepoint
 name), ``target`` (nominal day), ``lo`` and ``hi`` (inclusive day limits) and
-``anchor`` (a dose number, or missing). An anchored window moves, per patient,
-with that patient's dose: by (actual day of dose ``anchor``) - (planned day of
-that dose), so that "before the 5th dose" stays before the 5th dose when doses
-are delayed. Unanchored windows are fixed days.
+``anchor`` (a dose number in the schedule, or missing). An anchored window
+moves, per patient, with that patient's doses: ``target`` and ``hi`` by (actual
+day of dose ``anchor``) - (its planned day), ``lo`` by the same difference for
+the dose before it, so that "before the 5th dose" stays before the 5th dose when
+doses are delayed (see :func:`~sma_outcomes.timeline.assign_timepoints`).
+Unanchored windows are fixed days.
 
 Examples
 --------

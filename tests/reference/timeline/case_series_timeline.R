@@ -1,7 +1,8 @@
 # Independent base-R derivation of the timeline of data/sample/case_series.csv
 # (nusinersen 12 mg: days 0, 14, 28, 63, then every 4 calendar months after dose 4;
 # the default windows of sma_outcomes.timeline.windows.default_windows, moved per
-# patient by (calendar dose day - fixed 30.4375-day dose day); change from the last
+# patient by (calendar dose day - fixed 30.4375-day dose day) of the anchor dose
+# (target, hi) and of the dose before it (lo); change from the last
 # non-missing score on or before day 0).
 # Run from the repository root:
 #   Rscript tests/reference/timeline/case_series_timeline.R > tests/reference/timeline/case_series_timeline.csv
@@ -48,8 +49,9 @@ for (p in unique(long$patient_id)) {
   for (i in seq_along(x$day)) {
     best <- Inf
     for (w in seq_len(nrow(win))) {
-      s <- shift[win$anchor[w]]
-      lo <- win$lo[w] + s; hi <- win$hi[w] + s; dist <- abs(x$day[i] - (win$target[w] + s))
+      s <- shift[win$anchor[w]]                                   # target, hi: anchor dose
+      s_lo <- if (win$anchor[w] > 1) shift[win$anchor[w] - 1] else 0  # lo: the dose before
+      lo <- win$lo[w] + s_lo; hi <- win$hi[w] + s; dist <- abs(x$day[i] - (win$target[w] + s))
       ok <- x$day[i] >= lo && x$day[i] <= hi && (win$hi[w] > 0 || x$doses_before[i] == 0)
       if (ok && dist < best) { best <- dist; x$timepoint[i] <- win$label[w] }
     }
