@@ -16,8 +16,37 @@ from ._version import __version__
 
 EXAMPLES = """\
 examples:
+  sma-outcomes reproduce case-series
   sma-outcomes validate data/sample/case_series.csv
   sma-outcomes validate clinic.xlsx --sheet "HFMSE export" --skiprows 1 --dayfirst
+  sma-outcomes report data/sample/cohort.csv --format html,md,pdf --timepoint "Month 18"
+
+run 'sma-outcomes COMMAND --help' for the options of a command.
+exit codes: 0 success, 1 the data have problems, 2 usage error or missing file
+"""
+
+REPORT_EXAMPLES = """\
+examples:
+  sma-outcomes report data/sample/case_series.csv
+  sma-outcomes report data/sample/cohort.csv --out reports/cohort --format html,md,pdf
+  sma-outcomes report clinic.xlsx --skiprows 1 --dayfirst --measures HFMSE RULM \\
+      --timepoint "Month 14" --schedule doses.csv --windows windows.csv --pseudonymize
+  sma-outcomes report exports/ --out reports/clinic --jobs 2     (one report per file + index)
+
+output: OUT/report.html (self-contained), OUT/tables/*.csv, OUT/figures/*.png|svg,
+        OUT/figures/patients/, and report.md / report.pdf when asked.
+exit codes: 0 every report written, 1 data problems (in any input), 2 usage error,
+            missing file, or OUT exists without --force
+"""
+
+REPRODUCE_EXAMPLES = """\
+examples:
+  sma-outcomes reproduce case-series
+  sma-outcomes reproduce case-series --out reports/case-series --force
+
+case-series: the Gu & Kong 2021 analysis on data/sample/case_series.csv (HFMSE and
+Purdue Pegboard, baseline versus Month 18): per-patient table, the published ranges
+computed from the data, paired tests with the smallest attainable p, figures.
 """
 
 VALIDATE_EXAMPLES = """\
@@ -90,7 +119,56 @@ def build_parser() -> argparse.ArgumentParser:
     )
     v.add_argument("file", help="CSV, TSV, XLSX or XPT file of scores")
     _reading_options(v)
+    _report_parser(sub)
+    r = sub.add_parser(
+        "reproduce",
+        help="regenerate a published analysis from the bundled data",
+        description="Regenerate a published analysis from the bundled sample data.",
+        epilog=REPRODUCE_EXAMPLES,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    r.add_argument("analysis", choices=["case-series"], help="which analysis (case-series)")
+    r.add_argument("--out", metavar="FOLDER", default="reports/case-series",
+                   help="report folder (default reports/case-series)")
+    r.add_argument("--force", action="store_true", help="replace an existing report folder")
     return parser
+
+
+def _report_parser(sub) -> None:  # noqa: ANN001 - argparse's private subparsers action
+    p = sub.add_parser(
+        "report",
+        help="analyse score files and write self-contained reports",
+        description="Analyse one or more score files and write a self-contained HTML report "
+        "(tables as CSV, figures as PNG/SVG; Markdown and PDF on request). Several files "
+        "or a folder give one report each plus an index page.",
+        epilog=REPORT_EXAMPLES,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    p.add_argument("data", nargs="+", metavar="DATA", help="score file(s) or a folder of them")
+    p.add_argument("--out", metavar="FOLDER",
+                   help="report folder (default reports/<file name>; reports/batch for several)")
+    p.add_argument("--format", default="html", metavar="LIST",
+                   help="comma-separated documents among html, md, pdf (default html)")
+    p.add_argument("--measures", nargs="+", metavar="CODE",
+                   help="measure codes to analyse (default: every total in the data)")
+    p.add_argument("--timepoint", metavar="LABEL",
+                   help='timepoint compared with baseline, e.g. "Month 18" (default: the last '
+                   "one at which at least half of the patients have a score)")
+    p.add_argument("--schedule", default="nusinersen", metavar="NAME|FILE",
+                   help="built-in dosing schedule (nusinersen, nusinersen_high_dose, "
+                   "onasemnogene, risdiplam) or a file of real doses per patient")
+    p.add_argument("--windows", metavar="FILE",
+                   help="visit windows table: label, lo, hi and optional target, anchor")
+    p.add_argument("--pseudonymize", action="store_true",
+                   help="replace patient ids by stable codes everywhere and leave out dates "
+                   "(keyed codes when SMA_OUTCOMES_PSEUDONYM_KEY is set)")
+    p.add_argument("--no-patient-figures", action="store_true",
+                   help="do not write one figure file per patient")
+    p.add_argument("--jobs", type=int, default=1, metavar="N",
+                   help="worker processes (default 1; 0 for all cores)")
+    p.add_argument("--force", action="store_true", help="replace an existing report folder")
+    p.add_argument("--title", metavar="TEXT", help="report title")
+    _reading_options(p)
 
 
 def _validate(args: argparse.Namespace) -> int:
@@ -155,7 +233,74 @@ def format_problems(problems) -> str:  # noqa: ANN001 - a DataFrame
     return "\n".join(lines)
 
 
-COMMANDS = {"validate": _validate}
+def _measures(values: list[str] | None) -> list[str] | None:
+    if not values:
+        return None
+    return [m.strip() for v in values for m in v.split(",") if m.strip()]
+
+
+def _report(args: argparse.Namespace) -> int:
+    from pathlib import Path
+
+    from .report.batch import expand_inputs
+
+    try:
+        paths = expand_inputs(args.data)
+    except FileNotFoundError as err:
+        print(f"sma-outcomes: error: {err}\nhint: check the path (relative to the current "
+              "folder)", file=sys.stderr)
+        return 2
+    schedule, doses = args.schedule, None
+    if Path(args.schedule).suffix or Path(args.schedule).exists():
+        if not Path(args.schedule).is_file():
+            print(f"sma-outcomes: error: dose file not found: {args.schedule}\n"
+                  "hint: --schedule takes a schedule name (e.g. nusinersen) or a dose file",
+                  file=sys.stderr)
+            return 2
+        schedule, doses = "nusinersen", args.schedule
+    common = dict(
+        formats=args.format.split(","), measures=_measures(args.measures),
+        timepoint=args.timepoint, schedule=schedule, doses=doses, windows=args.windows,
+        pseudonymize=args.pseudonymize, patient_figures=not args.no_patient_figures,
+        jobs=args.jobs or None, force=args.force, progress=True, **reading_kwargs(args),
+    )
+    batch = len(paths) > 1 or any(Path(d).is_dir() for d in args.data)
+    if batch:
+        from .report.batch import build_reports
+
+        status = build_reports(args.data, args.out, **common)
+        for r in status.itertuples(index=False):
+            print(f"{r.input}: {r.status}" + (f": {r.detail}" if r.detail else ""))
+        n_ok = int((status["status"] == "ok").sum())
+        print(f"{n_ok} of {len(status)} report(s) written; index: {status.attrs['index']}")
+        return 0 if n_ok == len(status) else 1
+    from .report.build import build_report
+
+    try:
+        path = build_report(paths[0], args.out, title=args.title, **common)
+    except Exception as err:
+        from .exceptions import DataError
+
+        if isinstance(err, DataError) and getattr(err, "problems", None) is not None \
+                and len(err.problems):
+            print(format_problems(err.problems))
+            n = int((err.problems["severity"] == "error").sum())
+            print(f"{paths[0]}: {n} error(s): no report written.", file=sys.stderr)
+            return 1
+        raise
+    print(f"report written: {path}")
+    return 0
+
+
+def _reproduce(args: argparse.Namespace) -> int:
+    from .report.reproduce import reproduce_case_series
+
+    path = reproduce_case_series(args.out, force=args.force, progress=True)
+    print(f"case-series report written: {path}")
+    return 0
+
+
+COMMANDS = {"validate": _validate, "report": _report, "reproduce": _reproduce}
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -175,8 +320,16 @@ def main(argv: Sequence[str] | None = None) -> int:
         for line in first[1:]:
             print(line, file=sys.stderr)
         return 1
+    except FileExistsError as err:
+        print(f"sma-outcomes: error: {err}\nhint: add --force to replace it, or choose "
+              "another --out", file=sys.stderr)
+        return 2
     except (FileNotFoundError, IsADirectoryError, PermissionError) as err:
         print(f"sma-outcomes: error: {err}\nhint: check the path", file=sys.stderr)
+        return 2
+    except ValueError as err:
+        print(f"sma-outcomes: error: {err}\nhint: run 'sma-outcomes {args.command} --help'",
+              file=sys.stderr)
         return 2
     except KeyboardInterrupt:
         return 130

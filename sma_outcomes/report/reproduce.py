@@ -1,0 +1,282 @@
+"""``sma-outcomes reproduce case-series``: the Gu & Kong 2021 analysis, regenerated.
+
+From ``data/sample/case_series.csv`` (five children with SMA type 2 on
+nusinersen; a reconstruction consistent with every published summary, not the
+patients' recorded values): the per-patient table of baseline, Month 18,
+change and percent change for HFMSE and the Purdue Pegboard preferred and
+non-preferred hand; the ranges the paper quotes, computed from the data;
+paired tests with the smallest attainable p-value; trajectory and slope figures.
+
+Examples
+--------
+>>> from sma_outcomes.report.reproduce import case_series_path
+>>> case_series_path().name
+'case_series.csv'
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pandas as pd
+
+from .. import schema as S
+from ..registry import get_scale
+from .content import Report
+from .inference import captured
+
+__all__ = ["reproduce_case_series", "case_series_path", "case_series_tables", "PUBLISHED",
+           "MEASURES", "TIMEPOINT"]
+
+#: Measures of the case series, in the paper's order.
+MEASURES = ("HFMSE", "PP_PREF", "PP_NONPREF")
+
+#: Timepoint compared with baseline.
+TIMEPOINT = "Month 18"
+
+#: Ranges as the paper states them (change low, high; percent low, high), for comparison only.
+PUBLISHED = {
+    "HFMSE": (3, 10, 13, 53),
+    "PP_PREF": (4, 9, 80, 225),
+    "PP_NONPREF": (3, 7, 60, 500),
+}
+
+
+def case_series_path() -> Path:
+    """``data/sample/case_series.csv`` of the source tree holding the package.
+
+    Raises
+    ------
+    FileNotFoundError
+        When the package is not run from a source checkout (the sample data
+        are not part of the installed package).
+    """
+    import sma_outcomes
+
+    root = Path(sma_outcomes.__file__).resolve().parents[1]
+    path = root / "data" / "sample" / "case_series.csv"
+    if not path.is_file():
+        raise FileNotFoundError(
+            f"the case-series sample data were not found at {path}; they ship with the "
+            "source repository (data/sample/), so install the package from a checkout "
+            "(pip install -e .)"
+        )
+    return path
+
+
+def _half_up(x: float) -> float:
+    from ..timeline.schedules import round_half_up
+
+    return float("nan") if pd.isna(x) else round_half_up(float(x))
+
+
+def case_series_tables(changes: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Per-patient table and ranges of the change from baseline to Month 18.
+
+    Parameters
+    ----------
+    changes : DataFrame
+        ``change_from_baseline`` of the case-series scores.
+
+    Returns
+    -------
+    per_patient : DataFrame
+        ``patient_id, measure, baseline, month_18, change, pct_change,
+        pct_change_rounded`` (percent rounded half up to a whole percent).
+    ranges : DataFrame
+        Per measure: ``n, change_min, change_max, pct_min, pct_max`` (rounded
+        percents), ``n_improved``, the paper's stated range (``paper_change_min``,
+        ``paper_change_max``, ``paper_pct_min``, ``paper_pct_max``) and ``matches``.
+    """
+    d = changes[changes[S.MEASURE].isin(MEASURES) & (changes[S.TIMEPOINT] == TIMEPOINT)]
+    if S.ANALYSED in d.columns:
+        d = d[d[S.ANALYSED].astype(bool)]
+    d = d[d[S.CHANGE].notna()]
+    per = pd.DataFrame({
+        "patient_id": d[S.PATIENT].astype(str),
+        "measure": pd.Categorical(d[S.MEASURE].astype(str), MEASURES, ordered=True),
+        "baseline": d[S.BASELINE].astype(float),
+        "month_18": d[S.SCORE].astype(float),
+        "change": d[S.CHANGE].astype(float),
+        "pct_change": d[S.PCT_CHANGE].astype(float),
+    })
+    per["pct_change_rounded"] = per["pct_change"].map(_half_up)
+    per = per.sort_values(["measure", "patient_id"], kind="stable").reset_index(drop=True)
+    rows = []
+    for m in MEASURES:
+        g = per[per["measure"] == m]
+        pub = PUBLISHED[m]
+        got = (g["change"].min(), g["change"].max(), g["pct_change_rounded"].min(),
+               g["pct_change_rounded"].max())
+        rows.append({
+            "measure": m, "n": len(g), "n_improved": int((g["change"] > 0).sum()),
+            "change_min": got[0], "change_max": got[1], "pct_min": got[2], "pct_max": got[3],
+            "paper_change_min": pub[0], "paper_change_max": pub[1], "paper_pct_min": pub[2],
+            "paper_pct_max": pub[3],
+            "matches": bool(all(float(a) == float(b) for a, b in zip(got, pub, strict=True))),
+        })
+    per["measure"] = per["measure"].astype(str)
+    return per, pd.DataFrame(rows)
+
+
+def _wide(per: pd.DataFrame) -> pd.DataFrame:
+    from .tables import signed
+
+    rows = []
+    for pid, g in per.groupby("patient_id", sort=True):
+        row: dict[str, object] = {"patient": pid}
+        for m in MEASURES:
+            r = g[g["measure"] == m]
+            if not len(r):
+                continue
+            r = r.iloc[0]
+            row[f"{m} baseline"] = r["baseline"]
+            row[f"{m} {TIMEPOINT}"] = r["month_18"]
+            row[f"{m} change"] = signed(r["change"])
+            row[f"{m} %"] = signed(r["pct_change"], "%")
+        rows.append(row)
+    return pd.DataFrame(rows)
+
+
+def reproduce_case_series(
+    out: str | os.PathLike = "reports/case-series",
+    *,
+    force: bool = False,
+    progress: bool = False,
+    data: str | os.PathLike | None = None,
+) -> Path:
+    """Regenerate the case-series analysis as an HTML report with CSV tables and figures.
+
+    Parameters
+    ----------
+    out : path
+        Report folder (built in a temporary folder beside it, renamed when complete).
+    force : bool
+        Replace an existing report folder.
+    progress : bool
+        Show a tqdm progress bar.
+    data : path, optional
+        Another copy of the case-series file (default: :func:`case_series_path`).
+
+    Returns
+    -------
+    Path
+        ``report.html`` in ``out``; beside it ``report.md``, ``tables/*.csv``
+        (``per_patient.csv``, ``ranges.csv``, ``paired_tests.csv``, ...) and
+        ``figures/*.png|svg``.
+
+    Raises
+    ------
+    ReportExistsError
+        ``out`` exists and ``force`` is False.
+    FileNotFoundError
+        The sample data are not found.
+
+    Examples
+    --------
+    >>> from sma_outcomes.report import reproduce_case_series
+    >>> reproduce_case_series("reports/case-series", force=True)  # doctest: +SKIP
+    PosixPath('reports/case-series/report.html')
+    """
+    from ..load import read_scores
+    from ..plot import plot_patients, plot_slope, plot_waterfall
+    from ..timeline import change_from_baseline, default_windows, get_schedule
+    from .figures import add_cohort_figures
+    from .inference import add_lmm, add_paired
+    from .provenance import add_methods, generation_time, input_table, options_table
+    from .render import render_html, render_markdown, write_assets
+    from .safety import ReportExistsError, atomic_folder
+
+    target = Path(out)
+    if target.exists() and not force:
+        raise ReportExistsError(f"{target} already exists")
+    path = Path(data) if data is not None else case_series_path()
+    bar = None
+    if progress:
+        from tqdm.auto import tqdm
+
+        bar = tqdm(total=4, desc="case series", unit="step", leave=False)
+
+    def step() -> None:
+        if bar is not None:
+            bar.update()
+
+    try:
+        scores, read_msgs = captured(read_scores, path)
+        changes, msgs = captured(change_from_baseline, scores, schedule="nusinersen")
+        per, ranges = case_series_tables(changes)
+        step()
+        rep = Report(
+            title="Nusinersen in five children with SMA type 2: motor function at Month 18",
+            subtitle="Reproduction of the Gu & Kong 2021 case-series analysis (HFMSE and "
+            "Purdue Pegboard, baseline versus Month 18) from data/sample/case_series.csv.",
+            generated=generation_time(),
+        )
+        sec = rep.section("Data")
+        sec.text(
+            f"{scores[S.PATIENT].nunique()} children, {len(scores)} scores; nusinersen 12 mg on "
+            "days 0, 14, 28 and 63, then every 4 months; assessments at baseline, between the "
+            "3rd and 4th dose, and before each maintenance dose up to Month 18.")
+        sec.text(
+            "The per-patient values are a reconstruction consistent with every summary the "
+            "paper publishes; they are not the patients' recorded values.", "warn")
+        for m in [*read_msgs, *msgs]:
+            sec.text(m, "warn")
+        sec = rep.section(f"Change from baseline to {TIMEPOINT}, per patient")
+        sec.table("per_patient", per, display=_wide(per),
+                  title=f"Baseline, {TIMEPOINT}, change and percent change (rounded half up).")
+        sec = rep.section("The published ranges, computed from the data")
+        sec.table("ranges", ranges,
+                  title="Range of the change and of the percent change across the five "
+                  "children, next to the ranges the paper states.")
+        for r in ranges.itertuples(index=False):
+            sc = get_scale(r.measure)
+            sec.note(
+                f"{sc.name}: every child improved ({r.n_improved} of {r.n}); changes "
+                f"+{r.change_min:g} to +{r.change_max:g} {sc.unit}, "
+                f"+{r.pct_min:g}% to +{r.pct_max:g}% of baseline"
+                + (" — as published." if r.matches else
+                   f" — the paper states +{r.paper_change_min} to +{r.paper_change_max} and "
+                   f"+{r.paper_pct_min}% to +{r.paper_pct_max}%."))
+        step()
+        sec = rep.section("Paired tests: baseline versus Month 18")
+        add_paired(sec, changes, list(MEASURES), TIMEPOINT)
+        sec.note(
+            "With five patients the exact Wilcoxon signed-rank and sign tests cannot give a "
+            "two-sided p-value below 0.0625 (= 2 / 2^5), even when all five improve: the "
+            "consistency of the gains, not a p-value, is the finding of a case series.")
+        sec = rep.section("Trajectories")
+        lmm = add_lmm(sec, changes, list(MEASURES))
+        step()
+        sec = rep.section("Figures")
+        fig, _ = captured(plot_patients, changes, measures=list(MEASURES))
+        sec.figure("trajectories", fig, title="Each child's scores over months since first dose.",
+                   caption="Dose days marked; dashed line: baseline; band: ± the clinically "
+                   "meaningful change where one is registered.")
+        add_cohort_figures(sec, changes, list(MEASURES), lmm)
+        for m in MEASURES:
+            f, _ = captured(plot_slope, changes, measure=m, timepoint=TIMEPOINT)
+            sec.figure(f"slope_{m.lower()}", f, title=f"{get_scale(m).name}: baseline to "
+                       f"{TIMEPOINT}.", caption="One line per child.")
+            f, _ = captured(plot_waterfall, changes, measure=m, timepoint=TIMEPOINT)
+            sec.figure(f"waterfall_{m.lower()}", f,
+                       title=f"{get_scale(m).name}: change at {TIMEPOINT}.",
+                       caption="Sorted by change.")
+        sched = get_schedule("nusinersen")
+        add_methods(
+            rep.section("Methods and provenance"), inputs=input_table({"scores": path}),
+            options=options_table({"command": "sma-outcomes reproduce case-series",
+                                   "schedule": sched.name, "timepoint": TIMEPOINT,
+                                   "measures": list(MEASURES)}),
+            schedule=sched, windows=default_windows(sched), doses_given=False,
+            pseudonymized=False, generated=rep.generated)
+        with atomic_folder(target, force=force) as tmp:
+            write_assets(rep, tmp)
+            (tmp / "report.html").write_text(render_html(rep), encoding="utf-8")
+            (tmp / "report.md").write_text(render_markdown(rep), encoding="utf-8")
+        step()
+    finally:
+        if bar is not None:
+            bar.close()
+    return target / "report.html"
