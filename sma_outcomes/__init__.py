@@ -3,7 +3,8 @@
 The data flow, stage by stage (each name is importable from ``sma_outcomes``):
 
 - load: :func:`read_scores`, :func:`check_scores` -> the tidy score table
-- timeline: :func:`assign_timepoints`, :func:`change_from_baseline`, :func:`to_adam`
+- timeline: :func:`assign_timepoints`, :func:`change_from_baseline`, :func:`dose_table`,
+  :func:`to_adam`
 - stats: :func:`summarize`, :func:`paired_test`, :func:`responders`, :func:`fit_lmm`,
   :func:`fit_mmrm`
 - plot: :func:`plot_patient`, :func:`plot_patients`, :func:`plot_cohort`, ...
@@ -48,6 +49,8 @@ _LAZY: dict[str, str] = {
     "get_schedule": "sma_outcomes.timeline",
     "assign_timepoints": "sma_outcomes.timeline",
     "change_from_baseline": "sma_outcomes.timeline",
+    "dose_table": "sma_outcomes.timeline",
+    "default_windows": "sma_outcomes.timeline",
     "to_adam": "sma_outcomes.adam",
     # stats
     "summarize": "sma_outcomes.stats",
