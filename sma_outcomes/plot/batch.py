@@ -59,6 +59,12 @@ def _init(groups: dict[str, pd.DataFrame], doses: pd.DataFrame | None, kwargs: d
     _STATE["kwargs"] = kwargs
 
 
+def _chunk(tasks: list[tuple[str, str]], fmt: str, dpi: float) -> int:
+    for pid, path in tasks:
+        _one(pid, path, fmt, dpi)
+    return len(tasks)
+
+
 def _one(pid: str, path: str, fmt: str, dpi: float) -> str:
     from .patient import plot_patient
 
@@ -163,11 +169,17 @@ def save_patient_figures(
             with ProcessPoolExecutor(
                 max_workers=jobs, initializer=_init, initargs=(groups, dose_tab, kwargs)
             ) as pool:
-                futures = [pool.submit(_one, pid, paths[pid], fmt, dpi) for pid in pids]
+                # small chunks: little inter-process traffic, yet balanced work
+                size = max(1, min(8, len(pids) // (4 * jobs)))
+                tasks = [(pid, paths[pid]) for pid in pids]
+                futures = [
+                    pool.submit(_chunk, tasks[i:i + size], fmt, dpi)
+                    for i in range(0, len(tasks), size)
+                ]
                 for fut in as_completed(futures):
-                    fut.result()
+                    done = fut.result()
                     if bar is not None:
-                        bar.update()
+                        bar.update(done)
     finally:
         if bar is not None:
             bar.close()
