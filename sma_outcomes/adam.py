@@ -62,6 +62,7 @@ ADAM_COLUMNS: tuple[str, ...] = (
     "ADT",
     "ADY",
     "AVAL",
+    "AVALC",
     "BASE",
     "CHG",
     "PCHG",
@@ -72,6 +73,7 @@ ADAM_COLUMNS: tuple[str, ...] = (
 #: Variable labels (written into .xpt files).
 ADAM_LABELS: dict[str, str] = {
     "USUBJID": "Unique Subject Identifier",
+    "AVALC": "Analysis Value (C): missing-score code",
     "PARAMCD": "Parameter Code",
     "PARAM": "Parameter",
     "AVISIT": "Analysis Visit",
@@ -157,7 +159,8 @@ def to_adam(
           1, 2, ...; NaN when unscheduled);
         - ``ADT`` date (NaT when unknown), ``ADY`` relative day with no day 0:
           day + 1 on or after the first dose, day before it;
-        - ``AVAL`` score, ``BASE`` baseline, ``CHG`` change, ``PCHG`` percent change;
+        - ``AVAL`` score, ``AVALC`` the source's missing-score code where AVAL is
+          missing (NT, UTA, ...; read back into ``missing_code``), ``BASE`` baseline, ``CHG`` change, ``PCHG`` percent change;
         - ``ABLFL`` ``"Y"`` on the baseline record, ``ANL01FL`` ``"Y"`` on
           analysed records (else ``""``).
 
@@ -218,6 +221,9 @@ def to_adam(
             "ADT": date.astype("datetime64[ns]").dt.normalize().to_numpy(),
             "ADY": _ady(day).to_numpy(float),
             "AVAL": pd.to_numeric(changes[S.SCORE], errors="coerce").to_numpy(float),
+            "AVALC": (changes[S.MISSING_CODE].fillna("").astype(str).to_numpy(object)
+                      if S.MISSING_CODE in changes.columns
+                      else np.full(len(changes), "", dtype=object)),
             "BASE": pd.to_numeric(changes[S.BASELINE], errors="coerce").to_numpy(float),
             "CHG": pd.to_numeric(changes[S.CHANGE], errors="coerce").to_numpy(float),
             "PCHG": pd.to_numeric(changes[S.PCT_CHANGE], errors="coerce").to_numpy(float),

@@ -346,6 +346,10 @@ def _from_long(frame, roles, rows, decimal, problems):
     raw_scores = frame[scol].reset_index(drop=True)
     num, code, bad = parse_numbers(raw_scores, decimal)
     raw = raw_scores.to_numpy()
+    if "avalc" in roles:  # ADaM: the missing-score code travels in AVALC
+        avalc = _text(frame[roles["avalc"]]).to_numpy(dtype=object)
+        use = np.isnan(num) & ~bad & (code == "") & (avalc != "")
+        code = np.where(use, avalc, code)
     if bad.any():  # only for messages: a table with bad cells is never returned by read_scores
         code = np.where(bad, raw.astype(str), code)
     table = {S.MEASURE: measure, S.SCORE: num, S.MISSING_CODE: code, "bad": bad, "_mc": mcode,

@@ -143,3 +143,15 @@ def test_round_trip_case_series(tmp_path):
     assert a["timepoint"].astype(object).tolist() == b["timepoint"].astype(object).tolist()
     np.testing.assert_allclose(a["score"], b["score"])
     np.testing.assert_allclose(a["pct_change"], b["pct_change"])
+
+
+@pytest.mark.parametrize("suffix", [".csv", ".xpt"])
+def test_missing_codes_survive_the_round_trip(tmp_path, suffix):
+    from sma_outcomes import read_scores
+
+    scores = read_scores(SAMPLE / "case_series.csv")
+    path = tmp_path / f"adam{suffix}"
+    to_adam(change_from_baseline(scores), path)
+    back = read_scores(path)
+    assert back["missing_code"].tolist() == scores["missing_code"].tolist()
+    assert back.loc[back.missing_code == "NT", "score"].isna().all()

@@ -30,6 +30,7 @@ ROLE_ALIASES: dict[str, tuple[str, ...]] = {
     ),
     "day": ("day", "study day", "study_day", "days since first dose", "dy"),
     "ady": ("ady",),
+    "avalc": ("avalc",),
     "first_dose_date": (
         "first dose date", "first_dose_date", "first dose", "treatment start",
         "treatment start date", "trtsdt", "start of treatment", "date of first dose",
