@@ -280,3 +280,25 @@ def test_small_multiples_thirty_patients_titles_do_not_overlap():
     for i in range(len(titles)):
         for j in range(i + 1, len(titles)):
             assert not titles[i].overlaps(titles[j])
+
+
+def test_default_doses_come_from_the_timeline_schedule():
+    timeline = pytest.importorskip("sma_outcomes.timeline", reason="timeline stage not available")
+    df = pd.DataFrame({"patient_id": "X", "day": [-3.0, 45, 180, 300], "measure": "HFMSE",
+                       "score": [20.0, 21, 23, 24]})
+    want = timeline.dose_table(df, schedule="nusinersen")
+    fig = plot_patient(df, patient_id="X", time="days")
+    (marks,) = by_gid(fig.axes[0], "doses")
+    np.testing.assert_allclose(marks.get_offsets()[:, 0], want.day)
+    assert marks.get_offsets()[:4, 0].tolist() == [0.0, 14.0, 28.0, 63.0]
+    fig = plot_patient(df, patient_id="X", schedule=None)
+    assert by_gid(fig.axes[0], "doses") == []
+
+
+def test_importable_from_the_package():
+    import sma_outcomes
+
+    assert sma_outcomes.plot_patient is plot_patient
+    for name in ("plot_patients", "plot_cohort", "plot_waterfall", "plot_slope",
+                 "plot_timeline", "plot_item_heatmap", "save_figure"):
+        assert callable(getattr(sma_outcomes, name))

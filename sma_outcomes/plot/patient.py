@@ -282,7 +282,9 @@ def plot_patient(
         raise DataError(f"patient {pid!r} has no scores for {', '.join(measures)}; patients: {shown}")
     rows = D.drop_unplaced(rows, f"patient {pid}")
     measures = [m for m in measures if (rows[MEASURE] == m).any()] or measures
-    all_doses = D.resolve_doses(data, doses, schedule)
+    if doses is not None:
+        doses = doses[doses[PATIENT].astype(str) == pid] if PATIENT in doses.columns else doses
+    all_doses = D.resolve_doses(data[data[PATIENT].astype(str) == pid], doses, schedule)
     pdoses = _patient_doses(all_doses, pid)
     xlim = _x_range(rows[DAY].to_numpy(float), time)
     by_measure = {m: g for m, g in rows.groupby(MEASURE, sort=False)}
@@ -446,7 +448,7 @@ def plot_patients(
     if unknown:
         raise DataError(f"no scores for patient(s) {', '.join(unknown)}")
     rows = rows[rows[PATIENT].isin(pids)]
-    all_doses = D.resolve_doses(data, doses, schedule)
+    all_doses = D.resolve_doses(data[data[PATIENT].astype(str).isin(pids)], doses, schedule)
     xlim = _x_range(rows[DAY].to_numpy(float), time)
     groups = {k: g for k, g in rows.groupby([PATIENT, MEASURE], sort=False)}
     empty = rows.iloc[:0]
