@@ -16,7 +16,6 @@ import pandas as pd
 from scipy import linalg, optimize
 
 from ...exceptions import ConvergenceWarning, DataWarning, ModelWarning, SingularFitWarning
-from .._numderiv import jacobian
 from .covariance import LONG_NAMES, Structure, get_structure
 from .ddf import (
     DfContext,
@@ -25,7 +24,15 @@ from .ddf import (
     method_name,
 )
 from .design import Design, prepare
-from .likelihood import Evaluation, Patterns, evaluate, p_matrices, q_matrices, r_matrices
+from .likelihood import (
+    Evaluation,
+    Patterns,
+    evaluate,
+    hessian,
+    p_matrices,
+    q_matrices,
+    r_matrices,
+)
 from .result import MMRMResult
 
 #: Structures tried, in order, when the requested one does not converge.
@@ -93,32 +100,31 @@ def _fit_structure(pats: Patterns, st: Structure, S0: np.ndarray, reml: bool) ->
     theta = np.asarray(res.x, dtype=float)
     Sigma = st.sigma(theta).real
     phi = st.phi_from_sigma(Sigma)
-    ev = evaluate(pats, Sigma, st.dsigma_nat(phi), reml=reml)
     H = None
     msg = ""
 
-    def grad_phi(ph):
-        e = evaluate(pats, st.sigma_nat(ph).real, st.dsigma_nat(ph), reml=reml)
+    def at(ph):
+        S = st.sigma_nat(ph).real
+        e = evaluate(pats, S, st.dsigma_nat(ph), reml=reml, tensors=True)
         if not e.ok:
-            raise np.linalg.LinAlgError("not positive definite")
-        return e.grad
+            return S, e, None
+        d2 = None if st.linear else st.d2sigma_nat(ph)
+        return S, e, hessian(pats, e, st.dsigma_nat(ph), d2, reml=reml)
 
+    Sigma, ev, H = at(phi)
     try:
-        H = jacobian(grad_phi, phi)
-        H = 0.5 * (H + H.T)
-        # Newton polish in the natural parameters
-        for _ in range(3):
-            g = ev.grad
-            if np.max(np.abs(g)) < 1e-9:
+        # Newton polish in the natural parameters (analytic observed Hessian)
+        for _ in range(4):
+            if H is None or np.max(np.abs(ev.grad)) < 1e-9:
                 break
-            step = np.linalg.solve(H, g)
-            new_phi = phi - step
-            new_S = st.sigma_nat(new_phi).real
-            ev_new = evaluate(pats, new_S, st.dsigma_nat(new_phi), reml=reml)
-            if not ev_new.ok or ev_new.m2ll > ev.m2ll + 1e-10:
+            new_phi = phi - np.linalg.solve(H, ev.grad)
+            S_new, ev_new, H_new = at(new_phi)
+            if not ev_new.ok or H_new is None or ev_new.m2ll > ev.m2ll + 1e-10:
                 break
-            phi, Sigma, ev = new_phi, new_S, ev_new
+            phi, Sigma, ev, H = new_phi, S_new, ev_new, H_new
     except (np.linalg.LinAlgError, ValueError):
+        pass
+    if H is None:
         msg = "the Hessian of the log-likelihood could not be computed at the estimate"
     gmax = float(np.max(np.abs(ev.grad))) if ev.grad is not None else np.inf
     converged = bool(ev.ok and np.isfinite(ev.m2ll) and gmax < 1e-2)

@@ -108,6 +108,8 @@ class Evaluation:
     grad: np.ndarray | None = None
     T: list[np.ndarray] | None = None  # per-pattern sum_n Z_n[i,a] Z_n[j,b]
     Sinv: list[np.ndarray] | None = None
+    U: list[np.ndarray] | None = None  # per-pattern sum_n u_n u_n' (u = Sigma^-1 r)
+    B: list[np.ndarray] | None = None  # per-pattern sum_n Z_n[i,a] u_n[j]
     ok: bool = True
 
 
@@ -168,7 +170,9 @@ def evaluate(
     quad = 0.0
     G = np.zeros((d, d)) if dSigma is not None else None
     T_list: list[np.ndarray] | None = [] if tensors else None
-    Sinv_list: list[np.ndarray] | None = [] if tensors else None
+    Sinv_list: list[np.ndarray] = []
+    U_list: list[np.ndarray] = []
+    B_list: list[np.ndarray] = []
     for g, (Sinv, Z) in zip(pats.groups, cache, strict=True):
         r = g.Y - g.X @ beta  # (n, k)
         u = r @ Sinv  # Sigma^-1 r_n (Sinv symmetric)
@@ -182,6 +186,8 @@ def evaluate(
         if T_list is not None:
             T_list.append(np.einsum("nia,njb->ijab", Z, Z))
             Sinv_list.append(Sinv)
+            U_list.append(u.T @ u)
+            B_list.append(np.einsum("nia,nj->iaj", Z, u))
     n = pats.n_obs
     if reml:
         m2ll = (n - p) * LOG_2PI + logdet + 2.0 * float(np.sum(np.log(np.diag(cfx[0])))) + quad
@@ -190,7 +196,65 @@ def evaluate(
     grad = None
     if dSigma is not None:
         grad = np.einsum("kij,ij->k", dSigma, G)
-    return Evaluation(m2ll, beta, C, grad, T_list, Sinv_list)
+    if not tensors:
+        return Evaluation(m2ll, beta, C, grad)
+    return Evaluation(m2ll, beta, C, grad, T_list, Sinv_list, U_list, B_list)
+
+
+def hessian(
+    pats: Patterns,
+    ev: Evaluation,
+    dSigma: np.ndarray,
+    d2Sigma: np.ndarray | None = None,
+    *,
+    reml: bool = True,
+) -> np.ndarray:
+    """Analytic observed Hessian of -2 log-likelihood in the covariance parameters.
+
+    ``ev`` must come from :func:`evaluate` with ``tensors=True`` at the same
+    Sigma. With ``V_k = dV/dphi_k``, ``P_k = X'V^-1 V_k V^-1 X``, ``C = (X'V^-1X)^-1``,
+    ``r`` the GLS residuals and ``a_k = X'V^-1 V_k V^-1 r``:
+
+    ``H_kl = -tr(V^-1 V_k V^-1 V_l) + tr(V^-1 V_kl) + 2 r'V^-1 V_k V^-1 V_l V^-1 r
+    - r'V^-1 V_kl V^-1 r - 2 a_k' C a_l``, and for REML additionally
+    ``- tr(C P_k C P_l) + tr(C (Q_kl + Q_lk)) - tr(C R_kl)``.
+
+    Examples
+    --------
+    >>> y = np.array([1.0, 2.0, 2.0, 3.5, 0.0, 1.0]); X = np.ones((6, 1))
+    >>> pat = Patterns.build(y, X, np.array([0, 0, 1, 1, 2, 2]), np.tile([0, 1], 3), 2)
+    >>> dS = np.array([[[1.0, 0], [0, 0]], [[0, 1.0], [1.0, 0]], [[0, 0], [0, 1.0]]])
+    >>> ev = evaluate(pat, np.array([[2.0, 0.5], [0.5, 1.0]]), tensors=True)
+    >>> hessian(pat, ev, dS).shape
+    (3, 3)
+    """
+    m = dSigma.shape[0]
+    H = np.zeros((m, m))
+    C = ev.cov_beta
+    a = np.zeros((m, pats.p))
+    for g, Sinv, U, B in zip(pats.groups, ev.Sinv, ev.U, ev.B, strict=True):
+        dS = dSigma[:, g.visits][:, :, g.visits]
+        A = np.einsum("ij,kjl->kil", Sinv, dS)  # Sigma^-1 Sigma_k
+        H -= g.n * np.einsum("kij,lji->kl", A, A)
+        # 2 tr(Sigma_k Sigma^-1 Sigma_l U)
+        H += 2.0 * np.einsum("kij,ljm,mi->kl", dS, A, U)
+        a += np.einsum("kij,iaj->ka", dS, B)
+        if d2Sigma is not None:
+            d2 = d2Sigma[:, :, g.visits][:, :, :, g.visits]
+            H += g.n * np.einsum("ij,klji->kl", Sinv, d2)
+            H -= np.einsum("klij,ji->kl", d2, U)
+    H -= 2.0 * a @ C @ a.T
+    if reml:
+        P = p_matrices(pats, ev, dSigma)
+        CP = np.einsum("ab,kbc->kac", C, P)
+        H -= np.einsum("kab,lba->kl", CP, CP)
+        Q = q_matrices(pats, ev, dSigma)
+        CQ = np.einsum("ab,klba->kl", C, Q)
+        H += CQ + CQ.T
+        if d2Sigma is not None:
+            R = r_matrices(pats, ev, d2Sigma)
+            H -= np.einsum("ab,klba->kl", C, R)
+    return 0.5 * (H + H.T)
 
 
 def p_matrices(pats: Patterns, ev: Evaluation, dSigma: np.ndarray) -> np.ndarray:
