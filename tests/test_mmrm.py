@@ -280,3 +280,62 @@ def test_plot_draws_lsmeans(fit):
     drawn = np.sort(np.concatenate([ln.get_ydata() for ln in lines]))
     np.testing.assert_allclose(drawn, np.sort(ls["estimate"].to_numpy()))
     assert [t.get_text() for t in ax.get_xticklabels()] == fit.visits
+
+
+def _wide_sim(n=60, k=3, seed=0) -> pd.DataFrame:
+    rng = np.random.default_rng(seed)
+    return pd.DataFrame({"patient_id": np.repeat(np.arange(n), k),
+                         "visit": np.tile(np.arange(1, k + 1) * 6, n),
+                         "change": rng.normal(size=n * k)})
+
+
+def test_singular_covariance_falls_back_with_plain_message():
+    d = _wide_sim()
+    d.loc[d.visit == 12, "change"] = d.loc[d.visit == 6, "change"].to_numpy() + 1.0
+    with pytest.warns(ConvergenceWarning, match="became singular") as rec:
+        f = fit_mmrm(d, visit="visit", covariates=())
+    assert "exact linear function" in str(rec[0].message)
+    assert f.structure.code != "us" and f.converged
+
+
+def test_unidentified_covariance_falls_back():
+    d = _wide_sim()
+    d = d.loc[~((d.patient_id % 2 == 0) & (d.visit == 6))
+              & ~((d.patient_id % 2 == 1) & (d.visit == 12))]
+    with pytest.warns(DataWarning, match="no patient has values at both of the visits 12 & 6"):
+        with pytest.warns(ConvergenceWarning, match="not curved in every direction"):
+            f = fit_mmrm(d, visit="visit", covariates=())
+    assert f.structure.code == "toeph"
+
+
+def test_single_visit_and_numeric_visits():
+    d = _wide_sim(k=1)
+    f = _quiet(d, visit="visit", covariates=(), covariance="cs")
+    assert f.structure.code == "us" and f.visits == [6]
+    # one variance: the LS mean is the sample mean, its SE the standard error of the mean
+    assert f.lsmeans["estimate"].iloc[0] == pytest.approx(d["change"].mean())
+    assert f.lsmeans["se"].iloc[0] == pytest.approx(d["change"].std() / np.sqrt(len(d)))
+    assert f.lsmeans["df"].iloc[0] == pytest.approx(len(d) - 1, rel=1e-6)
+
+
+def test_analytic_hessian_matches_richardson(changes):
+    from sma_outcomes.stats._numderiv import jacobian
+    from sma_outcomes.stats.mmrm.covariance import get_structure
+    from sma_outcomes.stats.mmrm.likelihood import Patterns, evaluate, hessian
+
+    f = _quiet(changes, "HFMSE", arm="arm")
+    d = f.design
+    subj, _ = pd.factorize(d.data[d.group])
+    pats = Patterns.build(d.data[d.y].to_numpy(float), d.X, subj,
+                          d.data[d.visit].cat.codes.to_numpy(), 3)
+    for code in ("us", "csh", "adh", "toeph"):
+        st = get_structure(code, 3)
+        for reml in (True, False):
+            S = st.sigma(st.start(f.Sigma * 1.3)).real  # away from the optimum
+            phi = st.phi_from_sigma(S)
+            ev = evaluate(pats, S, tensors=True, reml=reml)
+            d2 = None if st.linear else st.d2sigma_nat(phi)
+            Ha = hessian(pats, ev, st.dsigma_nat(phi), d2, reml=reml)
+            Hn = jacobian(lambda p, st=st, reml=reml: evaluate(
+                pats, st.sigma_nat(p), st.dsigma_nat(p), reml=reml).grad, phi)
+            np.testing.assert_allclose(Ha, Hn, rtol=1e-6, atol=1e-8 * np.abs(Hn).max())

@@ -126,13 +126,31 @@ def _fit_structure(pats: Patterns, st: Structure, S0: np.ndarray, reml: bool) ->
         pass
     if H is None:
         msg = "the Hessian of the log-likelihood could not be computed at the estimate"
-    gmax = float(np.max(np.abs(ev.grad))) if ev.grad is not None else np.inf
+    gmax = float(np.max(np.abs(ev.grad))) if ev.ok and ev.grad is not None else np.inf
     converged = bool(ev.ok and np.isfinite(ev.m2ll) and gmax < 1e-2)
+    w = np.linalg.eigvalsh(Sigma) if np.all(np.isfinite(Sigma)) else np.array([0.0, 1.0])
     if not converged and not msg:
-        msg = (
-            f"the optimiser stopped ({res.message}) with a gradient of {gmax:.2g}, "
-            "not at a verified optimum"
-        )
+        if w.min() <= 1e-8 * max(abs(w.max()), 1e-300):
+            msg = (
+                "the covariance estimate became singular (not positive definite): the values "
+                "at some visit are (nearly) an exact linear function of those at other visits"
+            )
+        else:
+            msg = (
+                f"the optimiser stopped ({res.message}) with a gradient of {gmax:.2g}, "
+                "not at a verified optimum"
+            )
+    if converged and H is not None:
+        try:
+            np.linalg.cholesky(H)
+        except np.linalg.LinAlgError:
+            converged = False
+            msg = (
+                "the log-likelihood is not curved in every direction at the estimate (its "
+                "Hessian is not positive definite): a variance or correlation is on the edge "
+                "of its range or is not identified by the data (e.g. two visits that no "
+                "patient has in common)"
+            )
     return _StructureFit(st, theta, phi, Sigma, ev, H, converged, msg, int(res.nit))
 
 

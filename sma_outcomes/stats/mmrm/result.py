@@ -349,9 +349,10 @@ class MMRMResult:
                 out = pd.concat([out, diff], ignore_index=True)
                 if has_visit:
                     order = {v: i for i, v in enumerate(d.factors[d.visit])}
+                    kinds = {"lsmean": 0, "difference": 1}
                     out = out.sort_values(
                         ["visit", "kind"],
-                        key=lambda s: s.map(order) if s.name == "visit" else s,
+                        key=lambda s: s.map(order) if s.name == "visit" else s.map(kinds),
                         kind="stable",
                     ).reset_index(drop=True)
         if has_visit:
