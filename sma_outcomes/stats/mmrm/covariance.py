@@ -178,7 +178,13 @@ class Structure:
 
     # ------------------------------------------------- working parameterization
     def sigma(self, theta: np.ndarray) -> np.ndarray:
-        """Covariance matrix from the working parameters (complex-safe)."""
+        """Covariance matrix from the working parameters (complex-safe).
+
+        Examples
+        --------
+        >>> Structure("us", 2).sigma(np.array([0.0, 0.5, 0.0])).tolist()
+        [[1.0, 0.5], [0.5, 1.25]]
+        """
         d, c = self.d, self.code
         t = theta
         if c == "us":
@@ -222,11 +228,25 @@ class Structure:
         return _hetero(sd, corr)
 
     def dsigma(self, theta: np.ndarray) -> np.ndarray:
-        """Derivatives ``dSigma/dtheta_k`` stacked as ``(n_theta, d, d)``."""
+        """Derivatives ``dSigma/dtheta_k`` stacked as ``(n_theta, d, d)``.
+
+        Examples
+        --------
+        >>> Structure("ar1", 3).dsigma(np.array([0.0, 0.3])).shape
+        (2, 3, 3)
+        """
         return _complex_step(self.sigma, theta)
 
     def start(self, S: np.ndarray) -> np.ndarray:
-        """Working parameters close to an empirical covariance matrix ``S``."""
+        """Working parameters close to an empirical covariance matrix ``S``.
+
+        Examples
+        --------
+        >>> s = Structure("us", 2)
+        >>> S = np.array([[4.0, 1.0], [1.0, 2.0]])
+        >>> bool(np.allclose(s.sigma(s.start(S)), S))
+        True
+        """
         d, c = self.d, self.code
         S = _nearest_pd(S)
         var = np.diag(S)
@@ -262,7 +282,13 @@ class Structure:
 
     # ------------------------------------------------- natural parameterization
     def phi_from_sigma(self, S: np.ndarray) -> np.ndarray:
-        """Natural (SAS) parameters of a covariance matrix of this structure."""
+        """Natural (SAS) parameters of a covariance matrix of this structure.
+
+        Examples
+        --------
+        >>> Structure("cs", 2).phi_from_sigma(np.array([[3.0, 1.0], [1.0, 3.0]])).tolist()
+        [1.0, 2.0]
+        """
         d, c = self.d, self.code
         if c == "us":
             return np.array([S[i, j] for i in range(d) for j in range(i + 1)])
@@ -282,7 +308,13 @@ class Structure:
         return np.concatenate([var, [R[k, 0] for k in range(1, d)]])  # toeph
 
     def sigma_nat(self, phi: np.ndarray) -> np.ndarray:
-        """Covariance matrix from the natural parameters (complex-safe)."""
+        """Covariance matrix from the natural parameters (complex-safe).
+
+        Examples
+        --------
+        >>> Structure("csh", 2).sigma_nat(np.array([4.0, 1.0, 0.5])).tolist()
+        [[4.0, 1.0], [1.0, 1.0]]
+        """
         d, c = self.d, self.code
         lag = np.abs(np.subtract.outer(np.arange(d), np.arange(d)))
         if c == "us":
@@ -320,7 +352,13 @@ class Structure:
         return _hetero(sd, r[lag])
 
     def dsigma_nat(self, phi: np.ndarray) -> np.ndarray:
-        """``dSigma/dphi_k`` stacked as ``(n_theta, d, d)``."""
+        """``dSigma/dphi_k`` stacked as ``(n_theta, d, d)``.
+
+        Examples
+        --------
+        >>> Structure("cs", 2).dsigma_nat(np.array([1.0, 2.0]))[1].tolist()
+        [[1.0, 0.0], [0.0, 1.0]]
+        """
         return _complex_step(self.sigma_nat, phi)
 
     def d2sigma_nat(self, phi: np.ndarray) -> np.ndarray:
@@ -328,6 +366,12 @@ class Structure:
 
         Central differences of the complex-step first derivatives, extrapolated
         once (Richardson), accurate to about 1e-10 relative.
+
+        Examples
+        --------
+        >>> d2 = Structure("ar1", 3).d2sigma_nat(np.array([2.0, 0.5]))
+        >>> round(float(d2[1, 1, 0, 2]), 6)  # d2/drho2 of sigma2 * rho^2
+        4.0
         """
         m, d = self.n_theta, self.d
         out = np.zeros((m, m, d, d))

@@ -61,7 +61,13 @@ def method_name(df: str) -> str:
 
 @dataclass
 class DfContext:
-    """What df computations need from a fit (all for the estimable columns)."""
+    """What df computations need from a fit (all for the estimable columns).
+
+    Examples
+    --------
+    >>> DfContext(method="residual", C=np.eye(2), n_obs=10, rank=2).vcov.shape
+    (2, 2)
+    """
 
     method: str
     C: np.ndarray
@@ -78,7 +84,15 @@ class DfContext:
         return self.C_adj if self.C_adj is not None else self.C
 
     def df_1d(self, l: np.ndarray) -> tuple[float, float]:  # noqa: E741
-        """Variance and df of the contrast ``l' beta``."""
+        """Variance and df of the contrast ``l' beta``.
+
+        Examples
+        --------
+        >>> ctx = DfContext("satterthwaite", C=np.eye(1), n_obs=5, rank=1,
+        ...                 P=np.ones((1, 1, 1)), W=np.array([[0.5]]))
+        >>> ctx.df_1d(np.array([1.0]))
+        (1.0, 4.0)
+        """
         l = np.asarray(l, dtype=float)  # noqa: E741
         f = float(l @ self.C @ l)
         var = float(l @ self.vcov @ l)

@@ -31,7 +31,14 @@ from ...exceptions import DataError
 
 @dataclass
 class Design:
-    """The analysis data and the mean model of an MMRM fit."""
+    """The analysis data and the mean model of an MMRM fit.
+
+    Examples
+    --------
+    >>> d = pd.DataFrame({"id": list("aabb"), "vis": ["V1", "V2"] * 2, "chg": [1.0, 2, 3, 4]})
+    >>> prepare(d, y="chg", visit="vis", group="id", covariates=()).factors
+    {'vis': ['V1', 'V2']}
+    """
 
     data: pd.DataFrame
     formula: str

@@ -33,7 +33,13 @@ LOG_2PI = float(np.log(2.0 * np.pi))
 
 @dataclass
 class Pattern:
-    """Patients observed at the same visits: ``Y`` is (n, k), ``X`` is (n, k, p)."""
+    """Patients observed at the same visits: ``Y`` is (n, k), ``X`` is (n, k, p).
+
+    Examples
+    --------
+    >>> Pattern(np.array([0]), np.zeros((2, 1)), np.ones((2, 1, 1)), np.arange(2)).n
+    2
+    """
 
     visits: np.ndarray
     Y: np.ndarray
@@ -47,7 +53,15 @@ class Pattern:
 
 @dataclass
 class Patterns:
-    """All patterns of a data set, with the totals the likelihood needs."""
+    """All patterns of a data set, with the totals the likelihood needs.
+
+    Examples
+    --------
+    >>> p = Patterns.build(np.ones(3), np.ones((3, 1)), np.array([0, 0, 1]),
+    ...                    np.array([0, 1, 1]), 2)
+    >>> p.n_obs, len(p.groups)
+    (3, 2)
+    """
 
     groups: list[Pattern]
     n_obs: int
@@ -68,6 +82,13 @@ class Patterns:
 
         ``subject`` holds integer codes 0..n_subjects-1 and ``visit`` codes
         0..n_visits-1; each (subject, visit) pair must appear at most once.
+
+        Examples
+        --------
+        >>> p = Patterns.build(np.arange(3.0), np.ones((3, 1)), np.array([0, 0, 1]),
+        ...                    np.array([0, 1, 1]), 2)
+        >>> [g.Y.tolist() for g in p.groups]
+        [[[2.0]], [[0.0, 1.0]]]
         """
         subject = np.asarray(subject, dtype=np.int64)
         visit = np.asarray(visit, dtype=np.int64)
@@ -100,7 +121,13 @@ class Patterns:
 
 @dataclass
 class Evaluation:
-    """Everything computed at one value of Sigma."""
+    """Everything computed at one value of Sigma.
+
+    Examples
+    --------
+    >>> Evaluation(1.0, np.zeros(1), np.eye(1)).ok
+    True
+    """
 
     m2ll: float
     beta: np.ndarray
@@ -258,7 +285,16 @@ def hessian(
 
 
 def p_matrices(pats: Patterns, ev: Evaluation, dSigma: np.ndarray) -> np.ndarray:
-    """``P_k = X' V^-1 dV_k V^-1 X`` for every parameter, shape (m, p, p)."""
+    """``P_k = X' V^-1 dV_k V^-1 X`` for every parameter, shape (m, p, p).
+
+    Examples
+    --------
+    >>> p = Patterns.build(np.array([1.0, 2.0]), np.ones((2, 1)), np.array([0, 1]),
+    ...                    np.array([0, 0]), 1)
+    >>> ev = evaluate(p, np.eye(1) * 2.0, tensors=True)
+    >>> p_matrices(p, ev, np.ones((1, 1, 1))).round(12).tolist()  # 2 x 1/2 x 1 x 1/2
+    [[[0.5]]]
+    """
     m, p = dSigma.shape[0], pats.p
     out = np.zeros((m, p, p))
     for g, T in zip(pats.groups, ev.T, strict=True):
@@ -268,7 +304,16 @@ def p_matrices(pats: Patterns, ev: Evaluation, dSigma: np.ndarray) -> np.ndarray
 
 
 def q_matrices(pats: Patterns, ev: Evaluation, dSigma: np.ndarray) -> np.ndarray:
-    """``Q_kl = X' V^-1 dV_k V^-1 dV_l V^-1 X``, shape (m, m, p, p)."""
+    """``Q_kl = X' V^-1 dV_k V^-1 dV_l V^-1 X``, shape (m, m, p, p).
+
+    Examples
+    --------
+    >>> p = Patterns.build(np.array([1.0, 2.0]), np.ones((2, 1)), np.array([0, 1]),
+    ...                    np.array([0, 0]), 1)
+    >>> ev = evaluate(p, np.eye(1) * 2.0, tensors=True)
+    >>> q_matrices(p, ev, np.ones((1, 1, 1))).round(12).tolist()
+    [[[[0.25]]]]
+    """
     m, p = dSigma.shape[0], pats.p
     out = np.zeros((m, m, p, p))
     for g, T, Sinv in zip(pats.groups, ev.T, ev.Sinv, strict=True):
@@ -279,7 +324,16 @@ def q_matrices(pats: Patterns, ev: Evaluation, dSigma: np.ndarray) -> np.ndarray
 
 
 def r_matrices(pats: Patterns, ev: Evaluation, d2Sigma: np.ndarray) -> np.ndarray:
-    """``R_kl = X' V^-1 d2V_kl V^-1 X``, shape (m, m, p, p)."""
+    """``R_kl = X' V^-1 d2V_kl V^-1 X``, shape (m, m, p, p).
+
+    Examples
+    --------
+    >>> p = Patterns.build(np.array([1.0, 2.0]), np.ones((2, 1)), np.array([0, 1]),
+    ...                    np.array([0, 0]), 1)
+    >>> ev = evaluate(p, np.eye(1) * 2.0, tensors=True)
+    >>> r_matrices(p, ev, np.ones((1, 1, 1, 1))).round(12).tolist()
+    [[[[0.5]]]]
+    """
     m, p = d2Sigma.shape[0], pats.p
     out = np.zeros((m, m, p, p))
     for g, T in zip(pats.groups, ev.T, strict=True):
