@@ -1,0 +1,210 @@
+"""build_report: content, CSV values, escaping, determinism, atomic writes, pseudonyms."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from sma_outcomes.report import ReportExistsError, build_report
+
+from .conftest import SAMPLE
+
+SCRIPT_ID = "<script>alert(1)</script>"
+FORMULA_ID = "=HYPERLINK(\"http://example.com\")"
+
+
+@pytest.fixture(scope="module")
+def data_file(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The case series with two hostile patient ids."""
+    d = pd.read_csv(SAMPLE / "case_series.csv")
+    d["patient_id"] = d["patient_id"].replace({"GK01": SCRIPT_ID, "GK03": FORMULA_ID})
+    path = tmp_path_factory.mktemp("data") / "hostile.csv"
+    d.to_csv(path, index=False)
+    return path
+
+
+@pytest.fixture(scope="module")
+def two_runs(data_file: Path, tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
+    root = tmp_path_factory.mktemp("reports")
+    kw = dict(formats=["html", "md", "pdf"], timepoint="Month 18", patient_figures=True)
+    a = build_report(data_file, root / "a", **kw)
+    b = build_report(data_file, root / "b", **kw)
+    return a.parent, b.parent
+
+
+def test_layout(two_runs: tuple[Path, Path]) -> None:
+    a, _ = two_runs
+    assert {p.name for p in a.iterdir()} == {"report.html", "report.md", "report.pdf",
+                                             "tables", "figures"}
+    tables = {p.name for p in (a / "tables").iterdir()}
+    assert {"data_summary.csv", "patients_hfmse.csv", "summary_hfmse.csv", "paired_tests.csv",
+            "responders.csv", "lmm_hfmse_fixed.csv", "mmrm_hfmse_lsmeans.csv",
+            "provenance_inputs.csv", "provenance_software.csv"} <= tables
+    figs = {p.name for p in (a / "figures").iterdir()}
+    assert {"cohort_hfmse.png", "cohort_hfmse.svg", "slope_pp_pref.svg",
+            "waterfall_pp_nonpref.png", "patients_01.png"} <= figs
+    assert len(list((a / "figures" / "patients").glob("*.png"))) == 5
+    assert len(list((a / "figures" / "patients").glob("*.svg"))) == 5
+    assert (a / "report.pdf").read_bytes()[:5] == b"%PDF-"
+    # no temporary folder left beside the report
+    assert [p.name for p in a.parent.iterdir() if p.name.startswith(".")] == []
+
+
+def test_tables_hold_the_numbers(two_runs: tuple[Path, Path]) -> None:
+    a, _ = two_runs
+    pat = pd.read_csv(a / "tables" / "patients_hfmse.csv", keep_default_na=False,
+                      na_values=[""])
+    m18 = pat[pat["timepoint"] == "Month 18"].set_index("patient_id")
+    assert m18.loc["GK02", "score"] == 26 and m18.loc["GK02", "change"] == 3
+    assert m18.loc["GK02", "pct_change"] == pytest.approx(300 / 23)
+    assert sorted(m18["change"]) == [3, 5, 6, 8, 10]
+    paired = pd.read_csv(a / "tables" / "paired_tests.csv")
+    w = paired[(paired["measure"] == "HFMSE") & (paired["test"] == "wilcoxon")].iloc[0]
+    assert w["p_value"] == pytest.approx(0.0625) and w["min_p"] == pytest.approx(0.0625)
+    resp = pd.read_csv(a / "tables" / "responders.csv")
+    imp = resp[(resp["measure"] == "HFMSE") & (resp["category"] == "improved")].iloc[0]
+    assert (imp["count"], imp["n"]) == (5, 5)
+    assert imp["ci_low"] == pytest.approx(0.4781762, abs=1e-6)
+    lmm = pd.read_csv(a / "tables" / "lmm_hfmse_fixed.csv").set_index("term")
+    assert lmm.loc["months", "estimate"] == pytest.approx(0.3526, abs=1e-3)
+    html = (a / "report.html").read_text(encoding="utf-8")
+    # 5 patients cannot support an unstructured covariance over 5 timepoints: stated
+    assert "compound symmetry (cs, 2 parameters) was used instead" in html
+    assert "no result of this test can go below 0.0625" in html
+
+
+def test_input_hash_is_reported(two_runs: tuple[Path, Path], data_file: Path) -> None:
+    import hashlib
+
+    a, _ = two_runs
+    prov = pd.read_csv(a / "tables" / "provenance_inputs.csv")
+    assert prov.loc[0, "file"] == data_file.name
+    assert prov.loc[0, "sha256"] == hashlib.sha256(data_file.read_bytes()).hexdigest()
+    html = (a / "report.html").read_text(encoding="utf-8")
+    assert hashlib.sha256(data_file.read_bytes()).hexdigest() in html
+    for dep in ("numpy", "pandas", "scipy", "statsmodels", "matplotlib", "jinja2"):
+        assert f"<td>{dep}</td>" in html
+
+
+def test_html_escapes_data_and_is_self_contained(two_runs: tuple[Path, Path]) -> None:
+    a, _ = two_runs
+    html = (a / "report.html").read_text(encoding="utf-8")
+    assert SCRIPT_ID not in html
+    assert "&lt;script&gt;alert(1)&lt;/script&gt;" in html
+    assert "<script" not in html.lower()
+    assert not re.search(r'(src|href)="(?!data:|#)', html)  # no external resource or link
+    assert "http://" not in html.replace("http://example.com", "")
+    assert html.count('<img src="data:image/png;base64,') == len(
+        re.findall(r'<figure class="plot"', html)) >= 10
+
+
+def test_csv_formula_neutralised_numbers_stay_numbers(two_runs: tuple[Path, Path]) -> None:
+    a, _ = two_runs
+    text = (a / "tables" / "patients_hfmse.csv").read_text(encoding="utf-8")
+    assert not any(ln.startswith(("=", '"=')) for ln in text.splitlines())
+    assert "\"'=HYPERLINK(\"\"http://example.com\"\")\"" in text
+    ly = (a / "tables" / "mmrm_hfmse_lsmeans.csv").read_text()
+    assert "'-" not in ly
+    pat = pd.read_csv(a / "tables" / "patients_pp_nonpref.csv")
+    assert pd.api.types.is_numeric_dtype(pat["change"])
+    summ = pd.read_csv(a / "tables" / "summary_hfmse.csv")
+    # negative numbers (a CI bound of the loading change) stay numbers
+    assert (summ["ci_low"] < 0).any() and pd.api.types.is_float_dtype(summ["ci_low"])
+
+
+def test_two_runs_identical_but_for_generation_time(two_runs: tuple[Path, Path]) -> None:
+    a, b = two_runs
+    files = sorted(p.relative_to(a) for p in a.rglob("*") if p.is_file())
+    assert files == sorted(p.relative_to(b) for p in b.rglob("*") if p.is_file())
+    for rel in files:
+        x, y = (a / rel).read_bytes(), (b / rel).read_bytes()
+        if rel.suffix in (".html", ".md", ".pdf"):
+            continue
+        assert x == y, rel
+    stamp = re.compile(r"\d{4}-\d\d-\d\d \d\d:\d\d:\d\d UTC")
+    for name in ("report.html", "report.md"):
+        x = stamp.sub("TIME", (a / name).read_text(encoding="utf-8"))
+        y = stamp.sub("TIME", (b / name).read_text(encoding="utf-8"))
+        assert x == y
+        assert len(stamp.findall((a / name).read_text(encoding="utf-8"))) >= 1
+
+
+def test_pdf_is_deterministic_with_fixed_time(data_file: Path, tmp_path: Path,
+                                              monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("SOURCE_DATE_EPOCH", "1700000000")
+    kw = dict(formats=["pdf", "html"], measures=["HFMSE"], patient_figures=False)
+    a = build_report(data_file, tmp_path / "a", **kw).parent
+    b = build_report(data_file, tmp_path / "b", **kw).parent
+    assert (a / "report.pdf").read_bytes() == (b / "report.pdf").read_bytes()
+    assert (a / "report.html").read_bytes() == (b / "report.html").read_bytes()
+    assert "2023-11-14 22:13:20 UTC" in (a / "report.html").read_text(encoding="utf-8")
+
+
+def test_existing_report_needs_force(data_file: Path, tmp_path: Path) -> None:
+    out = tmp_path / "r"
+    out.mkdir()
+    (out / "keep.txt").write_text("old")
+    with pytest.raises(ReportExistsError, match="already exists"):
+        build_report(data_file, out, measures=["HFMSE"], patient_figures=False)
+    assert (out / "keep.txt").read_text() == "old"
+    build_report(data_file, out, measures=["HFMSE"], patient_figures=False, force=True)
+    assert not (out / "keep.txt").exists() and (out / "report.html").exists()
+
+
+def test_data_error_writes_nothing(tmp_path: Path) -> None:
+    from sma_outcomes import DataError
+
+    bad = tmp_path / "bad.csv"
+    bad.write_text("patient_id,visit,day,HFMSE\nP1,Baseline,0,20\nP1,Month 6,180,99\n")
+    with pytest.raises(DataError) as err:
+        build_report(bad, tmp_path / "out")
+    assert len(err.value.problems) == 1
+    assert list(tmp_path.iterdir()) == [bad]
+
+
+def test_unknown_measure_and_timepoint(data_file: Path, tmp_path: Path) -> None:
+    with pytest.raises(ValueError, match="RULM.*not in the data"):
+        build_report(data_file, tmp_path / "x", measures=["RULM"])
+    with pytest.raises(ValueError, match="'Month 99' is not one of.*Month 18"):
+        build_report(data_file, tmp_path / "x", timepoint="Month 99")
+    assert not (tmp_path / "x").exists()
+
+
+def test_pseudonymize_everywhere(data_file: Path, tmp_path: Path) -> None:
+    out = build_report(data_file, tmp_path / "p", pseudonymize=True, pseudonym_key="k",
+                       formats=["html", "md"], measures=["HFMSE"]).parent
+    from sma_outcomes.report.safety import pseudonym_map
+
+    ids = ["GK02", "GK04", "GK05", SCRIPT_ID, FORMULA_ID]
+    codes = pseudonym_map(ids, key="k")
+    assert all(re.fullmatch(r"P-[0-9a-f]{8}", c) for c in codes.values())
+    everything = ""
+    for p in out.rglob("*"):
+        if p.is_file():
+            everything += p.name + "\n"
+            if p.suffix in (".html", ".md", ".csv", ".svg"):
+                everything += p.read_text(encoding="utf-8", errors="replace")
+    for raw in ("GK02", "GK04", "GK05", "alert(1)", "HYPERLINK", "2019-", "2020-"):
+        assert raw not in everything, raw
+    for code in codes.values():
+        assert code in everything
+    assert {p.stem for p in (out / "figures" / "patients").glob("*.png")} == set(codes.values())
+    # the same key gives the same codes in another report
+    pat = pd.read_csv(out / "tables" / "patients_hfmse.csv")
+    assert set(pat["patient_id"]) == set(codes.values())
+
+
+def test_cohort_report_uses_unstructured_mmrm(tmp_path: Path) -> None:
+    out = build_report(SAMPLE / "cohort.csv", tmp_path / "c", measures=["HFMSE"],
+                       patient_figures=False).parent
+    html = (out / "report.html").read_text(encoding="utf-8")
+    assert "covariance us." in html
+    ls = pd.read_csv(out / "tables" / "mmrm_hfmse_lsmeans.csv")
+    assert ls["visit"].tolist()[-1] == "Month 26"
+    summary = pd.read_csv(out / "tables" / "data_summary.csv").set_index("item")["value"]
+    assert summary["patients"] == "80"
+    # 80 patients -> 7 small-multiples figures of at most 12 patients
+    assert len(list((out / "figures").glob("patients_*.png"))) == 7
