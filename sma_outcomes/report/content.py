@@ -10,7 +10,7 @@ Examples
 >>> r = Report(title="Demo")
 >>> s = r.section("Data")
 >>> s.text("Five patients.")
->>> s.table("counts", pd.DataFrame({"n": [5]}), title="Counts")
+>>> t = s.table("counts", pd.DataFrame({"n": [5]}), title="Counts")
 >>> [item.kind for item in r.sections[0].items]
 ['text', 'table']
 """

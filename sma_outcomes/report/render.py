@@ -9,8 +9,7 @@ Examples
 >>> import tempfile, pathlib, pandas as pd
 >>> from sma_outcomes.report.content import Report
 >>> r = Report(title="Demo <b>")
->>> r.section("Data").table("n", pd.DataFrame({"patient_id": ["<script>"]}), title="Ids")
-Table(...)
+>>> t = r.section("Data").table("n", pd.DataFrame({"patient_id": ["<script>"]}), title="Ids")
 >>> html = render_html(r)
 >>> "&lt;script&gt;" in html and "<script>" not in html
 True

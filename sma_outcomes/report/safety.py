@@ -177,7 +177,7 @@ def pseudonym_map(ids: Sequence[object], key: str | bytes | None = None) -> dict
     Examples
     --------
     >>> pseudonym_map(["GK01", "GK02"], key="secret")
-    {'GK01': 'P-0d8d1d4c', 'GK02': 'P-f5d0a0e4'}
+    {'GK01': 'P-f5194f43', 'GK02': 'P-d397f4c8'}
     >>> sorted(pseudonym_map(["A", "B", "C"]).values())
     ['P01', 'P02', 'P03']
     """

@@ -7,7 +7,8 @@ Examples
 ...                    "timepoint": pd.Categorical(["Baseline", "Month 18"],
 ...                                                ["Baseline", "Month 18"], ordered=True),
 ...                    "day": [0.0, 550.0], "score": [20.0, 25.0], "change": [0.0, 5.0],
-...                    "pct_change": [0.0, 25.0], "analysed": True, "flag": ""})
+...                    "pct_change": [0.0, 25.0], "is_baseline": [True, False],
+...                    "analysed": True, "flag": ""})
 >>> patient_wide(ch, "HFMSE").iloc[0].tolist()
 ['P1', '20', '25 (+5, +25%)']
 """
