@@ -1,0 +1,78 @@
+"""``reproduce case-series``: the published ranges computed from the bundled data."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from sma_outcomes.report.reproduce import case_series_path, reproduce_case_series
+
+
+@pytest.fixture(scope="module")
+def report(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return reproduce_case_series(tmp_path_factory.mktemp("cs") / "case-series")
+
+
+def test_ranges_match_the_paper(report: Path) -> None:
+    r = pd.read_csv(report.parent / "tables" / "ranges.csv").set_index("measure")
+    got = {m: tuple(int(v) for v in r.loc[m, ["change_min", "change_max", "pct_min", "pct_max"]])
+           for m in r.index}
+    assert got == {"HFMSE": (3, 10, 13, 53), "PP_PREF": (4, 9, 80, 225),
+                   "PP_NONPREF": (3, 7, 60, 500)}
+    assert r["matches"].all() and (r["n_improved"] == 5).all() and (r["n"] == 5).all()
+
+
+def test_per_patient_table(report: Path) -> None:
+    per = pd.read_csv(report.parent / "tables" / "per_patient.csv")
+    assert len(per) == 15
+    gk01 = per[(per["patient_id"] == "GK01") & (per["measure"] == "PP_NONPREF")].iloc[0]
+    assert (gk01["baseline"], gk01["month_18"], gk01["change"]) == (1, 6, 5)
+    assert gk01["pct_change"] == 500
+    gk03 = per[(per["patient_id"] == "GK03") & (per["measure"] == "HFMSE")].iloc[0]
+    assert gk03["pct_change"] == pytest.approx(1000 / 19)  # 52.63 -> 53
+    assert gk03["pct_change_rounded"] == 53
+
+
+def test_paired_tests_state_the_smallest_p(report: Path) -> None:
+    p = pd.read_csv(report.parent / "tables" / "paired_tests.csv")
+    w = p[p["test"] == "wilcoxon"]
+    assert w["n"].tolist() == [5, 5, 5]
+    assert w["p_value"].tolist() == pytest.approx([0.0625] * 3)
+    assert w["min_p"].tolist() == pytest.approx([0.0625] * 3)
+    html = report.read_text(encoding="utf-8")
+    assert "cannot give a two-sided p-value below 0.0625" in html
+
+
+def test_files_and_figures(report: Path) -> None:
+    figs = {p.name for p in (report.parent / "figures").iterdir()}
+    assert {"trajectories.png", "trajectories.svg", "slope_hfmse.png", "slope_pp_pref.svg",
+            "slope_pp_nonpref.png", "cohort_hfmse.png"} <= figs
+    assert (report.parent / "report.md").exists()
+    html = report.read_text(encoding="utf-8")
+    assert "not the patients&#39; recorded values" in html
+    assert html.count("data:image/png;base64,") == len([f for f in figs if f.endswith(".png")])
+
+
+def test_refuses_to_overwrite(report: Path) -> None:
+    from sma_outcomes.report import ReportExistsError
+
+    with pytest.raises(ReportExistsError):
+        reproduce_case_series(report.parent)
+
+
+def test_sample_data_found_relative_to_package() -> None:
+    import sma_outcomes
+
+    assert case_series_path() == (Path(sma_outcomes.__file__).resolve().parents[1]
+                                  / "data" / "sample" / "case_series.csv")
+
+
+def test_missing_sample_data_is_a_clear_error(monkeypatch: pytest.MonkeyPatch,
+                                              tmp_path: Path) -> None:
+    import sma_outcomes
+
+    monkeypatch.setattr(sma_outcomes, "__file__", str(tmp_path / "pkg" / "__init__.py"))
+    with pytest.raises(FileNotFoundError, match="ship with the source repository"):
+        case_series_path()
