@@ -259,28 +259,29 @@ def hessian(
     H = np.zeros((m, m))
     C = ev.cov_beta
     a = np.zeros((m, pats.p))
-    for g, Sinv, U, B in zip(pats.groups, ev.Sinv, ev.U, ev.B, strict=True):
+    P = np.zeros((m, pats.p, pats.p)) if reml else None
+    for g, Sinv, U, B, T in zip(pats.groups, ev.Sinv, ev.U, ev.B, ev.T, strict=True):
         dS = dSigma[:, g.visits][:, :, g.visits]
         A = np.einsum("ij,kjl->kil", Sinv, dS)  # Sigma^-1 Sigma_k
         H -= g.n * np.einsum("kij,lji->kl", A, A)
         # 2 tr(Sigma_k Sigma^-1 Sigma_l U)
         H += 2.0 * np.einsum("kij,ljm,mi->kl", dS, A, U)
         a += np.einsum("kij,iaj->ka", dS, B)
-        if d2Sigma is not None:
-            d2 = d2Sigma[:, :, g.visits][:, :, :, g.visits]
+        d2 = None if d2Sigma is None else d2Sigma[:, :, g.visits][:, :, :, g.visits]
+        if d2 is not None:
             H += g.n * np.einsum("ij,klji->kl", Sinv, d2)
             H -= np.einsum("klij,ji->kl", d2, U)
+        if reml:
+            P += np.einsum("kij,ijab->kab", dS, T)
+            tau = np.einsum("ijab,ba->ij", T, C)  # tr(C Q_kl) = sum_ij (S_k S^-1 S_l)_ij tau_ij
+            CQ = np.einsum("kij,ljm,im->kl", dS, A, tau)
+            H += CQ + CQ.T
+            if d2 is not None:
+                H -= np.einsum("klij,ij->kl", d2, tau)
     H -= 2.0 * a @ C @ a.T
     if reml:
-        P = p_matrices(pats, ev, dSigma)
         CP = np.einsum("ab,kbc->kac", C, P)
         H -= np.einsum("kab,lba->kl", CP, CP)
-        Q = q_matrices(pats, ev, dSigma)
-        CQ = np.einsum("ab,klba->kl", C, Q)
-        H += CQ + CQ.T
-        if d2Sigma is not None:
-            R = r_matrices(pats, ev, d2Sigma)
-            H -= np.einsum("ab,klba->kl", C, R)
     return 0.5 * (H + H.T)
 
 
