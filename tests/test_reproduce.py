@@ -72,7 +72,12 @@ def test_sample_data_found_relative_to_package() -> None:
 def test_missing_sample_data_is_a_clear_error(monkeypatch: pytest.MonkeyPatch,
                                               tmp_path: Path) -> None:
     import sma_outcomes
+    from sma_outcomes import datasets
+
+    def nowhere(name: str) -> Path:
+        raise FileNotFoundError(name)
 
     monkeypatch.setattr(sma_outcomes, "__file__", str(tmp_path / "pkg" / "__init__.py"))
+    monkeypatch.setattr(datasets, "example_path", nowhere)
     with pytest.raises(FileNotFoundError, match="ship with the source repository"):
         case_series_path()

@@ -44,25 +44,34 @@ PUBLISHED = {
 
 
 def case_series_path() -> Path:
-    """``data/sample/case_series.csv`` of the source tree holding the package.
+    """``data/sample/case_series.csv``: in the source tree holding the package, else installed.
+
+    The repository root is ``Path(sma_outcomes.__file__).parents[1]``; when the
+    package is installed from a wheel the same file ships as
+    ``sma_outcomes.sample_data`` (:func:`sma_outcomes.datasets.example_path`).
 
     Raises
     ------
     FileNotFoundError
-        When the package is not run from a source checkout (the sample data
-        are not part of the installed package).
+        When neither is found, saying where it looked.
     """
     import sma_outcomes
 
+    from .. import datasets
+
     root = Path(sma_outcomes.__file__).resolve().parents[1]
     path = root / "data" / "sample" / "case_series.csv"
-    if not path.is_file():
-        raise FileNotFoundError(
-            f"the case-series sample data were not found at {path}; they ship with the "
-            "source repository (data/sample/), so install the package from a checkout "
-            "(pip install -e .)"
-        )
-    return path
+    if path.is_file():
+        return path
+    try:
+        return datasets.example_path("case_series")
+    except FileNotFoundError:
+        pass
+    raise FileNotFoundError(
+        f"the case-series sample data were not found at {path} nor in the installed package; "
+        "they ship with the source repository (data/sample/case_series.csv) and its wheel, "
+        "so reinstall sma_outcomes (pip install -e . from a checkout)"
+    )
 
 
 def _half_up(x: float) -> float:
