@@ -225,13 +225,36 @@ def test_global_rcparams_untouched(table):
     assert {k for k in before if before[k] != after[k]} == set()
 
 
-def test_style_survives_drawing_outside_the_context(table):
+USER_RC = {"font.size": 20, "font.family": "serif", "lines.linewidth": 5, "axes.linewidth": 3,
+           "xtick.major.size": 9, "xtick.major.pad": 10, "xtick.labelsize": 15,
+           "ytick.labelsize": 15, "legend.fontsize": 18, "axes.titlesize": 22,
+           "patch.linewidth": 3}
+
+
+def pixels(fig, rc=None):
+    from sma_outcomes.plot.style import house_style
+
+    with (mpl.rc_context(rc) if rc else house_style()):
+        canvas = FigureCanvasAgg(fig)
+        canvas.draw()
+        return np.asarray(canvas.buffer_rgba()).copy()
+
+
+@pytest.mark.parametrize("kind", ["patient", "patients", "cohort", "waterfall", "slope", "timeline"])
+def test_figure_looks_the_same_under_other_rcparams(table, kind):
+    """Shown later (e.g. in Jupyter) under a user's rcParams, a figure is unchanged."""
+    from sma_outcomes import plot
+
     data, doses = table
-    fig = plot_patient(data, patient_id="P1", doses=doses)
-    with mpl.rc_context({"xtick.labelsize": 20, "ytick.labelsize": 20}):
-        FigureCanvasAgg(fig).draw()
-    sizes = {t.get_fontsize() for ax in fig.axes for t in ax.get_yticklabels()}
-    assert sizes == {6.5}
+    make = {
+        "patient": lambda: plot.plot_patient(data, patient_id="P2", doses=doses),
+        "patients": lambda: plot.plot_patients(data, measures="HFMSE", doses=doses),
+        "cohort": lambda: plot.plot_cohort(data, measure="HFMSE"),
+        "waterfall": lambda: plot.plot_waterfall(data, measure="HFMSE", timepoint="Month 18"),
+        "slope": lambda: plot.plot_slope(data, measure="HFMSE", timepoint="Month 18"),
+        "timeline": lambda: plot.plot_timeline(data, doses=doses),
+    }[kind]
+    np.testing.assert_array_equal(pixels(make()), pixels(make(), USER_RC))
 
 
 def test_stack_rows():

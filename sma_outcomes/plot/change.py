@@ -32,7 +32,7 @@ from .style import (
     OKABE_ITO,
     SINGLE_COLUMN,
     color_for,
-    freeze_ticks,
+    finish,
     house_style,
     new_figure,
 )
@@ -217,7 +217,7 @@ def plot_waterfall(
         ax.set_title(title if title is not None else f"{D.short_name(measure)} at {timepoint}")
         if handles:
             ax.legend(handles=handles, loc="upper right", handlelength=1.0)
-        freeze_ticks(fig)
+        finish(fig, own=own)
     return fig
 
 
@@ -397,5 +397,5 @@ def plot_slope(
             if leaders:
                 ax.add_collection(LineCollection(leaders, colors=leader_colors, linewidths=0.4,
                                                  gid="label-leaders"), autolim=False)
-        freeze_ticks(fig)
+        finish(fig, own=own)
     return fig

@@ -39,7 +39,7 @@ from ..schema import (
 from . import _data as D
 from ._draw import measure_color
 from .patient import _x_locator
-from .style import GREY, GREY_DARK, SINGLE_COLUMN, color_for, freeze_ticks, house_style, new_figure
+from .style import GREY, GREY_DARK, SINGLE_COLUMN, color_for, finish, house_style, new_figure
 
 __all__ = ["cohort_summary", "plot_cohort", "model_curve"]
 
@@ -487,5 +487,5 @@ def plot_cohort(
                 fig.legend(handles=handles, loc="outside lower center", ncol=2, handlelength=2.0)
             else:
                 ax.legend(handles=handles, loc="best", handlelength=2.0)
-        freeze_ticks(fig)
+        finish(fig, own=own)
     return fig

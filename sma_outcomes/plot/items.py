@@ -19,7 +19,7 @@ from ..exceptions import DataError
 from ..registry import get_scale, items_of
 from ..schema import ANALYSED, CHANGE, MEASURE, PATIENT, SCORE, TIMEPOINT
 from . import _data as D
-from .style import DOUBLE_COLUMN, freeze_ticks, house_style, new_figure
+from .style import DOUBLE_COLUMN, finish, house_style, new_figure
 
 __all__ = ["item_matrix", "plot_item_heatmap"]
 
@@ -217,5 +217,5 @@ def plot_item_heatmap(
             if np.isnan(mat.to_numpy(float)).any():
                 cb.ax.text(0.5, -0.04, "grey: not\nscored", transform=cb.ax.transAxes,
                            ha="center", va="top", fontsize=5.5, color="#555555")
-        freeze_ticks(fig)
+        finish(fig, own=own)
     return fig

@@ -32,7 +32,7 @@ from ._draw import (
     shade_loading,
     wrap_label,
 )
-from .style import DOUBLE_COLUMN, SINGLE_COLUMN, freeze_ticks, house_style, new_figure
+from .style import DOUBLE_COLUMN, SINGLE_COLUMN, finish, house_style, new_figure
 
 __all__ = ["plot_patient", "plot_patients"]
 
@@ -307,6 +307,7 @@ def plot_patient(
             if legend:
                 ax.legend(handles=legend_handles(info["color"], **_merge_legend([info])),
                           loc="best")
+            finish(fig, own=False)
         return fig
 
     legend = True if legend is None else legend
@@ -370,7 +371,7 @@ def plot_patient(
                 handles=handles, loc="lower left", ncol=ncol,
                 bbox_to_anchor=(0.1 / width, 0.03 / height), handletextpad=0.5,
             )
-        freeze_ticks(fig)
+        finish(fig)
     return fig
 
 
@@ -501,5 +502,5 @@ def plot_patients(
             color = infos[0]["color"] if single else "#4D4D4D"
             fig.legend(handles=legend_handles(color, **merged), loc="outside upper center",
                        ncol=4)
-        freeze_ticks(fig)
+        finish(fig)
     return fig

@@ -183,18 +183,62 @@ def color_for(index: int) -> str:
     return PALETTE[index % len(PALETTE)]
 
 
-def freeze_ticks(fig: Figure) -> None:
-    """Create each axis' first tick now, so tick styling does not depend on
-    the rcParams in force when the figure is later drawn (ticks are created
-    lazily by matplotlib).
+def finish(fig: Figure, *, own: bool = True) -> None:
+    """Make a figure independent of the rcParams in force when it is drawn.
+
+    Creates the first tick of every axis (later ticks copy it) and, for a
+    figure this package created (``own``), runs its constrained layout once
+    now, under the house style, and keeps those positions (layout engine
+    ``"none"``), so the figure looks the same when saved or shown later with
+    other rcParams. Call ``fig.set_layout_engine("constrained")`` to have it
+    laid out again after adding to it.
 
     Examples
     --------
-    >>> fig = new_figure(1, 1)
-    >>> ax = fig.add_subplot()
-    >>> freeze_ticks(fig)
+    >>> with house_style():
+    ...     fig = new_figure(2, 1, layout="constrained")
+    ...     ax = fig.add_subplot()
+    ...     finish(fig)
+    >>> type(fig.get_layout_engine()).__name__
+    'PlaceHolderLayoutEngine'
+    """
+    freeze_ticks(fig)
+    engine = fig.get_layout_engine()
+    if own and engine is not None and type(engine).__name__ == "ConstrainedLayoutEngine":
+        engine.execute(fig)
+        fig.set_layout_engine("none")
+
+
+def freeze_ticks(fig: Figure) -> None:
+    """Fix every axis' tick style now, so it does not depend on the rcParams
+    in force when the figure is later drawn (matplotlib creates ticks lazily,
+    from rcParams, at draw time).
+
+    Examples
+    --------
+    >>> with house_style():
+    ...     fig = new_figure(1, 1)
+    ...     ax = fig.add_subplot()
+    ...     freeze_ticks(fig)
+    >>> ax.xaxis.get_major_ticks()[0].label1.get_fontsize()
+    6.5
     """
     for ax in fig.axes:
-        for axis in (ax.xaxis, ax.yaxis):
-            axis.get_major_ticks(1)
-            axis.get_minor_ticks(1)
+        for name, axis in (("x", ax.xaxis), ("y", ax.yaxis)):
+            for which in ("major", "minor"):
+                ticks = axis.get_major_ticks(1) if which == "major" else axis.get_minor_ticks(1)
+                first = ticks[0]
+                given = axis._major_tick_kw if which == "major" else axis._minor_tick_kw
+                kw = {
+                    "labelsize": first.label1.get_fontsize(),
+                    "labelcolor": first.label1.get_color(),
+                    "length": mpl.rcParams[f"{name}tick.{which}.size"],
+                    "width": mpl.rcParams[f"{name}tick.{which}.width"],
+                    "pad": mpl.rcParams[f"{name}tick.{which}.pad"],
+                    "color": mpl.rcParams[f"{name}tick.color"],
+                }
+                keys = {"labelsize": "labelsize", "labelcolor": "label1.color",
+                        "length": "size", "width": "width", "pad": "pad", "color": "color"}
+                kw = {k: v for k, v in kw.items() if k not in given and keys[k] not in given}
+                if kw:
+                    axis.set_tick_params(which=which, **kw)

@@ -27,7 +27,7 @@ from .style import (
     GREY_LIGHT,
     OKABE_ITO,
     SINGLE_COLUMN,
-    freeze_ticks,
+    finish,
     house_style,
     new_figure,
 )
@@ -213,5 +213,5 @@ def plot_timeline(
                 fig.legend(handles=handles, loc="outside lower center", ncol=3, handlelength=1.0)
             else:
                 ax.legend(handles=handles, loc="best")
-        freeze_ticks(fig)
+        finish(fig, own=own)
     return fig
