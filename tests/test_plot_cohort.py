@@ -176,3 +176,17 @@ def test_errors(small):
         plot_cohort(small, measure="HFMSE", y="change")
     with pytest.raises(ValueError, match="`y` must be one of"):
         plot_cohort(small, measure="HFMSE", y="delta")
+
+
+def test_real_lmm_curve_per_sma_type(small):
+    lmm = pytest.importorskip("sma_outcomes.stats.lmm", reason="fit_lmm not available")
+    data = small.copy()
+    data["months"] = data["day"] / DAYS_PER_MONTH
+    fit = lmm.fit_lmm(data, measure="HFMSE", random="intercept", covariates=["sma_type"])
+    fig = plot_cohort(data, measure="HFMSE", model=fit, hue="sma_type")
+    curves = by_gid(fig.axes[0], "model")
+    assert len(curves) == 2
+    for level, curve in zip(["2", "3"], curves, strict=True):
+        x = curve.get_xdata()
+        want = fit.predict(pd.DataFrame({"months": x, "sma_type": level}), include_random=False)
+        np.testing.assert_allclose(curve.get_ydata(), want["estimate"], rtol=1e-12)
