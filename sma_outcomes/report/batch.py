@@ -152,7 +152,7 @@ def build_reports(
     if progress:
         from tqdm.auto import tqdm
 
-        bar = tqdm(total=len(paths), unit="file", desc="reports")
+        bar = tqdm(total=len(paths), unit="file", desc="reports", disable=None)
     results: list[dict[str, str]] = []
     with atomic_folder(target, force=force) as tmp:
         try:

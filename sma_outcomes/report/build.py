@@ -424,7 +424,7 @@ def _bar(progress: bool, total: int, name: str) -> Any:
         return None
     from tqdm.auto import tqdm
 
-    return tqdm(total=total, desc=name, unit="step", leave=False)
+    return tqdm(total=total, desc=name, unit="step", leave=False, disable=None)
 
 
 def _patient_files(prep: Prepared, folder: Path, jobs: int | None) -> None:

@@ -205,7 +205,7 @@ def reproduce_case_series(
     if progress:
         from tqdm.auto import tqdm
 
-        bar = tqdm(total=4, desc="case series", unit="step", leave=False)
+        bar = tqdm(total=4, desc="case series", unit="step", leave=False, disable=None)
 
     def step() -> None:
         if bar is not None:

@@ -8,9 +8,9 @@ Examples
 --------
 >>> import pandas as pd
 >>> neutralise_cells(pd.DataFrame({"id": ["=1+1", "P1"], "change": [-3.0, 2.0]}))
-     id  change
+      id  change
 0  '=1+1    -3.0
-1    P1     2.0
+1     P1     2.0
 """
 
 from __future__ import annotations

@@ -1,0 +1,209 @@
+"""The ``sma-outcomes`` command line: help, version, validate, report, reproduce, exit codes."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from sma_outcomes import __version__
+from sma_outcomes.cli import main
+
+from .conftest import SAMPLE
+
+BAD = "patient_id,visit,day,HFMSE\nP1,Baseline,0,20\nP1,Month 6,180,99\n"
+
+
+def run(capsys: pytest.CaptureFixture, *argv: str) -> tuple[int, str, str]:
+    try:
+        code = main(list(argv))
+    except SystemExit as exc:  # argparse: --help, --version, usage errors
+        code = exc.code
+    out = capsys.readouterr()
+    return code, out.out, out.err
+
+
+@pytest.fixture()
+def bad_file(tmp_path: Path) -> Path:
+    p = tmp_path / "bad.csv"
+    p.write_text(BAD)
+    return p
+
+
+# ------------------------------------------------------------------ help, version
+def test_version(capsys: pytest.CaptureFixture) -> None:
+    code, out, _ = run(capsys, "--version")
+    assert code == 0 and out.strip() == f"sma-outcomes {__version__}"
+
+
+@pytest.mark.parametrize("argv, example", [
+    ((), "sma-outcomes reproduce case-series"),
+    (("validate",), "sma-outcomes validate data/sample/case_series.csv"),
+    (("report",), "sma-outcomes report data/sample/case_series.csv"),
+    (("reproduce",), "sma-outcomes reproduce case-series --out reports/case-series"),
+])
+def test_every_help_shows_an_example(capsys: pytest.CaptureFixture, argv: tuple,
+                                     example: str) -> None:
+    code, out, _ = run(capsys, *argv, "--help")
+    assert code == 0
+    assert "examples:" in out and example in out
+    assert "exit codes" in out or argv == ("reproduce",)
+
+
+def test_no_command_prints_help(capsys: pytest.CaptureFixture) -> None:
+    code, out, _ = run(capsys)
+    assert code == 2 and "examples:" in out
+
+
+def test_help_does_not_import_heavy_libraries() -> None:
+    code = ("import sys\nfrom sma_outcomes.cli import main\n"
+            "for argv in (['--help'], ['report', '--help'], ['reproduce', '--help']):\n"
+            "    try:\n        main(argv)\n    except SystemExit:\n        pass\n"
+            "print(sorted(m for m in ('pandas', 'scipy', 'matplotlib', 'jinja2') "
+            "if m in sys.modules))")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                         check=True)
+    assert out.stdout.strip().splitlines()[-1] == "[]"
+
+
+def test_usage_error_is_one_line_plus_hint(capsys: pytest.CaptureFixture) -> None:
+    code, _, err = run(capsys, "report", "x.csv", "--jobs", "many")
+    assert code == 2
+    lines = err.strip().splitlines()
+    assert len(lines) == 2
+    assert lines[0].startswith("sma-outcomes report: error: argument --jobs")
+    assert lines[1] == "hint: run 'sma-outcomes report --help'"
+
+
+def test_python_m_entry_point() -> None:
+    out = subprocess.run([sys.executable, "-m", "sma_outcomes", "--version"],
+                         capture_output=True, text=True)
+    assert out.returncode == 0 and out.stdout.strip() == f"sma-outcomes {__version__}"
+
+
+# ------------------------------------------------------------------ validate
+def test_validate_clean(capsys: pytest.CaptureFixture) -> None:
+    code, out, _ = run(capsys, "validate", str(SAMPLE / "case_series.csv"))
+    assert code == 0
+    assert "OK: 90 scores from 5 patients, 30 assessments" in out
+
+
+def test_validate_bad_data_table(capsys: pytest.CaptureFixture, bad_file: Path) -> None:
+    code, out, _ = run(capsys, "validate", str(bad_file))
+    assert code == 1
+    header, rule, row = out.splitlines()[:3]
+    assert header.split() == ["severity", "row", "column", "value", "message"]
+    assert set(rule.replace(" ", "")) == {"-"}
+    assert row.split()[:3] == ["error", "3", "HFMSE"] and row.split()[3] in ("99", "99.0")
+    assert "99 is above the HFMSE maximum of 66" in row
+    assert "1 error(s), 0 warning(s): the data were not read." in out
+
+
+def test_validate_missing_file(capsys: pytest.CaptureFixture, tmp_path: Path) -> None:
+    code, _, err = run(capsys, "validate", str(tmp_path / "nope.csv"))
+    assert code == 2
+    assert err.splitlines() == [f"sma-outcomes: error: file not found: {tmp_path / 'nope.csv'}",
+                                "hint: check the path (relative to the current folder)"]
+
+
+def test_validate_reading_options(capsys: pytest.CaptureFixture) -> None:
+    code, out, _ = run(capsys, "validate", str(SAMPLE / "clinic_export.xlsx"), "--skiprows", "1",
+                       "--dayfirst")
+    assert code == 0 and "OK:" in out and "HFMSE items (33)" in out
+
+
+# ------------------------------------------------------------------ report
+def test_report_writes_and_refuses_to_overwrite(capsys: pytest.CaptureFixture,
+                                                tmp_path: Path) -> None:
+    out = tmp_path / "cs"
+    argv = ("report", str(SAMPLE / "case_series.csv"), "--out", str(out), "--measures", "HFMSE",
+            "--timepoint", "Month 18", "--no-patient-figures", "--format", "html,md")
+    code, stdout, _ = run(capsys, *argv)
+    assert code == 0 and f"report written: {out / 'report.html'}" in stdout
+    assert (out / "report.md").exists() and not (out / "report.pdf").exists()
+    opts = pd.read_csv(out / "tables" / "provenance_options.csv").set_index("option")["value"]
+    assert opts["measures"] == "HFMSE" and opts["timepoint"] == "Month 18"
+    code, _, err = run(capsys, *argv)
+    assert code == 2
+    assert err.splitlines() == [f"sma-outcomes: error: {out} already exists",
+                                "hint: add --force to replace it, or choose another --out"]
+    code, _, _ = run(capsys, *argv, "--force")
+    assert code == 0
+
+
+def test_report_bad_data_exit_1(capsys: pytest.CaptureFixture, bad_file: Path,
+                                tmp_path: Path) -> None:
+    code, out, err = run(capsys, "report", str(bad_file), "--out", str(tmp_path / "r"))
+    assert code == 1
+    assert "99 is above the HFMSE maximum of 66" in out
+    assert "1 error(s): no report written." in err
+    assert not (tmp_path / "r").exists()
+
+
+def test_report_missing_file_exit_2(capsys: pytest.CaptureFixture, tmp_path: Path) -> None:
+    code, _, err = run(capsys, "report", str(tmp_path / "nope.csv"))
+    assert code == 2
+    assert err.startswith("sma-outcomes: error: file not found:") and "hint:" in err
+
+
+@pytest.mark.parametrize("option, message", [
+    (("--measures", "RULM"), "measure(s) RULM not in the data"),
+    (("--timepoint", "Month 99"), "timepoint 'Month 99' is not one of"),
+    (("--schedule", "aspirin"), "aspirin"),
+    (("--format", "docx"), "format must be among html, md, pdf"),
+])
+def test_report_bad_option_exit_2(capsys: pytest.CaptureFixture, tmp_path: Path,
+                                  option: tuple, message: str) -> None:
+    code, _, err = run(capsys, "report", str(SAMPLE / "case_series.csv"), "--out",
+                       str(tmp_path / "r"), *option)
+    assert code == 2
+    lines = err.strip().splitlines()
+    assert len(lines) == 2 and message in lines[0]
+    assert lines[1] == "hint: run 'sma-outcomes report --help'"
+    assert not (tmp_path / "r").exists()
+
+
+def test_report_batch_exit_code(capsys: pytest.CaptureFixture, bad_file: Path,
+                                tmp_path: Path) -> None:
+    good = tmp_path / "good.csv"
+    good.write_bytes((SAMPLE / "case_series.csv").read_bytes())
+    code, out, _ = run(capsys, "report", str(good), str(bad_file), "--out", str(tmp_path / "b"),
+                       "--measures", "HFMSE", "--no-patient-figures")
+    assert code == 1
+    assert "good.csv: ok" in out and "bad.csv: data error: 1 problem(s): row 3" in out
+    assert "1 of 2 report(s) written" in out
+    assert (tmp_path / "b" / "good" / "report.html").exists()
+    assert (tmp_path / "b" / "index.html").exists()
+
+
+def test_report_dose_file_as_schedule(capsys: pytest.CaptureFixture, tmp_path: Path) -> None:
+    doses = tmp_path / "doses.csv"
+    rows = ["patient_id,day"] + [f"GK0{i},{d}" for i in range(1, 6)
+                                 for d in (0, 14, 28, 63, 185, 307, 428, 550)]
+    doses.write_text("\n".join(rows) + "\n")
+    code, _, err = run(capsys, "report", str(SAMPLE / "case_series.csv"), "--out",
+                       str(tmp_path / "r"), "--schedule", str(doses), "--measures", "HFMSE",
+                       "--no-patient-figures")
+    assert code == 0, err
+    inputs = pd.read_csv(tmp_path / "r" / "tables" / "provenance_inputs.csv")
+    assert inputs["role"].tolist() == ["scores", "doses"]
+    assert inputs.loc[1, "file"] == "doses.csv"
+    code, _, err = run(capsys, "report", str(SAMPLE / "case_series.csv"), "--out",
+                       str(tmp_path / "r2"), "--schedule", str(tmp_path / "none.csv"))
+    assert code == 2 and "dose file not found" in err
+
+
+# ------------------------------------------------------------------ reproduce
+def test_reproduce_case_series(capsys: pytest.CaptureFixture, tmp_path: Path) -> None:
+    out = tmp_path / "case-series"
+    code, stdout, _ = run(capsys, "reproduce", "case-series", "--out", str(out))
+    assert code == 0 and f"case-series report written: {out / 'report.html'}" in stdout
+    ranges = pd.read_csv(out / "tables" / "ranges.csv")
+    assert ranges["matches"].all()
+    code, _, err = run(capsys, "reproduce", "case-series", "--out", str(out))
+    assert code == 2 and "--force" in err
+    code, _, err = run(capsys, "reproduce", "other")
+    assert code == 2 and "invalid choice: 'other'" in err
