@@ -339,3 +339,20 @@ def test_analytic_hessian_matches_richardson(changes):
             Hn = jacobian(lambda p, st=st, reml=reml: evaluate(
                 pats, st.sigma_nat(p), st.dsigma_nat(p), reml=reml).grad, phi)
             np.testing.assert_allclose(Ha, Hn, rtol=1e-6, atol=1e-8 * np.abs(Hn).max())
+
+
+def test_on_the_sample_cohort_pipeline():
+    import sma_outcomes as so
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        ch = so.change_from_baseline(so.load_example("cohort"))
+        f = so.fit_mmrm(ch, "RULM", arm="sma_type", covariance="ar1h")
+    used = ch.query("measure == 'RULM' and analysed and not is_baseline").dropna(
+        subset=["change", "baseline"]
+    )
+    assert f.n_obs == len(used)
+    assert f.visits == [v for v in ch["timepoint"].cat.categories
+                        if v in set(used["timepoint"]) and v != "Baseline"]
+    assert f.plot().axes[0].get_ylabel() == "Change in RULM total (points), LS mean (95% CI)"
+    assert set(f.differences["arm"]) == {"3 - 2"}

@@ -54,6 +54,7 @@ class Design:
     numerics: dict[str, float] = field(default_factory=dict)
     n_baseline_only: int = 0
     has_baseline_rows: bool = False
+    measure: str | None = None
     baseline_only: list[str] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
 
@@ -281,6 +282,7 @@ def prepare(
         numerics=numerics,
         n_baseline_only=len(baseline_only),
         has_baseline_rows=schema.IS_BASELINE in changes.columns,
+        measure=measure,
         baseline_only=baseline_only,
         notes=notes,
     )

@@ -453,6 +453,19 @@ class MMRMResult:
             + "</div>"
         )
 
+    def _y_label(self) -> str:
+        d = self.design
+        if d.measure is not None and d.y in ("change", "pct_change"):
+            try:
+                from ...registry import get_scale
+
+                return get_scale(d.measure).axis_label(
+                    change=True, percent=d.y == "pct_change"
+                )
+            except (KeyError, ValueError):
+                pass
+        return str(d.y)
+
     def plot(self, ax: Any = None) -> Any:
         """LS means by visit with confidence intervals (one line per arm).
 
@@ -509,7 +522,7 @@ class MMRMResult:
         ax.set_xticklabels([str(v) for v in levels])
         ax.axhline(0.0, color="0.6", lw=0.8, ls=":")
         ax.set_xlabel(str(self.design.visit))
-        ax.set_ylabel(f"LS mean of {self.design.y} ({int(round(self.level * 100))}% CI)")
+        ax.set_ylabel(f"{self._y_label()}, LS mean ({int(round(self.level * 100))}% CI)")
         if n > 1:
             ax.legend(title=str(self.design.arm), frameon=False)
         return fig
