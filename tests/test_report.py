@@ -208,3 +208,37 @@ def test_cohort_report_uses_unstructured_mmrm(tmp_path: Path) -> None:
     assert summary["patients"] == "80"
     # 80 patients -> 7 small-multiples figures of at most 12 patients
     assert len(list((out / "figures").glob("patients_*.png"))) == 7
+
+
+def test_validation_warnings_and_items(tmp_path: Path) -> None:
+    d = pd.read_csv(SAMPLE / "case_series.csv")
+    pd.concat([d, d.iloc[[0]]]).to_csv(tmp_path / "dup.csv", index=False)
+    out = build_report(tmp_path / "dup.csv", tmp_path / "dup", measures=["HFMSE"],
+                       patient_figures=False).parent
+    warn = pd.read_csv(out / "tables" / "validation_warnings.csv")
+    assert warn["row"].tolist() == [32] * 3 and set(warn["rule"]) == {"duplicate"}
+    assert "row 32 repeats row 2" in (out / "report.html").read_text(encoding="utf-8")
+    clinic = build_report(SAMPLE / "clinic_export.xlsx", tmp_path / "clinic", skiprows=1,
+                          dayfirst=True, patient_figures=False).parent
+    summary = pd.read_csv(clinic / "tables" / "data_summary.csv").set_index("item")["value"]
+    assert summary["measures in the data"] == "HFMSE, HFMSE items (33)"
+    assert summary["measures analysed"] == "HFMSE"
+    assert (clinic / "figures" / "items_hfmse.png").exists()
+    opts = pd.read_csv(clinic / "tables" / "provenance_options.csv").set_index("option")["value"]
+    assert opts["read: dayfirst"] == "True" and opts["read: skiprows"] == "1"
+
+
+def test_user_windows_file(tmp_path: Path) -> None:
+    win = tmp_path / "windows.csv"
+    win.write_text("label,lo,hi,target\nBaseline,-30,0,0\nYear 1,300,420,365\n"
+                   "Month 18,480,620,550\n")
+    out = build_report(SAMPLE / "case_series.csv", tmp_path / "w", windows=win,
+                       measures=["HFMSE"], patient_figures=False).parent
+    pat = pd.read_csv(out / "tables" / "patients_hfmse.csv")
+    assert sorted(set(pat["timepoint"])) == ["Baseline", "Month 18", "Year 1"]
+    shown = pd.read_csv(out / "tables" / "provenance_windows.csv")
+    assert shown["label"].tolist() == ["Baseline", "Year 1", "Month 18"]
+    inputs = pd.read_csv(out / "tables" / "provenance_inputs.csv")
+    assert inputs["role"].tolist() == ["scores", "windows"]
+    html = (out / "report.html").read_text(encoding="utf-8")
+    assert "MMRM skipped: 2 post-baseline timepoint(s)" in html

@@ -171,7 +171,11 @@ def prepare(
         scores = pseudonymize_table(scores, mapping)
         changes = pseudonymize_table(changes, mapping)
         tab = pseudonymize_table(tab, mapping)
-        problems = problems.iloc[0:0] if len(problems) else problems
+        problems = problems.copy()
+        for col in ("value", "message"):
+            if col in problems.columns:
+                problems[col] = [_replace_ids(str(v), mapping) if isinstance(v, str) else v
+                                 for v in problems[col]]
         msgs = [_replace_ids(m, mapping) for m in msgs]
     return Prepared(scores, changes, tab, list(measures), timepoint, reason, sched,
                     windows_used, problems, msgs)
@@ -188,7 +192,12 @@ def _replace_ids(text: str, mapping: Mapping[str, str]) -> str:
 def compose(prep: Prepared, *, title: str, options: dict[str, Any],
             inputs: dict[str, Any], generated: str, progress: Any = None) -> Report:
     """The :class:`Report` of prepared data: every section, figures drawn."""
-    from .figures import add_change_figures, add_cohort_figures, add_patient_figures
+    from .figures import (
+        add_change_figures,
+        add_cohort_figures,
+        add_item_figures,
+        add_patient_figures,
+    )
     from .inference import add_lmm, add_mmrm, add_paired, add_responders
     from .provenance import add_methods, input_table, options_table
     from .tables import add_patient_tables, add_summaries, data_summary, missing_codes
@@ -235,6 +244,7 @@ def compose(prep: Prepared, *, title: str, options: dict[str, Any],
     sec = rep.section("Figures")
     add_cohort_figures(sec, ch, ms, lmm)
     add_change_figures(sec, ch, ms, tp)
+    add_item_figures(sec, ch, ms, tp)
     add_patient_figures(sec, ch, ms, prep.doses, None)
     add_methods(rep.section("Methods and provenance"), inputs=input_table(inputs),
                 options=options_table(options), schedule=prep.schedule, windows=prep.windows,

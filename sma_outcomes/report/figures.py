@@ -21,7 +21,8 @@ from ..registry import get_scale
 from .content import Section, slug
 from .inference import captured
 
-__all__ = ["add_cohort_figures", "add_change_figures", "add_patient_figures", "chunks"]
+__all__ = ["add_cohort_figures", "add_change_figures", "add_item_figures",
+           "add_patient_figures", "chunks"]
 
 #: Patients per small-multiples figure embedded in the report.
 PATIENTS_PER_FIGURE = 12
@@ -81,6 +82,28 @@ def add_change_figures(
             sec.figure(f"{kind}_{slug(m)}", fig,
                        title=f"{get_scale(m).name}: {kind} chart.",
                        caption=f"{what[0].upper()}{what[1:]}." + (band if kind == "waterfall" else ""))
+
+
+def add_item_figures(
+    sec: Section, changes: pd.DataFrame, measures: list[str], timepoint: str
+) -> None:
+    """Item-level heatmap of change at ``timepoint`` for scales scored item by item."""
+    from ..plot import plot_item_heatmap
+    from ..registry import items_of
+
+    present = set(changes[S.MEASURE].astype(str))
+    for m in measures:
+        items = [c for c in items_of(m) if c in present] if get_scale(m).items else []
+        if not items:
+            continue
+        try:
+            fig, _ = captured(plot_item_heatmap, changes, scale=m, timepoint=timepoint)
+        except (ValueError, KeyError) as err:
+            _warn(sec, f"{m} items", err)
+            continue
+        sec.figure(f"items_{slug(m)}", fig, title=f"{get_scale(m).name}: change by item at "
+                   f"{timepoint}.", caption="Patients x items; gains blue, losses red, items "
+                   "not scored grey.")
 
 
 def add_patient_figures(

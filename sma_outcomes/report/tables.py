@@ -60,7 +60,7 @@ def data_summary(
         ("patients", scores[S.PATIENT].nunique()),
         ("assessments (patient x visit)", len(visits.drop_duplicates())),
         ("score rows (patient x visit x measure)", len(scores)),
-        ("measures in the data", ", ".join(sorted(scores[S.MEASURE].unique()))),
+        ("measures in the data", _measure_list(scores[S.MEASURE].astype(str).unique())),
         ("measures analysed", ", ".join(measures)),
         ("missing scores", int(scores[S.SCORE].isna().sum())),
         ("timepoints", ", ".join(str(t) for t in used)),
@@ -70,6 +70,20 @@ def data_summary(
     if S.DAY in scores.columns and scores[S.DAY].notna().any():
         rows.append(("study days", f"{_num(scores[S.DAY].min())} to {_num(scores[S.DAY].max())}"))
     return pd.DataFrame(rows, columns=["item", "value"]).astype({"value": str})
+
+
+def _measure_list(codes: object) -> str:
+    """Measure codes with items folded: ``'HFMSE, HFMSE items (33)'``."""
+    from ..registry import SCALES
+
+    codes = [str(c) for c in codes]  # type: ignore[attr-defined]
+    totals = sorted(c for c in codes if c not in SCALES or SCALES[c].parent is None
+                    or not SCALES[c].in_total)
+    items: dict[str, int] = {}
+    for c in codes:
+        if c in SCALES and SCALES[c].parent and SCALES[c].in_total:
+            items[SCALES[c].parent] = items.get(SCALES[c].parent, 0) + 1
+    return ", ".join(totals + [f"{p} items ({n})" for p, n in sorted(items.items())])
 
 
 def missing_codes(scores: pd.DataFrame) -> pd.DataFrame:
