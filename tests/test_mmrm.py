@@ -356,3 +356,16 @@ def test_on_the_sample_cohort_pipeline():
                         if v in set(used["timepoint"]) and v != "Baseline"]
     assert f.plot().axes[0].get_ylabel() == "Change in RULM total (points), LS mean (95% CI)"
     assert set(f.differences["arm"]) == {"3 - 2"}
+
+
+def test_patients_without_baseline_are_told_apart(changes):
+    d = changes.copy()
+    pid = d.loc[(d.measure == "HFMSE") & ~d.is_baseline, "patient_id"].iloc[0]
+    mine = (d.patient_id == pid) & (d.measure == "HFMSE")
+    d = d.loc[~(mine & d.is_baseline)]
+    d.loc[mine & ~d.is_baseline, "change"] = np.nan
+    with pytest.warns(DataWarning, match=f"1 patient\\(s\\) had no usable value .*{pid}"):
+        f = fit_mmrm(d, "HFMSE")
+    assert f.design.no_value == [pid]
+    assert "Patients without any usable value (not in the model): 1" in f.summary()
+    assert f.design.n_baseline_only == _quiet(changes, "HFMSE").design.n_baseline_only

@@ -53,9 +53,10 @@ class Design:
     factors: dict[str, list] = field(default_factory=dict)
     numerics: dict[str, float] = field(default_factory=dict)
     n_baseline_only: int = 0
-    has_baseline_rows: bool = False
+    n_no_value: int = 0
     measure: str | None = None
     baseline_only: list[str] = field(default_factory=list)
+    no_value: list[str] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
 
 
@@ -90,21 +91,23 @@ def select_rows(
     y: str,
     visit: str,
     group: str,
-) -> tuple[pd.DataFrame, list[str]]:
-    """Rows of one measure that enter the model, and the patients with baseline only.
+) -> tuple[pd.DataFrame, list[str], list[str]]:
+    """Rows of one measure that enter the model, and the patients left out.
 
     With the timeline columns, keeps ``analysed == True`` and ``is_baseline ==
-    False``. Returns the post-baseline rows (outcome may still be missing) and
-    the ids of patients who had rows of the measure but no post-baseline value.
+    False``. Returns the post-baseline rows (outcome may still be missing), the
+    ids of patients with a baseline but no post-baseline value, and the ids of
+    other patients without any usable value (e.g. no baseline, hence no change).
 
     Examples
     --------
     >>> d = pd.DataFrame({"patient_id": ["a", "a", "b"], "measure": "HFMSE",
     ...                   "timepoint": ["Baseline", "Month 6", "Baseline"],
     ...                   "is_baseline": [True, False, True], "change": [None, 2.0, None]})
-    >>> rows, only = select_rows(d, "HFMSE", y="change", visit="timepoint", group="patient_id")
-    >>> len(rows), only
-    (1, ['b'])
+    >>> rows, only, none = select_rows(d, "HFMSE", y="change", visit="timepoint",
+    ...                                group="patient_id")
+    >>> len(rows), only, none
+    (1, ['b'], [])
     """
     if not isinstance(changes, pd.DataFrame):
         raise TypeError(f"fit_mmrm() expects a pandas DataFrame, got {type(changes).__name__}")
@@ -133,12 +136,17 @@ def select_rows(
     if schema.ANALYSED in data.columns:
         data = data.loc[data[schema.ANALYSED].fillna(False).astype(bool).to_numpy()]
     all_ids = pd.unique(data[group].dropna())
+    base_ids: set = set()
     if schema.IS_BASELINE in data.columns:
-        data = data.loc[~data[schema.IS_BASELINE].fillna(False).astype(bool).to_numpy()]
+        is_base = data[schema.IS_BASELINE].fillna(False).astype(bool).to_numpy()
+        base_ids = set(data.loc[is_base, group].tolist())
+        data = data.loc[~is_base]
     ok = data[y].notna() & data[visit].notna()
     with_value = set(data.loc[ok, group].tolist())
-    baseline_only = sorted(str(i) for i in all_ids if i not in with_value)
-    return data, baseline_only
+    left_out = [i for i in all_ids if i not in with_value]
+    baseline_only = sorted(str(i) for i in left_out if i in base_ids)
+    no_value = sorted(str(i) for i in left_out if i not in base_ids)
+    return data, baseline_only, no_value
 
 
 def prepare(
@@ -172,7 +180,7 @@ def prepare(
         covariates = (covariates,)
     if isinstance(interactions, str):
         interactions = (interactions,)
-    rows, baseline_only = select_rows(changes, measure, y=y, visit=visit, group=group)
+    rows, baseline_only, no_value = select_rows(changes, measure, y=y, visit=visit, group=group)
     if y not in rows.columns:
         raise DataError(f"the outcome column {y!r} is not in the table")
 
@@ -281,7 +289,8 @@ def prepare(
         factors=factors,
         numerics=numerics,
         n_baseline_only=len(baseline_only),
-        has_baseline_rows=schema.IS_BASELINE in changes.columns,
+        n_no_value=len(no_value),
+        no_value=no_value,
         measure=measure,
         baseline_only=baseline_only,
         notes=notes,

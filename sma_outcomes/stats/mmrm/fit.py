@@ -242,7 +242,23 @@ def fit_mmrm(
     the analytic gradient) is the covariance of the covariance parameters.
 
     AIC and BIC follow SAS and R mmrm: with REML they count the covariance
-    parameters only; BIC uses the log of the number of patients.
+    parameters only; BIC uses the log of the number of patients. The
+    log-likelihood includes the 2 pi constant and, for REML, no ``log|X'X|``
+    term, as SAS PROC MIXED and nlme (lme4 adds that term).
+
+    Known differences: SAS stops its Newton-Raphson iterations when its relative
+    Hessian criterion falls below 1e-8, typically 1e-6 to 1e-5 of -2
+    log-likelihood short of the optimum reached here, so SAS's fourth decimals
+    and Kenward-Roger df can differ by a few 1e-4 (relative); at SAS's stopping
+    point the figures agree to 1e-5 (see tests/test_mmrm_sas.py). emmeans on an
+    nlme fit takes its df from a coarse numerical Hessian; the df here use the
+    exact (analytic) Hessian, as R mmrm and SAS do.
+
+    Fallback: with ``fallback=True`` a structure counts as failed when the
+    optimiser does not reach a point with a small gradient, when the covariance
+    estimate is singular, or when the Hessian of the log-likelihood is not
+    positive definite (a parameter not identified by the data); the next
+    structure of the chain is then fitted. No fallback is silent.
 
     Examples
     --------
@@ -295,10 +311,16 @@ def fit_mmrm(
         notes.append(msg)
     if design.n_baseline_only:
         msg = (
-            f"{design.n_baseline_only} patient(s) "
-            + ("had a baseline but no post-baseline value" if design.has_baseline_rows
-               else "had no value of the outcome")
-            + " and do not contribute to the model"
+            f"{design.n_baseline_only} patient(s) had a baseline but no post-baseline value "
+            "and do not contribute to the model"
+        )
+        warnings.warn(msg, DataWarning, stacklevel=2)
+        notes.append(msg)
+    if design.n_no_value:
+        listing = ", ".join(design.no_value[:10]) + (" ..." if design.n_no_value > 10 else "")
+        msg = (
+            f"{design.n_no_value} patient(s) had no usable value of {design.y!r} (e.g. no "
+            f"baseline, so no change) and do not contribute to the model: {listing}"
         )
         warnings.warn(msg, DataWarning, stacklevel=2)
         notes.append(msg)

@@ -422,9 +422,21 @@ class MMRMResult:
             lines.append(
                 f"Patients with baseline only (not in the model): {self.design.n_baseline_only}"
             )
+        if self.design.n_no_value:
+            lines.append(
+                f"Patients without any usable value (not in the model): {self.design.n_no_value}"
+            )
         lines.append("")
         lines.append("Fixed effects:")
         lines.append(self.fixed.round(4).to_string(index=False))
+        lines.append("")
+        lines.append("Covariance over visits (correlations below the diagonal):")
+        mix = self.covariance.copy()
+        corr = self.correlation.to_numpy()
+        low = np.tril_indices(len(mix), -1)
+        vals = mix.to_numpy().copy()
+        vals[low] = corr[low]
+        lines.append(pd.DataFrame(vals, index=mix.index, columns=mix.columns).round(4).to_string())
         lines.append("")
         lines.append("LS means:")
         lines.append(self.lsmeans.round(4).to_string(index=False))
