@@ -19,6 +19,9 @@ from ._numderiv import hessian, jacobian
 
 SINGULAR_TOL = 1e-4  # diagonal of the standardised relative covariance factor
 HESS_TOL = 1e-8  # eigenvalues of the variance-parameter Hessian, as lmerTest
+# numDeriv's zero.tol = sqrt(.Machine$double.eps / 7e-7): below it a coordinate
+# counts as zero and its step is eps = 1e-4 instead of d * |x|
+NUMDERIV_ZERO_TOL = float(np.sqrt(np.finfo(float).eps / 7e-7))
 
 
 class Scaling:
@@ -123,11 +126,11 @@ def satterthwaite(cp, sc: Scaling, theta: np.ndarray, sigma: float, reml: bool, 
         return (vp[-1] ** 2 * sc.M @ Sinv @ sc.M.T).ravel()
 
     vp = np.r_[theta, sigma]
-    H = hessian(dev, vp)
+    H = hessian(dev, vp, zero_tol=NUMDERIV_ZERO_TOL)
     evals, evecs = np.linalg.eigh(H)
     pos = evals > HESS_TOL
     h_inv = (evecs[:, pos] / evals[pos]) @ evecs[:, pos].T
-    J = jacobian(covbeta, vp)
+    J = jacobian(covbeta, vp, zero_tol=NUMDERIV_ZERO_TOL)
     p = cp.p
     jac = np.stack([J[:, k].reshape(p, p) for k in range(len(vp))])  # (k, p, p)
-    return 2.0 * h_inv, jac, evals
+    return 2.0 * h_inv, jac, evals, H
