@@ -369,3 +369,12 @@ def test_patients_without_baseline_are_told_apart(changes):
     assert f.design.no_value == [pid]
     assert "Patients without any usable value (not in the model): 1" in f.summary()
     assert f.design.n_baseline_only == _quiet(changes, "HFMSE").design.n_baseline_only
+
+
+def test_too_few_patients_for_unstructured():
+    d = _wide_sim(n=5, k=6)
+    with pytest.warns(DataWarning, match="5 patients for the 21 parameters .* cannot be estimated"):
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", ConvergenceWarning)
+            f = fit_mmrm(d, visit="visit", covariates=())
+    assert f.structure.code != "us"

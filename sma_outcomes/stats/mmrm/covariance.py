@@ -188,12 +188,7 @@ class Structure:
         d, c = self.d, self.code
         t = theta
         if c == "us":
-            L = np.zeros((d, d), dtype=t.dtype)
-            k = 0
-            for i in range(d):
-                for j in range(i + 1):
-                    L[i, j] = np.exp(t[k]) if i == j else t[k]
-                    k += 1
+            L = self._chol(t)
             return L @ L.T
         if c in ("cs", "csh"):
             lo = -1.0 / (d - 1) if d > 1 else -1.0
@@ -227,15 +222,39 @@ class Structure:
         sd = np.exp(t[0] / 2) * np.ones(d) if c == "toep" else np.exp(t[:d] / 2)
         return _hetero(sd, corr)
 
+    def _chol(self, t: np.ndarray) -> np.ndarray:
+        d = self.d
+        rows, cols = np.tril_indices(d)
+        vals = np.array(t, dtype=np.result_type(t, float))
+        diag = rows == cols
+        vals[diag] = np.exp(vals[diag])
+        L = np.zeros((d, d), dtype=vals.dtype)
+        L[rows, cols] = vals
+        return L
+
     def dsigma(self, theta: np.ndarray) -> np.ndarray:
         """Derivatives ``dSigma/dtheta_k`` stacked as ``(n_theta, d, d)``.
+
+        Analytic for ``"us"`` (log-Cholesky), complex step otherwise.
 
         Examples
         --------
         >>> Structure("ar1", 3).dsigma(np.array([0.0, 0.3])).shape
         (2, 3, 3)
         """
-        return _complex_step(self.sigma, theta)
+        if self.code != "us":
+            return _complex_step(self.sigma, theta)
+        d = self.d
+        t = np.asarray(theta, dtype=float)
+        L = self._chol(t)
+        rows, cols = np.tril_indices(d)
+        scale = np.where(rows == cols, np.diag(L)[cols], 1.0)
+        # dL = scale * E_ij, dSigma = dL L' + L dL'
+        out = np.zeros((t.size, d, d))
+        k = np.arange(t.size)
+        out[k, rows, :] += scale[:, None] * L[:, cols].T
+        out[k, :, rows] += scale[:, None] * L[:, cols].T
+        return out
 
     def start(self, S: np.ndarray) -> np.ndarray:
         """Working parameters close to an empirical covariance matrix ``S``.

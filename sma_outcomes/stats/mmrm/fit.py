@@ -449,8 +449,22 @@ def _check_visits(design: Design, vis, subj, d: int, code: str, notes: list[str]
         )
         warnings.warn(msg, DataWarning, stacklevel=3)
         notes.append(msg)
+    n_sub = int(subj.max()) + 1
+    m_us = d * (d + 1) // 2
+    if code == "us" and d > 1 and n_sub < m_us:
+        msg = (
+            f"{n_sub} patients for the {m_us} parameters of an unstructured covariance over "
+            f"{d} visits: "
+            + (
+                "with no more patients than visits it cannot be estimated"
+                if n_sub <= d
+                else "its estimate will be imprecise"
+            )
+            + "; a structured covariance (e.g. 'toeph', 'ar1h', 'csh') needs fewer"
+        )
+        warnings.warn(msg, DataWarning, stacklevel=3)
+        notes.append(msg)
     if code == "us" and d > 1:
-        n_sub = int(subj.max()) + 1
         obs = np.zeros((n_sub, d))
         obs[subj, vis] = 1.0
         both = obs.T @ obs
