@@ -223,22 +223,22 @@ def freeze_ticks(fig: Figure) -> None:
     >>> ax.xaxis.get_major_ticks()[0].label1.get_fontsize()
     6.5
     """
+    keys = {"labelsize": "labelsize", "labelcolor": "label1.color", "length": "size",
+            "width": "width", "pad": "pad", "color": "color"}
     for ax in fig.axes:
         for name, axis in (("x", ax.xaxis), ("y", ax.yaxis)):
-            for which in ("major", "minor"):
-                ticks = axis.get_major_ticks(1) if which == "major" else axis.get_minor_ticks(1)
-                first = ticks[0]
-                given = axis._major_tick_kw if which == "major" else axis._minor_tick_kw
-                kw = {
-                    "labelsize": first.label1.get_fontsize(),
-                    "labelcolor": first.label1.get_color(),
-                    "length": mpl.rcParams[f"{name}tick.{which}.size"],
-                    "width": mpl.rcParams[f"{name}tick.{which}.width"],
-                    "pad": mpl.rcParams[f"{name}tick.{which}.pad"],
-                    "color": mpl.rcParams[f"{name}tick.color"],
-                }
-                keys = {"labelsize": "labelsize", "labelcolor": "label1.color",
-                        "length": "size", "width": "width", "pad": "pad", "color": "color"}
-                kw = {k: v for k, v in kw.items() if k not in given and keys[k] not in given}
-                if kw:
-                    axis.set_tick_params(which=which, **kw)
+            # major ticks only: minor ticks are not drawn unless a function asks for them,
+            # and then it sets their style itself
+            first = axis.get_major_ticks(1)[0]
+            given = axis._major_tick_kw
+            kw = {
+                "labelsize": first.label1.get_fontsize(),
+                "labelcolor": first.label1.get_color(),
+                "length": mpl.rcParams[f"{name}tick.major.size"],
+                "width": mpl.rcParams[f"{name}tick.major.width"],
+                "pad": mpl.rcParams[f"{name}tick.major.pad"],
+                "color": mpl.rcParams[f"{name}tick.color"],
+            }
+            kw = {k: v for k, v in kw.items() if k not in given and keys[k] not in given}
+            if kw:
+                axis.set_tick_params(which="major", **kw)
