@@ -285,7 +285,9 @@ def _report(args: argparse.Namespace) -> int:
                 and len(err.problems):
             print(format_problems(err.problems))
             n = int((err.problems["severity"] == "error").sum())
-            print(f"{paths[0]}: {n} error(s): no report written.", file=sys.stderr)
+            first = str(err).splitlines()[0] if str(err) else ""
+            print(f"sma-outcomes: data error: {first}\n{n} error(s): no report written.",
+                  file=sys.stderr)
             return 1
         raise
     print(f"report written: {path}")

@@ -139,6 +139,7 @@ def test_report_bad_data_exit_1(capsys: pytest.CaptureFixture, bad_file: Path,
     code, out, err = run(capsys, "report", str(bad_file), "--out", str(tmp_path / "r"))
     assert code == 1
     assert "99 is above the HFMSE maximum of 66" in out
+    assert err.startswith(f"sma-outcomes: data error: {bad_file}")
     assert "1 error(s): no report written." in err
     assert not (tmp_path / "r").exists()
 

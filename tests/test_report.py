@@ -242,3 +242,20 @@ def test_user_windows_file(tmp_path: Path) -> None:
     assert inputs["role"].tolist() == ["scores", "windows"]
     html = (out / "report.html").read_text(encoding="utf-8")
     assert "MMRM skipped: 2 post-baseline timepoint(s)" in html
+
+
+def test_dataframe_input_and_folder_input(tmp_path: Path) -> None:
+    import hashlib
+
+    df = pd.read_csv(SAMPLE / "case_series.csv")
+    html = build_report(df, tmp_path / "df", measures=["PP_PREF"], patient_figures=False)
+    assert html == tmp_path / "df" / "report.html"
+    inputs = pd.read_csv(tmp_path / "df" / "tables" / "provenance_inputs.csv")
+    csv_form = df.to_csv(index=False, lineterminator="\n").encode()
+    assert inputs.loc[0, "sha256"] == hashlib.sha256(csv_form).hexdigest()
+    folder = tmp_path / "in"
+    folder.mkdir()
+    (folder / "one.csv").write_bytes((SAMPLE / "case_series.csv").read_bytes())
+    index = build_report(folder, tmp_path / "batch", measures=["HFMSE"], patient_figures=False)
+    assert index == tmp_path / "batch" / "index.html"
+    assert (tmp_path / "batch" / "one" / "report.html").exists()

@@ -50,6 +50,12 @@ def input_table(files: dict[str, Any]) -> pd.DataFrame:
         if isinstance(src, (str, os.PathLike)) and Path(src).is_file():
             p = Path(src)
             rows.append((role, p.name, p.stat().st_size, sha256_file(p)))
+        elif isinstance(src, pd.DataFrame):
+            import hashlib
+
+            text = src.to_csv(index=False, lineterminator="\n").encode("utf-8")
+            rows.append((role, "(DataFrame in memory; SHA-256 of its CSV form)", len(text),
+                         hashlib.sha256(text).hexdigest()))
         else:
             rows.append((role, f"({type(src).__name__} in memory)", None, ""))
     return pd.DataFrame(rows, columns=["role", "file", "bytes", "sha256"])
