@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
 import textwrap
@@ -35,7 +36,7 @@ def test_same_bytes_in_two_processes(tmp_path):
     for name, seed in (("a", "1"), ("b", "2")):
         subprocess.run(
             [sys.executable, str(script), str(tmp_path / name)], check=True,
-            env={"PYTHONHASHSEED": seed, "MPLBACKEND": "Agg", "PATH": "/usr/bin:/bin"},
+            env={**os.environ, "PYTHONHASHSEED": seed, "MPLBACKEND": "Agg"},
             timeout=120,
         )
     for fmt in ("png", "svg", "pdf"):
