@@ -218,9 +218,10 @@ def fit_mmrm(
         REML (default) or maximum likelihood.
     fallback : bool or sequence of str
         When the requested structure does not converge, try the next ones of
-        ``FALLBACK_CHAIN`` (``us -> toeph -> ar1h -> csh -> cs``) or of the given
-        sequence; the structure used is stated in the result and in a
-        ``ConvergenceWarning``. ``False`` keeps the requested structure.
+        ``FALLBACK_CHAIN`` (``us -> toeph -> ar1h -> csh -> cs``; structures
+        outside it fall back to ``cs``) or of the given sequence; the structure
+        used is stated in the result and in a ``ConvergenceWarning``. ``False``
+        keeps the requested structure.
     level : float
         Confidence level of the intervals.
 
@@ -333,9 +334,14 @@ def fit_mmrm(
         requested = "us"
     chain = [requested]
     if fallback:
-        seq = list(FALLBACK_CHAIN) if fallback is True else [get_structure(s, d).code for s in fallback]
-        if requested in seq:
-            seq = seq[seq.index(requested) + 1 :]
+        if fallback is True:
+            seq = list(FALLBACK_CHAIN)
+            # a structure outside the chain falls back to the simplest one
+            seq = seq[seq.index(requested) + 1 :] if requested in seq else ["cs"]
+        else:
+            seq = [get_structure(s, d).code for s in fallback]
+            if requested in seq:
+                seq = seq[seq.index(requested) + 1 :]
         chain += [s for s in seq if s not in chain and d > 1]
     failures = []
     sfit = None
