@@ -46,6 +46,7 @@ class CrossProducts:
     Xty: np.ndarray  # (p,)
     yty: float
     n: int
+    rss_ols: np.ndarray  # (G,) per-group sums of squared OLS residuals
 
     @property
     def q(self) -> int:
@@ -66,6 +67,8 @@ def cross_products(X: np.ndarray, Z: np.ndarray, y: np.ndarray, codes: np.ndarra
     def by_group(a: np.ndarray) -> np.ndarray:
         return np.ascontiguousarray(np.moveaxis(np.add.reduceat(a, starts, axis=0), 0, -1))
 
+    resid = ys - Xs @ np.linalg.lstsq(X, y, rcond=None)[0]
+
     return CrossProducts(
         ZtZ=by_group(Zs[:, :, None] * Zs[:, None, :]),
         ZtX=by_group(Zs[:, :, None] * Xs[:, None, :]),
@@ -74,6 +77,7 @@ def cross_products(X: np.ndarray, Z: np.ndarray, y: np.ndarray, codes: np.ndarra
         Xty=X.T @ y,
         yty=float(y @ y),
         n=len(y),
+        rss_ols=np.add.reduceat(resid * resid, starts),
     )
 
 
@@ -312,6 +316,44 @@ class FitPath:
     nfev: int
 
 
+def moment_start(cp: CrossProducts) -> np.ndarray:
+    """Starting log-Cholesky parameters from per-group least-squares fits.
+
+    Each group's OLS coefficients on ``Z`` (fitted to the pooled-OLS residuals)
+    give a between-group covariance; the pooled within-group residual variance
+    estimates sigma^2 and removes the sampling part (a method-of-moments
+    estimate, clipped to be positive definite).
+    """
+    q = cp.q
+    beta = np.linalg.lstsq(cp.XtX, cp.Xty, rcond=None)[0]
+    Ztr = cp.Zty - np.tensordot(beta, cp.ZtX, axes=([0], [1]))
+    n_g = cp.ZtZ[0, 0]
+    if q == 1:
+        ok = n_g > 0
+        inv = 1.0 / cp.ZtZ[:, :, ok]
+    else:
+        det = cp.ZtZ[0, 0] * cp.ZtZ[1, 1] - cp.ZtZ[0, 1] ** 2
+        ok = det > 1e-10 * (cp.ZtZ[0, 0] * cp.ZtZ[1, 1] + 1e-300)
+        inv = _inv_logdet(cp.ZtZ[:, :, ok])[0] if ok.any() else np.zeros((2, 2, 0))
+    b = _mm(inv, Ztr[:, ok]) if ok.any() else np.zeros((q, 0))
+    within = cp.rss_ols[ok] - np.sum(b * Ztr[:, ok], axis=0)
+    dof = n_g[ok] - q
+    if dof.sum() > 0:
+        sigma2 = max(float(within[dof > 0].sum() / dof.sum()), 1e-12)
+    else:
+        sigma2 = max(float(cp.rss_ols.sum() / max(cp.n - cp.p, 1)), 1e-12)
+    if b.shape[1] > q:
+        D = np.cov(b).reshape(q, q) - sigma2 * inv.mean(axis=-1)
+    else:
+        D = np.eye(q) * sigma2
+    evals, evecs = np.linalg.eigh(0.5 * (D + D.T))
+    evals = np.maximum(evals, 0.01 * sigma2)  # start inside, away from the boundary
+    lam = np.linalg.cholesky((evecs * evals) @ evecs.T / sigma2)
+    rows, cols = _tril_colwise(q)
+    x = lam[rows, cols]
+    return np.where(rows == cols, np.log(np.clip(x, np.exp(-20.0), np.exp(LOG_LAMBDA_MAX - 1))), x)
+
+
 def fit_theta(cp: CrossProducts, reml: bool, x0: np.ndarray | None = None) -> FitPath:
     """Minimise the profiled deviance over theta, then compare with boundary fits.
 
@@ -325,12 +367,23 @@ def fit_theta(cp: CrossProducts, reml: bool, x0: np.ndarray | None = None) -> Fi
     n_par = q * (q + 1) // 2
     rows, cols = _tril_colwise(q)
     diag = rows == cols
-    if x0 is None:
-        x0 = np.zeros(n_par)  # theta = (1, 0, 1) on the standardised scale
     # relative SDs between e^-25 and e^11.5 (1e5): beyond that X'W^-1 X loses its
     # precision; an optimum at the upper limit is reported as not converged
     bounds = [(-25.0, LOG_LAMBDA_MAX) if d else (None, None) for d in diag]
-    main = _minimise(cp, reml, _log_cholesky_param(q), x0, bounds)
+    starts = [x0] if x0 is not None else [moment_start(cp), np.zeros(n_par)]
+    main = _minimise(cp, reml, _log_cholesky_param(q), starts[0], bounds)
+    for start in starts[1:]:
+        # small data: always try lme4's start too (theta = 1, 0, 1 on the standardised
+        # scale); large data: only when the first fit ends near the boundary or fails
+        near_boundary = np.min(main.x[diag]) < np.log(1e-2)
+        if len(cp.rss_ols) > 5000 and main.success and not near_boundary:
+            break
+        other = _minimise(cp, reml, _log_cholesky_param(q), start, bounds)
+        other.nfev += main.nfev
+        if other.deviance < main.deviance:
+            main = other
+        else:
+            main.nfev = other.nfev
     theta = np.where(diag, np.exp(main.x), main.x)
     alts = {"interior": main.deviance}
     chosen = FitPath(theta, main.deviance, main.success, main.message, "", alts, main.nfev)

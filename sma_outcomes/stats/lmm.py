@@ -486,13 +486,15 @@ def fit_lmm(
     # second-order check on the parameters off the boundary (a component on the
     # boundary was checked by the boundary fit; there the difference quotients
     # are at the rounding noise of the deviance)
-    off = np.r_[~((rows == cols) & (np.abs(theta_o) < SINGULAR_TOL)), True]
+    at_bound = (rows == cols) & (np.abs(theta_o) < 1e-3 * max(1.0, np.abs(theta_o).max()))
+    off = np.r_[~at_bound, True]
     evals_off = np.linalg.eigvalsh(H[np.ix_(off, off)])
-    if (evals_off < -HESS_TOL).any():
+    neg_tol = HESS_TOL * max(1.0, np.abs(evals_off).max())
+    if (evals_off < -neg_tol).any():
         converged = False
         conv_notes.append(
             "The likelihood is not at a maximum in every direction (the Hessian of the "
-            f"deviance has negative eigenvalue(s) {', '.join(f'{e:.1e}' for e in evals_off[evals_off < -HESS_TOL])}); "
+            f"deviance has negative eigenvalue(s) {', '.join(f'{e:.1e}' for e in evals_off[evals_off < -neg_tol])}); "
             "the fit may not have converged."
         )
     messages.extend(conv_notes)
@@ -509,9 +511,8 @@ def fit_lmm(
     zero_ev = np.abs(evals) <= HESS_TOL
     if zero_ev.any():
         messages.append(
-            "Satterthwaite df: the likelihood is flat in "
-            f"{int(zero_ev.sum())} direction(s) of the variance parameters; that direction "
-            "was left out (as lmerTest does)."
+            f"Satterthwaite df: the likelihood is flat in {int(zero_ev.sum())} direction(s) "
+            "of the variance parameters, which were left out (as lmerTest does)."
         )
 
     var_beta = np.diag(vcov)
