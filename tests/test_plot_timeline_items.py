@@ -123,3 +123,13 @@ def test_item_heatmap_errors():
         plot_item_heatmap(d, scale="HFMSE", timepoint="Month 6")
     with pytest.raises(ValueError, match="has no items"):
         plot_item_heatmap(d, scale="PP_PREF", timepoint="Month 18")
+
+
+def test_item_heatmap_thirty_patients_labels_do_not_overlap():
+    fig = plot_item_heatmap(item_table(30, seed=2), scale="HFMSE", timepoint="Month 18")
+    renderer = FigureCanvasAgg(fig).get_renderer()
+    ax = fig.axes[0]
+    for labels in (ax.get_yticklabels(), ax.get_xticklabels()):
+        assert min(t.get_fontsize() for t in labels) >= 4.5
+        assert no_overlap([t.get_window_extent(renderer) for t in labels])
+    assert len(ax.get_yticklabels()) == 30 and len(ax.get_xticklabels()) == 33
