@@ -378,3 +378,20 @@ def test_too_few_patients_for_unstructured():
             warnings.simplefilter("ignore", ConvergenceWarning)
             f = fit_mmrm(d, visit="visit", covariates=())
     assert f.structure.code != "us"
+
+
+@pytest.mark.parametrize("code", ["us", "csh"])
+def test_invariant_to_the_scale_of_the_outcome(code):
+    from pathlib import Path
+
+    fev = pd.read_csv(Path(__file__).parent / "reference" / "mmrm" / "fev_data.csv")
+    out = []
+    for scale in (1e-3, 1.0, 1e3):
+        f = _quiet(fev.assign(FEV1=fev.FEV1 * scale), y="FEV1", visit="AVISIT",
+                   group="USUBJID", arm="ARMCD", formula="FEV1 ~ ARMCD * AVISIT",
+                   covariance=code, df="kr", fallback=False)
+        assert f.converged
+        dd = f.differences
+        out.append(np.r_[dd.estimate / scale, dd.se / scale, dd.df])
+    np.testing.assert_allclose(out[0], out[1], rtol=1e-6)
+    np.testing.assert_allclose(out[2], out[1], rtol=1e-6)

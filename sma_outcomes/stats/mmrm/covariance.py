@@ -396,8 +396,10 @@ class Structure:
         out = np.zeros((m, m, d, d))
         if self.linear:
             return out
+        n_var = {"ar1": 1}.get(self.code, d)  # variances first, then correlations
         for k in range(m):
-            h = 1e-3 * max(abs(float(phi[k])), 1e-2)
+            # relative steps for variances (any scale), absolute ones for correlations
+            h = 1e-4 * abs(float(phi[k])) if k < n_var else 1e-4
 
             def diff(hh, k=k):
                 e = np.zeros(m)

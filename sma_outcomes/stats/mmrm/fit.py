@@ -127,7 +127,15 @@ def _fit_structure(pats: Patterns, st: Structure, S0: np.ndarray, reml: bool) ->
     if H is None:
         msg = "the Hessian of the log-likelihood could not be computed at the estimate"
     gmax = float(np.max(np.abs(ev.grad))) if ev.ok and ev.grad is not None else np.inf
-    converged = bool(ev.ok and np.isfinite(ev.m2ll) and gmax < 1e-2)
+    # Newton decrement g'H^-1 g: the predicted further decrease of -2 log-likelihood
+    # (invariant to the scale of the outcome and to the parameterization)
+    try:
+        decrement = float(ev.grad @ np.linalg.solve(H, ev.grad)) if H is not None else np.inf
+    except (np.linalg.LinAlgError, TypeError):
+        decrement = np.inf
+    converged = bool(
+        ev.ok and np.isfinite(ev.m2ll) and (abs(decrement) < 1e-6 or gmax < 1e-6)
+    )
     w = np.linalg.eigvalsh(Sigma) if np.all(np.isfinite(Sigma)) else np.array([0.0, 1.0])
     if not converged and not msg:
         if w.min() <= 1e-8 * max(abs(w.max()), 1e-300):
@@ -137,8 +145,8 @@ def _fit_structure(pats: Patterns, st: Structure, S0: np.ndarray, reml: bool) ->
             )
         else:
             msg = (
-                f"the optimiser stopped ({res.message}) with a gradient of {gmax:.2g}, "
-                "not at a verified optimum"
+                f"the optimiser stopped ({res.message}) with a gradient of {gmax:.2g} "
+                f"(Newton decrement {decrement:.2g}), not at a verified optimum"
             )
     if converged and H is not None:
         try:
