@@ -33,7 +33,7 @@ from .likelihood import (
     q_matrices,
     r_matrices,
 )
-from .result import MMRMResult
+from .result import MMRMResult, _clean
 
 #: Structures tried, in order, when the requested one does not converge.
 FALLBACK_CHAIN: tuple[str, ...] = ("us", "toeph", "ar1h", "csh", "cs")
@@ -444,12 +444,6 @@ def fit_mmrm(
         level=level,
         visit_counts=np.bincount(vis, minlength=d),
     )
-
-
-def _clean(name: str) -> str:
-    import re
-
-    return re.sub(r'Q\("([^"]*)"\)', r"\1", name)
 
 
 def _check_visits(design: Design, vis, subj, d: int, code: str, notes: list[str]) -> None:
