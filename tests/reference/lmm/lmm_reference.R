@@ -24,6 +24,10 @@ sleep <- read.csv(file.path(dir, "sleepstudy.csv"), colClasses = c(Subject = "ch
 cohort <- read_sma("sma_cohort.csv")
 dropout <- read_sma("sma_dropout.csv")
 singular <- read_sma("sma_singular.csv")
+# small, badly scaled random data sets (8 patients) on which optimisers go astray;
+# made by a random sweep (numpy default_rng seeds 42 and 35), see test_lmm.py
+small_a <- read.csv(file.path(dir, "small_a.csv"), colClasses = c(patient_id = "character"))
+small_b <- read.csv(file.path(dir, "small_b.csv"), colClasses = c(patient_id = "character"))
 
 cases <- list(
   sleep_slope_reml = list(data = sleep, f = Reaction ~ Days + (Days | Subject), reml = TRUE),
@@ -42,6 +46,8 @@ cases <- list(
   dropout_type_reml = list(data = dropout, f = score ~ months + sma_type + (months | patient_id), reml = TRUE),
   dropout_type_ml = list(data = dropout, f = score ~ months + sma_type + (months | patient_id), reml = FALSE),
   singular_type_reml = list(data = singular, f = score ~ months + sma_type + (months | patient_id), reml = TRUE),
+  small_a_ml = list(data = small_a, f = score ~ months + (months | patient_id), reml = FALSE),
+  small_b_reml = list(data = small_b, f = score ~ months + (months | patient_id), reml = TRUE),
   singular_type_ml = list(data = singular, f = score ~ months + sma_type + (months | patient_id), reml = FALSE)
 )
 
@@ -105,9 +111,14 @@ one_case <- function(cs) {
 }
 
 out <- lapply(cases, one_case)
+# small_b with lme4's default optimiser (nloptwrap) as well
+out$small_b_reml_default <- local({
+  fit <- suppressWarnings(lmer(score ~ months + (months | patient_id), data = small_b, REML = TRUE))
+  list(reml_criterion = REMLcrit(fit), estimate = unname(fixef(fit)))
+})
 json <- toJSON(out, digits = NA, auto_unbox = TRUE, na = "null", pretty = TRUE)
 writeLines(json, file.path(dir, "lmm_reference.json"))
-for (nm in names(out)) {
+for (nm in setdiff(names(out), "small_b_reml_default")) {
   o <- out[[nm]]
   cat(sprintf("%-22s crit %.8f  loglik %.8f  singular %s  df %s\n", nm,
               ifelse(is.na(o$reml_criterion), -2 * o$loglik, o$reml_criterion), o$loglik,
