@@ -53,6 +53,13 @@ def _file_names(pids: list[str]) -> dict[str, str]:
     return names
 
 
+def _usable_cpus() -> int:
+    """Cores this process may run on (affinity-aware where the OS tells)."""
+    if hasattr(os, "sched_getaffinity"):
+        return max(1, len(os.sched_getaffinity(0)))
+    return os.cpu_count() or 1
+
+
 def _init(groups: dict[str, pd.DataFrame], doses: pd.DataFrame | None, kwargs: dict) -> None:
     _STATE["groups"] = groups
     _STATE["doses"] = doses
@@ -105,7 +112,7 @@ def save_patient_figures(
     patient_ids : list of str, optional
         Default: every patient, in natural order.
     jobs : int, optional
-        Worker processes; default all cores (``os.cpu_count()``). ``jobs=1``
+        Worker processes; default all cores this process may use. ``jobs=1``
         works in this process.
     progress : bool
         Show a tqdm progress bar.
@@ -150,7 +157,7 @@ def save_patient_figures(
     outdir.mkdir(parents=True, exist_ok=True)
     names = _file_names(pids)
     paths = {pid: str(outdir / f"{names[pid]}.{fmt}") for pid in pids}
-    jobs = int(jobs) if jobs else (os.cpu_count() or 1)
+    jobs = int(jobs) if jobs else _usable_cpus()
     jobs = max(1, min(jobs, len(pids)))
 
     bar = None
