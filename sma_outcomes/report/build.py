@@ -241,11 +241,13 @@ def compose(prep: Prepared, *, title: str, options: dict[str, Any],
     step("MMRM")
     add_mmrm(rep.section("Change by timepoint: mixed model for repeated measures"), ch, ms)
     step("figures")
-    sec = rep.section("Figures")
-    add_cohort_figures(sec, ch, ms, lmm)
-    add_change_figures(sec, ch, ms, tp)
-    add_item_figures(sec, ch, ms, tp)
-    add_patient_figures(sec, ch, ms, prep.doses, None)
+    add_cohort_figures(rep.section("Figures: cohort trajectories"), ch, ms, lmm)
+    add_change_figures(rep.section(f"Figures: change from baseline to {tp}"), ch, ms, tp)
+    items = rep.section(f"Figures: change by item at {tp}")
+    add_item_figures(items, ch, ms, tp)
+    if not items.items:
+        rep.sections.remove(items)
+    add_patient_figures(rep.section("Figures: patients"), ch, ms, prep.doses, None)
     add_methods(rep.section("Methods and provenance"), inputs=input_table(inputs),
                 options=options_table(options), schedule=prep.schedule, windows=prep.windows,
                 doses_given=inputs.get("doses") is not None,
