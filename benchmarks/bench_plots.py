@@ -111,8 +111,8 @@ def main() -> None:
     print(f"{'ratio':27s}: wall {wall['ours'] / wall['bare']:5.2f} x, "
           f"CPU {cpu['ours'] / cpu['bare']:5.2f} x  (target <= 2)")
     print(f"save_patient_figures, {jobs} jobs: {t_batch:8.2f} s wall, {cpu_batch:8.2f} s CPU in "
-          f"workers ({wall['ours'] / t_batch:.2f} x faster than the serial loop; on an idle "
-          f"machine expect close to {jobs} x)")
+          f"workers ({wall['ours'] / t_batch:.2f} x the speed of the serial loop; the speed-up "
+          "needs idle cores)")
 
 if __name__ == "__main__":
     main()
