@@ -176,6 +176,10 @@ def test_errors(small):
         plot_cohort(small, measure="HFMSE", y="change")
     with pytest.raises(ValueError, match="`y` must be one of"):
         plot_cohort(small, measure="HFMSE", y="delta")
+    mixed = small.copy()
+    mixed.loc[(mixed.patient_id == "P3") & (mixed.timepoint == "Month 18"), "sma_type"] = "2"
+    with pytest.raises(DataError, match="changes within patient.*P3"):
+        plot_cohort(mixed, measure="HFMSE", hue="sma_type")
 
 
 def test_real_lmm_curve_per_sma_type(small):

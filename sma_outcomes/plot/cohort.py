@@ -78,6 +78,13 @@ def _levels(rows: pd.DataFrame, hue: str | None) -> list:
     if hue is None:
         return [None]
     D.check_columns(rows, [hue])
+    per_patient = rows.dropna(subset=[hue]).groupby(PATIENT)[hue].nunique()
+    mixed = per_patient[per_patient > 1].index
+    if len(mixed):
+        raise DataError(
+            f"`hue` must be a patient-level column, but {hue!r} changes within patient(s) "
+            f"{', '.join(D.patient_order(mixed))}"
+        )
     vals = rows[hue].dropna().unique()
     return sorted(vals, key=D.natural_key)
 
