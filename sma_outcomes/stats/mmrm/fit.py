@@ -124,7 +124,15 @@ def _fit_structure(pats: Patterns, st: Structure, S0: np.ndarray, reml: bool) ->
             phi, Sigma, ev, H = new_phi, S_new, ev_new, H_new
     except (np.linalg.LinAlgError, ValueError):
         pass
-    if H is None:
+    w = np.linalg.eigvalsh(Sigma) if np.all(np.isfinite(Sigma)) else np.array([0.0, 1.0])
+    singular = not ev.ok or w.min() <= 1e-8 * max(abs(w.max()), 1e-300)
+    if singular:
+        msg = (
+            "the covariance estimate became singular (not positive definite): the values "
+            "at some visit are (nearly) an exact linear function of those at other visits, "
+            "or there are too few patients for the number of covariance parameters"
+        )
+    elif H is None:
         msg = "the Hessian of the log-likelihood could not be computed at the estimate"
     gmax = float(np.max(np.abs(ev.grad))) if ev.ok and ev.grad is not None else np.inf
     # Newton decrement g'H^-1 g: the predicted further decrease of -2 log-likelihood
@@ -134,20 +142,15 @@ def _fit_structure(pats: Patterns, st: Structure, S0: np.ndarray, reml: bool) ->
     except (np.linalg.LinAlgError, TypeError):
         decrement = np.inf
     converged = bool(
-        ev.ok and np.isfinite(ev.m2ll) and (abs(decrement) < 1e-6 or gmax < 1e-6)
+        not singular
+        and np.isfinite(ev.m2ll)
+        and (abs(decrement) < 1e-6 or gmax < 1e-6)
     )
-    w = np.linalg.eigvalsh(Sigma) if np.all(np.isfinite(Sigma)) else np.array([0.0, 1.0])
     if not converged and not msg:
-        if w.min() <= 1e-8 * max(abs(w.max()), 1e-300):
-            msg = (
-                "the covariance estimate became singular (not positive definite): the values "
-                "at some visit are (nearly) an exact linear function of those at other visits"
-            )
-        else:
-            msg = (
-                f"the optimiser stopped ({res.message}) with a gradient of {gmax:.2g} "
-                f"(Newton decrement {decrement:.2g}), not at a verified optimum"
-            )
+        msg = (
+            f"the optimiser stopped ({res.message}) with a gradient of {gmax:.2g} "
+            f"(Newton decrement {decrement:.2g}), not at a verified optimum"
+        )
     if converged and H is not None:
         try:
             np.linalg.cholesky(H)
