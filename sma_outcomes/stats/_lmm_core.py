@@ -358,7 +358,9 @@ def fit_theta(cp: CrossProducts, reml: bool, x0: np.ndarray | None = None) -> Fi
     """Minimise the profiled deviance over theta, then compare with boundary fits.
 
     The interior fit is L-BFGS-B in the log-Cholesky parameterisation with the
-    analytic gradient. Its deviance is then compared with the best fit on the
+    analytic gradient, from a method-of-moments start and (small data, or a first
+    fit ending near the boundary) also from lme4's start; the lower deviance is
+    kept. Its deviance is then compared with the best fit on the
     boundary (rank-one covariance for the random slope: zero slope variance or
     correlation +-1; and zero covariance), and the lower deviance wins, so an
     optimum on the boundary is reached exactly rather than approached.
