@@ -258,12 +258,13 @@ def reproduce_case_series(
         sec = rep.section("Trajectories")
         lmm = add_lmm(sec, changes, list(MEASURES))
         step()
-        sec = rep.section("Figures")
+        sec = rep.section("Figures: trajectories")
         fig, _ = captured(plot_patients, changes, measures=list(MEASURES))
         sec.figure("trajectories", fig, title="Each child's scores over months since first dose.",
                    caption="Dose days marked; dashed line: baseline; band: ± the clinically "
                    "meaningful change where one is registered.")
         add_cohort_figures(sec, changes, list(MEASURES), lmm)
+        sec = rep.section(f"Figures: baseline to {TIMEPOINT}")
         for m in MEASURES:
             f, _ = captured(plot_slope, changes, measure=m, timepoint=TIMEPOINT)
             sec.figure(f"slope_{m.lower()}", f, title=f"{get_scale(m).name}: baseline to "
