@@ -259,3 +259,22 @@ def test_dataframe_input_and_folder_input(tmp_path: Path) -> None:
     index = build_report(folder, tmp_path / "batch", measures=["HFMSE"], patient_figures=False)
     assert index == tmp_path / "batch" / "index.html"
     assert (tmp_path / "batch" / "one" / "report.html").exists()
+
+
+def test_identical_files_from_a_separate_process(tmp_path: Path) -> None:
+    import subprocess
+    import sys
+
+    src = SAMPLE / "case_series.csv"
+    here = build_report(src, tmp_path / "here", measures=["PP_PREF"],
+                        patient_figures=False).parent
+    run = subprocess.run([sys.executable, "-m", "sma_outcomes", "report", str(src), "--out",
+                          str(tmp_path / "there"), "--measures", "PP_PREF",
+                          "--no-patient-figures"], capture_output=True, text=True)
+    assert run.returncode == 0, run.stderr
+    there = tmp_path / "there"
+    files = sorted(p.relative_to(here) for p in here.rglob("*") if p.is_file()
+                   and p.suffix in (".csv", ".png", ".svg"))
+    assert len(files) > 10
+    for rel in files:
+        assert (here / rel).read_bytes() == (there / rel).read_bytes(), rel
