@@ -7,7 +7,7 @@ import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from functools import cached_property
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
@@ -17,6 +17,10 @@ from .._tables import t_table
 from .covariance import LONG_NAMES, Structure
 from .ddf import DfContext, kr_df
 from .design import Design, reference_grid
+
+if TYPE_CHECKING:
+    from matplotlib.axes import Axes
+    from matplotlib.figure import Figure
 
 _DF_NAMES = {
     "satterthwaite": "Satterthwaite",
@@ -478,7 +482,7 @@ class MMRMResult:
                 pass
         return str(d.y)
 
-    def plot(self, ax: Any = None) -> Any:
+    def plot(self, ax: Axes | None = None) -> Figure:
         """LS means by visit with confidence intervals (one line per arm).
 
         Parameters
@@ -505,7 +509,7 @@ class MMRMResult:
         from matplotlib.figure import Figure
 
         if ax is None:
-            fig = Figure(figsize=(6, 4))
+            fig: Any = Figure(figsize=(6, 4))
             ax = fig.add_subplot(1, 1, 1)
         else:
             fig = ax.figure
