@@ -175,7 +175,7 @@ def render_pdf(report: Report, path: Path) -> None:
             fig = MplFigure(figsize=(8.27, 11.69))
             y = 0.97
             for style, text in lines[start : start + per_page]:
-                size = {"h1": 13, "h2": 11, "h3": 10}.get(style, 6.5)
+                size = {"h1": 13, "h2": 11, "h3": 10, "mono": 5.5}.get(style, 6.5)
                 family = "monospace" if style == "mono" else "sans-serif"
                 weight = "bold" if style.startswith("h") else "normal"
                 fig.text(0.05, y, text, fontsize=size, family=family, weight=weight, va="top")
@@ -200,7 +200,7 @@ def render_pdf(report: Report, path: Path) -> None:
                     max_colwidth=40,
                     formatters={c: (lambda v, c=c: format_cell(v, str(c))) for c in item.shown().columns},
                 )
-                lines += [("mono", ln[:160]) for ln in text.splitlines()]
+                lines += [("mono", ln[:150]) for ln in text.splitlines()]
             elif isinstance(item, Figure) and item.png:
                 flush()
                 img = imread(io.BytesIO(item.png), format="png")
