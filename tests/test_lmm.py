@@ -499,3 +499,10 @@ def test_small_badly_scaled_data_where_lme4_fails():
         options={"xatol": 1e-9, "fatol": 1e-11, "maxiter": 4000},
     )
     assert fit.reml_criterion <= nm.fun + 1e-6
+
+
+def test_summary_golden():
+    """The printed summary of sleepstudy (random slope, REML) is stable."""
+    fit, _ = fitted("sleep_slope_reml")
+    expected = (REF_DIR / "summary_sleep_slope_reml.txt").read_text()
+    assert fit.summary() + "\n" == expected
