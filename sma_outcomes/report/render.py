@@ -191,13 +191,14 @@ def render_pdf(report: Report, path: Path) -> None:
         lines.append(("h2" if s.level <= 2 else "h3", s.title))
         for item in s.items:
             if item.kind == "text":
-                lines += [("p", w) for w in textwrap.wrap(item.body, 150)]
+                lines += [("p", w) for w in textwrap.wrap(item.body, 140)]
             elif item.kind == "table":
                 if item.title:
                     lines.append(("p", item.title))
                 text = item.shown().to_string(
                     index=False,
                     max_colwidth=40,
+                    na_rep="",
                     formatters={c: (lambda v, c=c: format_cell(v, str(c))) for c in item.shown().columns},
                 )
                 lines += [("mono", ln[:150]) for ln in text.splitlines()]
