@@ -208,3 +208,15 @@ def test_reproduce_case_series(capsys: pytest.CaptureFixture, tmp_path: Path) ->
     assert code == 2 and "--force" in err
     code, _, err = run(capsys, "reproduce", "other")
     assert code == 2 and "invalid choice: 'other'" in err
+
+
+def test_report_without_follow_up_is_a_data_problem(capsys: pytest.CaptureFixture,
+                                                    tmp_path: Path) -> None:
+    only_baseline = tmp_path / "baseline.csv"
+    only_baseline.write_text("patient_id,visit,day,HFMSE\nP1,Baseline,0,20\nP2,Baseline,-3,31\n")
+    code, _, err = run(capsys, "report", str(only_baseline), "--out", str(tmp_path / "r"))
+    assert code == 1
+    assert err.splitlines()[0] == ("sma-outcomes: data error: no post-baseline score falls in "
+                                   "any visit window, so nothing can be compared with baseline "
+                                   "(check the dosing schedule and the windows)")
+    assert not (tmp_path / "r").exists()

@@ -83,7 +83,7 @@ def _one(path: str, target: str, kwargs: dict[str, Any]) -> dict[str, str]:
         more = f"; and {len(msgs) - 3} more" if len(msgs) > 3 else ""
         return {"status": "data error",
                 "detail": f"{len(msgs)} problem(s): " + "; ".join(msgs[:3]) + more}
-    except (ValueError, OSError) as err:
+    except Exception as err:  # one failed input must not stop the batch
         return {"status": "error", "detail": f"{type(err).__name__}: {err}"}
 
 

@@ -93,8 +93,10 @@ def default_timepoint(changes: pd.DataFrame, measures: Sequence[str]) -> tuple[s
     if len(counts[counts > 0]):
         last = max((str(t) for t, n in counts.items() if n > 0), key=cats.index)
         return last, "the last timepoint with any post-baseline score"
-    raise ValueError("no post-baseline score falls in any visit window; nothing to compare "
-                     "with baseline (check the dosing schedule and the windows)")
+    from ..exceptions import DataError
+
+    raise DataError("no post-baseline score falls in any visit window, so nothing can be "
+                    "compared with baseline (check the dosing schedule and the windows)")
 
 
 def _default_measures(scores: pd.DataFrame) -> list[str]:
@@ -154,7 +156,9 @@ def prepare(
     else:
         measures = _default_measures(scores)
     if not measures:
-        raise ValueError("the data have no scores to analyse")
+        from ..exceptions import DataError
+
+        raise DataError("the data have no scores to analyse")
     cats = [str(c) for c in changes[S.TIMEPOINT].cat.categories]
     if timepoint is None:
         timepoint, reason = default_timepoint(changes, measures)

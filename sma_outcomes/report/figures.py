@@ -46,7 +46,7 @@ def add_cohort_figures(
     for m in measures:
         try:
             fig, _ = captured(plot_cohort, changes, measure=m, model=lmm.get(m))
-        except (ValueError, KeyError) as err:
+        except (ValueError, KeyError, TypeError, IndexError) as err:
             _warn(sec, m, err)
             continue
         curve = " and the mixed model's population curve with its 95% band" if m in lmm else ""
@@ -74,7 +74,7 @@ def add_change_figures(
         for kind, func in (("slope", plot_slope), ("waterfall", plot_waterfall)):
             try:
                 fig, _ = captured(func, changes, measure=m, timepoint=timepoint)
-            except (ValueError, KeyError) as err:
+            except (ValueError, KeyError, TypeError, IndexError) as err:
                 _warn(sec, f"{m} {kind}", err)
                 continue
             what = ("each patient's baseline joined to their score at " + timepoint
@@ -98,7 +98,7 @@ def add_item_figures(
             continue
         try:
             fig, _ = captured(plot_item_heatmap, changes, scale=m, timepoint=timepoint)
-        except (ValueError, KeyError) as err:
+        except (ValueError, KeyError, TypeError, IndexError) as err:
             _warn(sec, f"{m} items", err)
             continue
         sec.figure(f"items_{slug(m)}", fig, title=f"{get_scale(m).name}: change by item at "
@@ -120,7 +120,7 @@ def add_patient_figures(
         try:
             fig, _ = captured(plot_patients, changes, patient_ids=group, measures=measures,
                               doses=doses, schedule=schedule)
-        except (ValueError, KeyError) as err:
+        except (ValueError, KeyError, TypeError, IndexError) as err:
             _warn(sec, "patients" + part, err)
             continue
         sec.figure(

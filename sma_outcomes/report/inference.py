@@ -173,8 +173,9 @@ def add_lmm(sec: Section, changes: pd.DataFrame, measures: list[str]) -> dict[st
             continue
         try:
             fit, msgs = captured(fit_lmm, d, m, random="slope")
-        except (ValueError, ArithmeticError) as err:
-            sec.text(f"{m}: the mixed model could not be fitted ({err}).", "warn")
+        except Exception as err:  # a failed model is reported, the report goes on
+            sec.text(f"{m}: the mixed model could not be fitted ({type(err).__name__}: {err}).",
+                     "warn")
             continue
         fits[m] = fit
         sec.text(f"{m}: {fit.n_obs} observations from {fit.n_groups} patients, "
@@ -240,8 +241,8 @@ def add_mmrm(sec: Section, changes: pd.DataFrame, measures: list[str]) -> None:
                 "parameters) was used instead.", "note")
         try:
             fit, msgs = captured(fit_mmrm, d, m, covariance=code)
-        except (ValueError, ArithmeticError) as err:
-            sec.text(f"{m}: the MMRM could not be fitted ({err}).", "warn")
+        except Exception as err:  # a failed model is reported, the report goes on
+            sec.text(f"{m}: the MMRM could not be fitted ({type(err).__name__}: {err}).", "warn")
             continue
         summary_line = (
             f"{m}: {fit.n_obs} observations from {fit.n_patients} patients, "
