@@ -233,7 +233,12 @@ class LMMResult:
         need = [d.time, *[c.name for c in d.covariates]] + ([d.group] if include_random else [])
         missing = [c for c in need if c not in newdata.columns]
         if missing:
-            raise ValueError(f"newdata lacks column(s) {missing} needed for this prediction")
+            hint = (
+                " (or use include_random=False for the population line)"
+                if missing == [d.group]
+                else ""
+            )
+            raise ValueError(f"newdata lacks column(s) {missing} needed for this prediction{hint}")
         Xn = d.fixed_matrix(newdata)
         if np.isnan(Xn).any():
             raise ValueError(f"newdata has missing values in {d.time!r} or the covariates")
