@@ -119,3 +119,17 @@ def test_batch_reports_bad_input_and_completes_the_rest(tmp_path: Path) -> None:
     assert "99 is above the HFMSE maximum" in index
     assert pd.read_csv(out / "index.csv")["status"].tolist() == ["data error", "ok"]
     assert status.attrs["index"] == str(out / "index.html")
+
+
+@pytest.mark.parametrize("module", ["batch", "build", "content", "figures", "inference",
+                                    "provenance", "render", "reproduce", "safety", "tables"])
+def test_docstring_examples(module: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    import doctest
+    import importlib
+
+    from .conftest import ROOT
+
+    monkeypatch.chdir(ROOT)  # the examples read data/sample/ relative to the repository
+    mod = importlib.import_module(f"sma_outcomes.report.{module}")
+    result = doctest.testmod(mod, optionflags=doctest.ELLIPSIS | doctest.NORMALIZE_WHITESPACE)
+    assert result.failed == 0

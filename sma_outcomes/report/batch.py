@@ -32,6 +32,11 @@ def expand_inputs(data: str | os.PathLike | Sequence[str | os.PathLike]) -> list
     ------
     FileNotFoundError
         A path does not exist, or a folder holds no data file.
+
+    Examples
+    --------
+    >>> [p.name for p in expand_inputs("data/sample")]
+    ['case_series.csv', 'clinic_export.xlsx', 'cohort.csv']
     """
     items = [data] if isinstance(data, (str, os.PathLike)) else list(data)
     out: list[Path] = []
@@ -51,7 +56,13 @@ def expand_inputs(data: str | os.PathLike | Sequence[str | os.PathLike]) -> list
 
 
 def report_names(paths: Sequence[str | os.PathLike]) -> list[str]:
-    """Folder name of each report: the file stem, with the suffix when stems collide."""
+    """Folder name of each report: the file stem, with the suffix when stems collide.
+
+    Examples
+    --------
+    >>> report_names(["a.csv", "b.csv"])
+    ['a', 'b']
+    """
     stems = [Path(p).stem for p in paths]
     return [
         f"{Path(p).stem}_{Path(p).suffix.lstrip('.').lower()}" if stems.count(Path(p).stem) > 1

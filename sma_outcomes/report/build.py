@@ -35,7 +35,14 @@ PathLike = str | os.PathLike
 
 @dataclass
 class Prepared:
-    """Data ready for the report: scores and changes (pseudonymised if asked) and facts."""
+    """Data ready for the report: scores and changes (pseudonymised if asked) and facts.
+
+    Examples
+    --------
+    >>> prep = prepare("data/sample/case_series.csv")  # doctest: +SKIP
+    >>> prep.measures, prep.timepoint  # doctest: +SKIP
+    (['HFMSE', 'PP_PREF', 'PP_NONPREF'], 'Month 18')
+    """
 
     scores: pd.DataFrame
     changes: pd.DataFrame
@@ -125,6 +132,12 @@ def prepare(
         The data (or the dose table) have errors; ``.problems`` lists them.
     ValueError
         An unknown measure, timepoint or schedule (the message lists the valid ones).
+
+    Examples
+    --------
+    >>> prep = prepare("data/sample/case_series.csv", measures=["HFMSE"])
+    >>> prep.timepoint, prep.changes["patient_id"].nunique()
+    ('Month 18', 5)
     """
     from ..load import check_scores, read_doses, read_scores
     from ..timeline import change_from_baseline, default_windows, dose_table, get_schedule
@@ -195,7 +208,15 @@ def _replace_ids(text: str, mapping: Mapping[str, str]) -> str:
 
 def compose(prep: Prepared, *, title: str, options: dict[str, Any],
             inputs: dict[str, Any], generated: str, progress: Any = None) -> Report:
-    """The :class:`Report` of prepared data: every section, figures drawn."""
+    """The :class:`Report` of prepared data: every section, figures drawn.
+
+    Examples
+    --------
+    >>> prep = prepare("data/sample/case_series.csv", measures=["HFMSE"])  # doctest: +SKIP
+    >>> rep = compose(prep, title="Demo", options={}, inputs={}, generated="now")  # doctest: +SKIP
+    >>> rep.sections[0].title  # doctest: +SKIP
+    'Data summary'
+    """
     from .figures import (
         add_change_figures,
         add_cohort_figures,

@@ -43,7 +43,13 @@ def slug(text: str) -> str:
 
 @dataclass
 class Text:
-    """A paragraph (``style``: ``"p"``, ``"note"`` for a plain-language note, ``"warn"``)."""
+    """A paragraph (``style``: ``"p"``, ``"note"`` for a plain-language note, ``"warn"``).
+
+    Examples
+    --------
+    >>> Text("Five patients.", "note").style
+    'note'
+    """
 
     body: str
     style: str = "p"
@@ -56,6 +62,12 @@ class Table:
 
     ``frame`` is written to CSV as it is (numbers stay numbers); ``display``,
     when given, is what the HTML/Markdown show (e.g. a wide, formatted view).
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> Table("n", pd.DataFrame({"n": [5]})).shown().shape
+    (1, 1)
     """
 
     name: str
@@ -74,7 +86,13 @@ class Table:
 
 @dataclass
 class Figure:
-    """A figure written as ``figures/<name>.png`` and ``.svg``; the PNG is embedded."""
+    """A figure written as ``figures/<name>.png`` and ``.svg``; the PNG is embedded.
+
+    Examples
+    --------
+    >>> Figure("cohort", None, title="Cohort").kind
+    'figure'
+    """
 
     name: str
     figure: Any  # matplotlib Figure until saved, then None
@@ -86,7 +104,13 @@ class Figure:
 
 @dataclass
 class Section:
-    """A titled part of the report."""
+    """A titled part of the report.
+
+    Examples
+    --------
+    >>> Section("Data summary").anchor
+    'data-summary'
+    """
 
     title: str
     items: list = field(default_factory=list)
@@ -120,7 +144,15 @@ class Section:
 
 @dataclass
 class Report:
-    """The whole report: title, sections, and provenance facts."""
+    """The whole report: title, sections, and provenance facts.
+
+    Examples
+    --------
+    >>> r = Report("Demo")
+    >>> r.section("Data").note("All patients improved.")
+    >>> len(r.tables()), len(r.figures())
+    (0, 0)
+    """
 
     title: str
     subtitle: str = ""

@@ -29,7 +29,13 @@ PATIENTS_PER_FIGURE = 12
 
 
 def chunks(items: Sequence[Any], size: int) -> list[list[Any]]:
-    """Consecutive pieces of at most ``size`` items."""
+    """Consecutive pieces of at most ``size`` items.
+
+    Examples
+    --------
+    >>> chunks([1, 2, 3], 2)
+    [[1, 2], [3]]
+    """
     return [list(items[i : i + size]) for i in range(0, len(items), size)]
 
 
@@ -40,7 +46,18 @@ def _warn(sec: Section, what: str, err: Exception) -> None:
 def add_cohort_figures(
     sec: Section, changes: pd.DataFrame, measures: list[str], lmm: dict[str, Any]
 ) -> None:
-    """Cohort trajectory per measure, with the LMM population curve when fitted."""
+    """Cohort trajectory per measure, with the LMM population curve when fitted.
+
+    Examples
+    --------
+    >>> from sma_outcomes.report.content import Section
+    >>> from sma_outcomes.report.build import prepare
+    >>> prep = prepare("data/sample/case_series.csv", measures=["HFMSE"])
+    >>> sec = Section("Figures")
+    >>> add_cohort_figures(sec, prep.changes, prep.measures, {})
+    >>> [f.name for f in sec.items]
+    ['cohort_hfmse']
+    """
     from ..plot import plot_cohort
 
     for m in measures:
@@ -59,7 +76,18 @@ def add_cohort_figures(
 def add_change_figures(
     sec: Section, changes: pd.DataFrame, measures: list[str], timepoint: str
 ) -> None:
-    """Slope chart and waterfall of the change at ``timepoint`` per measure."""
+    """Slope chart and waterfall of the change at ``timepoint`` per measure.
+
+    Examples
+    --------
+    >>> from sma_outcomes.report.content import Section
+    >>> from sma_outcomes.report.build import prepare
+    >>> prep = prepare("data/sample/case_series.csv", measures=["HFMSE"])
+    >>> sec = Section("Figures")
+    >>> add_change_figures(sec, prep.changes, prep.measures, "Month 18")
+    >>> [f.name for f in sec.items]
+    ['slope_hfmse', 'waterfall_hfmse']
+    """
     from ..plot import plot_slope, plot_waterfall
 
     for m in measures:
@@ -87,7 +115,18 @@ def add_change_figures(
 def add_item_figures(
     sec: Section, changes: pd.DataFrame, measures: list[str], timepoint: str
 ) -> None:
-    """Item-level heatmap of change at ``timepoint`` for scales scored item by item."""
+    """Item-level heatmap of change at ``timepoint`` for scales scored item by item.
+
+    Examples
+    --------
+    >>> from sma_outcomes.report.content import Section
+    >>> from sma_outcomes.report.build import prepare
+    >>> prep = prepare("data/sample/case_series.csv", measures=["HFMSE"])
+    >>> sec = Section("Figures")
+    >>> add_item_figures(sec, prep.changes, prep.measures, "Month 18")  # no item scores
+    >>> sec.items
+    []
+    """
     from ..plot import plot_item_heatmap
     from ..registry import items_of
 
@@ -110,7 +149,18 @@ def add_patient_figures(
     sec: Section, changes: pd.DataFrame, measures: list[str], doses: pd.DataFrame | None,
     schedule: str | None,
 ) -> None:
-    """Small multiples of every patient's trajectories (all measures), in chunks."""
+    """Small multiples of every patient's trajectories (all measures), in chunks.
+
+    Examples
+    --------
+    >>> from sma_outcomes.report.content import Section
+    >>> from sma_outcomes.report.build import prepare
+    >>> prep = prepare("data/sample/case_series.csv", measures=["HFMSE"])
+    >>> sec = Section("Figures")
+    >>> add_patient_figures(sec, prep.changes, prep.measures, prep.doses, None)
+    >>> [f.name for f in sec.items]
+    ['patients_01']
+    """
     from ..plot import plot_patients
 
     pids = sorted(changes[S.PATIENT].astype(str).unique(), key=_natural)

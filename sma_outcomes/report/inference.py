@@ -40,7 +40,17 @@ MMRM_MIN_VISITS = 3
 
 
 def captured(func: Callable[..., Any], *args: Any, **kw: Any) -> tuple[Any, list[str]]:
-    """Call ``func`` and return its result and the distinct warning messages it raised."""
+    """Call ``func`` and return its result and the distinct warning messages it raised.
+
+    Examples
+    --------
+    >>> import warnings
+    >>> def noisy():
+    ...     warnings.warn("careful")
+    ...     return 1
+    >>> captured(noisy)
+    (1, ['careful'])
+    """
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
         out = func(*args, **kw)
@@ -68,6 +78,11 @@ def choose_mmrm_structure(n_patients: int, n_visits: int) -> tuple[str, str, int
     tuple
         (code, name, number of parameters); code ``""`` when even compound
         symmetry is not supported.
+
+    Examples
+    --------
+    >>> choose_mmrm_structure(n_patients=9, n_visits=4)
+    ('toeph', 'heterogeneous Toeplitz', 7)
     """
     for code, name, count in STRUCTURES:
         k = count(n_visits)
@@ -81,7 +96,18 @@ def _fmt_p(p: float) -> str:
 
 
 def add_paired(sec: Section, changes: pd.DataFrame, measures: list[str], timepoint: str) -> None:
-    """Paired tests of baseline versus ``timepoint`` with the smallest attainable p."""
+    """Paired tests of baseline versus ``timepoint`` with the smallest attainable p.
+
+    Examples
+    --------
+    >>> from sma_outcomes.report.content import Section
+    >>> from sma_outcomes.report.build import prepare
+    >>> prep = prepare("data/sample/case_series.csv", measures=["HFMSE"])
+    >>> sec = Section("Tests")
+    >>> add_paired(sec, prep.changes, ["HFMSE"], "Month 18")
+    >>> sec.items[0].frame["p_value"].round(4).tolist()
+    [0.0625, 0.0061, 0.0625]
+    """
     from ..stats import paired_test
 
     tab, msgs = captured(paired_test, changes, timepoint=timepoint, measures=measures)
@@ -122,7 +148,18 @@ def add_paired(sec: Section, changes: pd.DataFrame, measures: list[str], timepoi
 def add_responders(
     sec: Section, changes: pd.DataFrame, measures: list[str], timepoint: str
 ) -> None:
-    """Responder rates for measures with a registered threshold."""
+    """Responder rates for measures with a registered threshold.
+
+    Examples
+    --------
+    >>> from sma_outcomes.report.content import Section
+    >>> from sma_outcomes.report.build import prepare
+    >>> prep = prepare("data/sample/case_series.csv", measures=["HFMSE"])
+    >>> sec = Section("Responders")
+    >>> add_responders(sec, prep.changes, ["HFMSE"], "Month 18")
+    >>> sec.items[0].frame["count"].tolist()
+    [5, 0, 0]
+    """
     from ..stats import responders
 
     with_t = [m for m in measures if get_scale(m).threshold is not None]
@@ -154,7 +191,17 @@ def add_responders(
 
 
 def add_lmm(sec: Section, changes: pd.DataFrame, measures: list[str]) -> dict[str, Any]:
-    """Random-slope LMM of score over months per measure; returns the fits."""
+    """Random-slope LMM of score over months per measure; returns the fits.
+
+    Examples
+    --------
+    >>> from sma_outcomes.report.content import Section
+    >>> from sma_outcomes.report.build import prepare
+    >>> prep = prepare("data/sample/case_series.csv", measures=["HFMSE"])
+    >>> fits = add_lmm(Section("LMM"), prep.changes, ["HFMSE"])
+    >>> fits["HFMSE"].n_groups
+    5
+    """
     from ..stats import fit_lmm
 
     sec.text(
@@ -200,7 +247,18 @@ def add_lmm(sec: Section, changes: pd.DataFrame, measures: list[str]) -> dict[st
 
 
 def add_mmrm(sec: Section, changes: pd.DataFrame, measures: list[str]) -> None:
-    """MMRM of change by visit where the data support it; otherwise say why not."""
+    """MMRM of change by visit where the data support it; otherwise say why not.
+
+    Examples
+    --------
+    >>> from sma_outcomes.report.content import Section
+    >>> from sma_outcomes.report.build import prepare
+    >>> prep = prepare("data/sample/case_series.csv", measures=["HFMSE"])
+    >>> sec = Section("MMRM")
+    >>> add_mmrm(sec, prep.changes, ["HFMSE"])
+    >>> sec.items[1].body[:40]
+    'HFMSE: an unstructured covariance over 5'
+    """
     from ..stats import fit_mmrm
 
     sec.text(

@@ -31,7 +31,13 @@ DEPENDENCIES = ("numpy", "pandas", "scipy", "statsmodels", "patsy", "matplotlib"
 
 
 def software_versions() -> pd.DataFrame:
-    """Versions of sma_outcomes, Python and the dependencies."""
+    """Versions of sma_outcomes, Python and the dependencies.
+
+    Examples
+    --------
+    >>> "pandas" in software_versions()["package"].tolist()
+    True
+    """
     rows = [("sma_outcomes", __version__), ("python", platform.python_version())]
     for name in DEPENDENCIES:
         try:
@@ -42,7 +48,14 @@ def software_versions() -> pd.DataFrame:
 
 
 def input_table(files: dict[str, Any]) -> pd.DataFrame:
-    """Role, file name, size and SHA-256 of every input file (in-memory tables noted)."""
+    """Role, file name, size and SHA-256 of every input file (in-memory tables noted).
+
+    Examples
+    --------
+    >>> input_table({"scores": "data/sample/case_series.csv"})[["role", "file"]]
+         role             file
+    0  scores  case_series.csv
+    """
     rows = []
     for role, src in files.items():
         if src is None:
@@ -62,7 +75,13 @@ def input_table(files: dict[str, Any]) -> pd.DataFrame:
 
 
 def options_table(options: dict[str, Any]) -> pd.DataFrame:
-    """Every option used, as text."""
+    """Every option used, as text.
+
+    Examples
+    --------
+    >>> options_table({"measures": ["HFMSE", "RULM"], "windows": None})["value"].tolist()
+    ['HFMSE, RULM', '']
+    """
     def text(v: Any) -> str:
         if isinstance(v, (list, tuple)):
             return ", ".join(str(x) for x in v)
@@ -76,7 +95,16 @@ def options_table(options: dict[str, Any]) -> pd.DataFrame:
 
 
 def generation_time() -> str:
-    """Now, in UTC; ``SOURCE_DATE_EPOCH`` (reproducible builds) fixes it."""
+    """Now, in UTC; ``SOURCE_DATE_EPOCH`` (reproducible builds) fixes it.
+
+    Examples
+    --------
+    >>> import os
+    >>> os.environ["SOURCE_DATE_EPOCH"] = "0"
+    >>> generation_time()
+    '1970-01-01 00:00:00 UTC'
+    >>> del os.environ["SOURCE_DATE_EPOCH"]
+    """
     epoch = os.environ.get("SOURCE_DATE_EPOCH")
     now = (datetime.fromtimestamp(int(epoch), timezone.utc) if epoch and epoch.isdigit()
            else datetime.now(timezone.utc))
@@ -94,7 +122,19 @@ def add_methods(
     pseudonymized: bool,
     generated: str,
 ) -> None:
-    """The methods and provenance section."""
+    """The methods and provenance section.
+
+    Examples
+    --------
+    >>> from sma_outcomes.report.content import Section
+    >>> from sma_outcomes.timeline import get_schedule
+    >>> sec = Section("Methods")
+    >>> add_methods(sec, inputs=input_table({}), options=options_table({}),
+    ...             schedule=get_schedule("nusinersen"), windows=None, doses_given=False,
+    ...             pseudonymized=False, generated="now")
+    >>> [t.name for t in sec.items if t.kind == "table"]
+    ['provenance_inputs', 'provenance_options', 'provenance_software']
+    """
     sec.text(
         "Timepoints: each assessment is placed in the visit window whose target day is "
         "closest; when several fall in one window the one closest to the target is "

@@ -35,7 +35,13 @@ FIGURE_DPI = 150
 
 
 def environment() -> Any:
-    """The jinja2 environment of the report templates (autoescape on)."""
+    """The jinja2 environment of the report templates (autoescape on).
+
+    Examples
+    --------
+    >>> environment().autoescape
+    True
+    """
     import jinja2
 
     env = jinja2.Environment(
@@ -72,6 +78,14 @@ def render_html(report: Report) -> str:
 
     Figures must have been saved (``png`` filled) by :func:`write_assets`
     first; unsaved figures are rendered to PNG here.
+
+    Examples
+    --------
+    >>> from sma_outcomes.report.content import Report
+    >>> r = Report("Demo", generated="now")
+    >>> r.section("Data").text("a < b")
+    >>> "a &lt; b" in render_html(r)
+    True
     """
     for f in report.figures():
         if not f.png and f.figure is not None:
@@ -80,7 +94,15 @@ def render_html(report: Report) -> str:
 
 
 def render_index(title: str, entries: list[dict], generated: str) -> str:
-    """Index page of a batch: one row per input with its status and link."""
+    """Index page of a batch: one row per input with its status and link.
+
+    Examples
+    --------
+    >>> html = render_index("Batch", [{"name": "<a>.csv", "sha256": "ab", "status": "ok",
+    ...                                 "href": "a/report.html", "detail": ""}], "now")
+    >>> "&lt;a&gt;.csv" in html
+    True
+    """
     n_ok = sum(e["status"] == "ok" for e in entries)
     return environment().get_template("index.html.j2").render(
         title=title, entries=entries, generated=generated, n_ok=n_ok
@@ -94,7 +116,17 @@ def _md_escape(text: str) -> str:
 
 
 def render_markdown(report: Report) -> str:
-    """The report as Markdown (pipe tables; figures linked to ``figures/*.png``)."""
+    """The report as Markdown (pipe tables; figures linked to ``figures/*.png``).
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> from sma_outcomes.report.content import Report
+    >>> r = Report("Demo", generated="now")
+    >>> t = r.section("Data").table("n", pd.DataFrame({"id": ["a|b"], "n": [5]}))
+    >>> print(render_markdown(r).splitlines()[-3:-1])
+    ['| id | n |', '|---|---:|']
+    """
     out = [f"# {_md_escape(report.title)}", ""]
     if report.subtitle:
         out += [_md_escape(report.subtitle), ""]
@@ -138,6 +170,17 @@ def write_assets(report: Report, folder: Path) -> None:
 
     The PNG bytes are kept in the :class:`Figure` for embedding; the matplotlib
     figure is then released.
+
+    Examples
+    --------
+    >>> import tempfile, pathlib, pandas as pd
+    >>> from sma_outcomes.report.content import Report
+    >>> r = Report("Demo")
+    >>> t = r.section("Data").table("counts", pd.DataFrame({"n": [5]}))
+    >>> folder = pathlib.Path(tempfile.mkdtemp())
+    >>> write_assets(r, folder)
+    >>> (folder / "tables" / "counts.csv").read_text()
+    'n\\n5\\n'
     """
     from ..plot import save_figure
 
@@ -159,6 +202,17 @@ def render_pdf(report: Report, path: Path) -> None:
 
     Uses matplotlib's ``PdfPages`` with fixed metadata so the bytes are
     reproducible. Figures are placed from their embedded PNG.
+
+    Examples
+    --------
+    >>> import tempfile, pathlib
+    >>> from sma_outcomes.report.content import Report
+    >>> r = Report("Demo", generated="now")
+    >>> r.section("Data").text("Five patients.")
+    >>> path = pathlib.Path(tempfile.mkdtemp()) / "r.pdf"
+    >>> render_pdf(r, path)
+    >>> path.read_bytes()[:5]
+    b'%PDF-'
     """
     from matplotlib.backends.backend_pdf import PdfPages
     from matplotlib.figure import Figure as MplFigure

@@ -54,6 +54,11 @@ def case_series_path() -> Path:
     ------
     FileNotFoundError
         When neither is found, saying where it looked.
+
+    Examples
+    --------
+    >>> case_series_path().parent.name
+    'sample'
     """
     import sma_outcomes
 
@@ -97,6 +102,13 @@ def case_series_tables(changes: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFram
         Per measure: ``n, change_min, change_max, pct_min, pct_max`` (rounded
         percents), ``n_improved``, the paper's stated range (``paper_change_min``,
         ``paper_change_max``, ``paper_pct_min``, ``paper_pct_max``) and ``matches``.
+
+    Examples
+    --------
+    >>> from sma_outcomes import change_from_baseline, read_scores
+    >>> per, ranges = case_series_tables(change_from_baseline(read_scores(case_series_path())))
+    >>> ranges[["measure", "change_min", "change_max", "pct_min", "pct_max"]].values.tolist()
+    [['HFMSE', 3.0, 10.0, 13.0, 53.0], ['PP_PREF', 4.0, 9.0, 80.0, 225.0], ['PP_NONPREF', 3.0, 7.0, 60.0, 500.0]]
     """
     d = changes[changes[S.MEASURE].isin(MEASURES) & (changes[S.TIMEPOINT] == TIMEPOINT)]
     if S.ANALYSED in d.columns:

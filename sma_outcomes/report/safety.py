@@ -44,7 +44,13 @@ KEY_VARIABLE = "SMA_OUTCOMES_PSEUDONYM_KEY"
 
 
 class ReportExistsError(FileExistsError):
-    """The target report folder exists and ``force`` was not given."""
+    """The target report folder exists and ``force`` was not given.
+
+    Examples
+    --------
+    >>> issubclass(ReportExistsError, FileExistsError)
+    True
+    """
 
 
 def _neutral(value: object) -> object:

@@ -52,7 +52,15 @@ def _num(v: float) -> str:
 def data_summary(
     scores: pd.DataFrame, changes: pd.DataFrame, measures: list[str]
 ) -> pd.DataFrame:
-    """Key facts of the data as a two-column table (item, value)."""
+    """Key facts of the data as a two-column table (item, value).
+
+    Examples
+    --------
+    >>> from sma_outcomes.report.build import prepare
+    >>> prep = prepare("data/sample/case_series.csv")
+    >>> data_summary(prep.scores, prep.changes, prep.measures).iloc[0].tolist()
+    ['patients', '5']
+    """
     visits = scores[[c for c in (S.PATIENT, S.VISIT, S.DATE, S.DAY) if c in scores.columns]]
     tps = changes[S.TIMEPOINT].dropna()
     used = list(changes[S.TIMEPOINT].cat.categories) if len(tps) else []
@@ -87,7 +95,16 @@ def _measure_list(codes: object) -> str:
 
 
 def missing_codes(scores: pd.DataFrame) -> pd.DataFrame:
-    """Counts of missing scores by measure and the source's missing code."""
+    """Counts of missing scores by measure and the source's missing code.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> s = pd.DataFrame({"measure": ["HFMSE", "HFMSE"], "score": [None, 3.0],
+    ...                   "missing_code": ["NT", ""]})
+    >>> missing_codes(s).values.tolist()
+    [['HFMSE', 'NT', 1]]
+    """
     miss = scores[scores[S.SCORE].isna()]
     if not len(miss):
         return pd.DataFrame(columns=["measure", "missing_code", "n"])
@@ -104,7 +121,16 @@ def missing_codes(scores: pd.DataFrame) -> pd.DataFrame:
 
 
 def patient_long(changes: pd.DataFrame, measure: str) -> pd.DataFrame:
-    """One row per patient x timepoint (analysed rows) of one measure."""
+    """One row per patient x timepoint (analysed rows) of one measure.
+
+    Examples
+    --------
+    >>> from sma_outcomes.report.build import prepare
+    >>> prep = prepare("data/sample/case_series.csv", measures=["HFMSE"])
+    >>> row = patient_long(prep.changes, "HFMSE").iloc[5]
+    >>> row["patient_id"], row["timepoint"], float(row["change"])
+    ('GK01', 'Month 18', 8.0)
+    """
     d = changes[(changes[S.MEASURE] == measure) & changes[S.TIMEPOINT].notna()]
     if S.ANALYSED in d.columns:
         d = d[d[S.ANALYSED].astype(bool)]
@@ -120,7 +146,15 @@ def patient_long(changes: pd.DataFrame, measure: str) -> pd.DataFrame:
 
 
 def patient_wide(changes: pd.DataFrame, measure: str) -> pd.DataFrame:
-    """Patients x timepoints, each cell ``score (change, percent change)``."""
+    """Patients x timepoints, each cell ``score (change, percent change)``.
+
+    Examples
+    --------
+    >>> from sma_outcomes.report.build import prepare
+    >>> prep = prepare("data/sample/case_series.csv", measures=["HFMSE"])
+    >>> patient_wide(prep.changes, "HFMSE").loc[0, "Month 18"]
+    '23 (+8, +53%)'
+    """
     d = changes[(changes[S.MEASURE] == measure) & changes[S.TIMEPOINT].notna()]
     if S.ANALYSED in d.columns:
         d = d[d[S.ANALYSED].astype(bool)]
@@ -155,7 +189,18 @@ def _natural(text: str) -> tuple:
 
 
 def add_patient_tables(sec: Section, changes: pd.DataFrame, measures: list[str]) -> None:
-    """One table per measure: each patient's scores by timepoint with change."""
+    """One table per measure: each patient's scores by timepoint with change.
+
+    Examples
+    --------
+    >>> from sma_outcomes.report.content import Section
+    >>> from sma_outcomes.report.build import prepare
+    >>> prep = prepare("data/sample/case_series.csv", measures=["HFMSE"])
+    >>> sec = Section("Scores")
+    >>> add_patient_tables(sec, prep.changes, ["HFMSE"])
+    >>> sec.items[1].name
+    'patients_hfmse'
+    """
     sec.note(
         "Each cell gives the score at the timepoint, then in brackets the change from "
         "baseline and the percent change (rounded half up to a whole percent). "
@@ -173,7 +218,19 @@ def add_patient_tables(sec: Section, changes: pd.DataFrame, measures: list[str])
 
 
 def add_summaries(sec: Section, summary: pd.DataFrame, measures: list[str]) -> None:
-    """Per-measure table of score and change by timepoint."""
+    """Per-measure table of score and change by timepoint.
+
+    Examples
+    --------
+    >>> from sma_outcomes.stats import summarize
+    >>> from sma_outcomes.report.content import Section
+    >>> from sma_outcomes.report.build import prepare
+    >>> prep = prepare("data/sample/case_series.csv", measures=["HFMSE"])
+    >>> sec = Section("Summaries")
+    >>> add_summaries(sec, summarize(prep.changes), ["HFMSE"])
+    >>> sec.items[0].display["mean change"].round(2).tolist()[-1]
+    6.4
+    """
     for m in measures:
         s = summary[summary["measure"] == m]
         if not len(s):
