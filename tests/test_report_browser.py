@@ -139,3 +139,16 @@ def test_images_decode_no_requests_and_xss_probe_inert(report: Path, tmp_path: P
     # the probes are shown as text
     assert "&lt;script&gt;window.__xss=1&lt;/script&gt;" in run.stdout
     assert "<script>window.__xss=1</script>" not in run.stdout
+
+
+def test_case_series_report_opens_offline(tmp_path: Path) -> None:
+    _need_chromium()
+    from sma_outcomes.report import reproduce_case_series
+
+    page = reproduce_case_series(tmp_path / "case-series")
+    shot = tmp_path / "case-series.png"
+    run = _chromium(page, tmp_path, f"--screenshot={shot}", "--window-size=1280,2000",
+                    "--virtual-time-budget=5000")
+    assert run.returncode == 0, run.stderr[-2000:]
+    assert _console(run.stderr) == []
+    assert shot.exists() and shot.stat().st_size > 20_000
