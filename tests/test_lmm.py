@@ -17,6 +17,8 @@ from functools import cache
 import numpy as np
 import pandas as pd
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from sma_outcomes.exceptions import ConvergenceWarning, ModelWarning, SingularFitWarning
 from sma_outcomes.stats import LMMResult, fit_lmm
@@ -506,3 +508,30 @@ def test_summary_golden():
     fit, _ = fitted("sleep_slope_reml")
     expected = (REF_DIR / "summary_sleep_slope_reml.txt").read_text()
     assert fit.summary() + "\n" == expected
+
+
+@settings(max_examples=12, deadline=None)
+@given(
+    shift=st.floats(min_value=-100.0, max_value=100.0),
+    log_scale=st.floats(min_value=-3.0, max_value=3.0),
+)
+def test_affine_time_is_a_reparameterisation(shift, log_scale):
+    """time -> (time + shift) * scale leaves the ML fit unchanged (up to the slope unit).
+
+    A correlated random intercept and slope is invariant to affine changes of
+    time, so the ML log-likelihood, residual SD, slope SD (times the scale) and
+    the slope's Satterthwaite df must not move, and no warning may appear: a
+    check of the internal centring and scaling.
+    """
+    scale = 10.0**log_scale
+    base = fitted("sleep_slope_ml")[0]
+    d = load("sleepstudy").assign(T=lambda x: (x["Days"] + shift) * scale)
+    fit = fit_lmm(d, y="Reaction", time="T", group="Subject", reml=False)
+    assert fit.loglik == pytest.approx(base.loglik, abs=1e-6)
+    assert fit.sigma == pytest.approx(base.sigma, rel=1e-5)
+    slope_sd = fit.random.set_index("component").loc["T", "sd"]
+    assert slope_sd * scale == pytest.approx(base.random["sd"].iloc[1], rel=1e-4)
+    slope = fit.fixed.set_index("term").loc["T"]
+    assert slope["estimate"] * scale == pytest.approx(base.fixed["estimate"].iloc[1], rel=1e-6)
+    assert slope["df"] == pytest.approx(base.fixed["df"].iloc[1], rel=1e-4)
+    assert fit.converged and not fit.messages

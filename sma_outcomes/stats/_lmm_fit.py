@@ -105,8 +105,25 @@ def singular_message(lam_s: np.ndarray, D: np.ndarray, boundary: str, group: str
     )
 
 
-def satterthwaite(cp, sc: Scaling, theta: np.ndarray, sigma: float, reml: bool, q: int):
-    """lmerTest's ingredients: 2 H^-1 of the deviance in (theta, sigma) and d vcov(beta)."""
+def satterthwaite(
+    cp: core.CrossProducts,
+    sc: Scaling,
+    theta: np.ndarray,
+    sigma: float,
+    reml: bool,
+    *,
+    internal: bool = True,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """lmerTest's ingredients: 2 H^-1 of the deviance in (theta, sigma) and d vcov(beta).
+
+    Returns ``(vcov_varpar, jac, evals, H)``. With ``internal=True`` ``theta`` is
+    the factor on the standardised time scale used by the optimiser (well
+    conditioned whatever the unit and origin of time); otherwise lme4's theta on
+    the original scale, exactly as lmerTest. The df do not depend on this choice
+    at an interior optimum (the Hessian and the Jacobian transform together).
+    """
+    q = cp.q
+    to_internal = np.eye(q) if internal else sc.Tinv
 
     cache: dict[bytes, core.Profile] = {}
 
@@ -114,7 +131,7 @@ def satterthwaite(cp, sc: Scaling, theta: np.ndarray, sigma: float, reml: bool, 
         # steps in sigma alone reuse the solution at the same theta
         key = vp[:-1].tobytes()
         if key not in cache:
-            cache[key] = core.solve_pls(cp, sc.Tinv @ core.theta_to_lambda(vp[:-1], q))
+            cache[key] = core.solve_pls(cp, to_internal @ core.theta_to_lambda(vp[:-1], q))
         return cache[key]
 
     def dev(vp: np.ndarray) -> float:

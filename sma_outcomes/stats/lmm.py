@@ -494,11 +494,11 @@ def fit_lmm(
             f"The optimiser did not reach a verified optimum (largest gradient "
             f"{np.max(np.abs(pg)):.2g}); treat the estimates with caution."
         )
-    vcov_varpar, jac, evals, H = satterthwaite(cp, sc, theta_o, np.sqrt(sigma2), reml, q)
+    vcov_varpar, jac, evals, H = satterthwaite(cp, sc, path.theta, np.sqrt(sigma2), reml)
     # second-order check on the parameters off the boundary (a component on the
     # boundary was checked by the boundary fit; there the difference quotients
     # are at the rounding noise of the deviance)
-    at_bound = (rows == cols) & (np.abs(theta_o) < 1e-3 * max(1.0, np.abs(theta_o).max()))
+    at_bound = (rows == cols) & (np.abs(path.theta) < SINGULAR_TOL)
     off = np.r_[~at_bound, True]
     evals_off = np.linalg.eigvalsh(H[np.ix_(off, off)])
     neg_tol = HESS_TOL * max(1.0, np.abs(evals_off).max())
