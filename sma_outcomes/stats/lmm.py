@@ -409,9 +409,14 @@ def fit_lmm(
     better one is kept; singular fits are reported.
 
     Degrees of freedom are Satterthwaite's, as lmerTest computes them
-    (Kuznetsova et al. 2017): the Hessian of the deviance in the ``(theta,
-    sigma)`` parameterisation and the Jacobian of ``vcov(beta)``, both by
-    Richardson-extrapolated differences (numDeriv's settings).
+    (Kuznetsova et al. 2017): ``2 H^-1`` from the Hessian of the deviance in the
+    ``(theta, sigma)`` parameterisation (pseudo-inverse over the positive
+    eigenvalues) and the Jacobian of ``vcov(beta)``, both by Richardson-
+    extrapolated differences with numDeriv's settings. ``theta`` is taken on the
+    optimiser's standardised time scale, which leaves the df unchanged at an
+    interior optimum but keeps the differences well conditioned whatever the
+    unit and origin of time. The population predictions of ``predict`` get their
+    df the same way (lmerTest's ``contest``).
 
     Differences from lme4/lmerTest: term names are ``Intercept`` and
     ``sma_type[T.3]`` where R writes ``(Intercept)`` and ``sma_type3``. On well-posed
