@@ -164,8 +164,9 @@ def _report_parser(sub) -> None:  # noqa: ANN001 - argparse's private subparsers
                    "(keyed codes when SMA_OUTCOMES_PSEUDONYM_KEY is set)")
     p.add_argument("--no-patient-figures", action="store_true",
                    help="do not write one figure file per patient")
-    p.add_argument("--jobs", type=int, default=1, metavar="N",
-                   help="worker processes (default 1; 0 for all cores)")
+    p.add_argument("--jobs", type=int, default=0, metavar="N",
+                   help="worker processes for figures and batches (default 0: all usable "
+                   "cores; 1: no extra process)")
     p.add_argument("--force", action="store_true", help="replace an existing report folder")
     p.add_argument("--title", metavar="TEXT", help="report title")
     _reading_options(p)

@@ -19,7 +19,7 @@ from typing import Any
 
 import pandas as pd
 
-__all__ = ["build_reports", "expand_inputs", "report_names", "DATA_SUFFIXES"]
+__all__ = ["build_reports", "expand_inputs", "report_names", "usable_cores", "DATA_SUFFIXES"]
 
 #: File suffixes taken from a folder.
 DATA_SUFFIXES = (".csv", ".tsv", ".txt", ".xlsx", ".xls", ".xpt")
@@ -53,6 +53,20 @@ def expand_inputs(data: str | os.PathLike | Sequence[str | os.PathLike]) -> list
         else:
             raise FileNotFoundError(f"file not found: {item}")
     return out
+
+
+def usable_cores() -> int:
+    """Cores this process may run on.
+
+    Examples
+    --------
+    >>> usable_cores() >= 1
+    True
+    """
+    try:
+        return len(os.sched_getaffinity(0))
+    except AttributeError:  # not on Linux
+        return os.cpu_count() or 1
 
 
 def report_names(paths: Sequence[str | os.PathLike]) -> list[str]:
@@ -102,7 +116,7 @@ def build_reports(
     data: str | os.PathLike | Sequence[str | os.PathLike],
     out: str | os.PathLike | None = None,
     *,
-    jobs: int | None = 1,
+    jobs: int | None = None,
     force: bool = False,
     progress: bool = False,
     formats: Sequence[str] = ("html",),
@@ -119,7 +133,7 @@ def build_reports(
         ``reports/batch``. Each report goes to ``<out>/<file stem>/``. The batch
         is built in a temporary folder and renamed into place when complete.
     jobs : int, optional
-        Reports built in parallel worker processes (None: all cores).
+        Reports built in parallel worker processes (default: all usable cores).
     force : bool
         Replace an existing batch folder.
     progress : bool
@@ -155,7 +169,7 @@ def build_reports(
     if target.exists() and not force:
         raise ReportExistsError(f"{target} already exists")
     names = report_names(paths)
-    jobs = int(jobs) if jobs else (os.cpu_count() or 1)
+    jobs = int(jobs) if jobs else usable_cores()
     jobs = max(1, min(jobs, len(paths)))
     kwargs = {"formats": formats, "force": False, "progress": False, "title": None,
               "jobs": 1, **_single_options(options)}

@@ -293,7 +293,7 @@ def build_report(
     pseudonymize: bool = False,
     pseudonym_key: str | None = None,
     patient_figures: bool = True,
-    jobs: int | None = 1,
+    jobs: int | None = None,
     force: bool = False,
     progress: bool = False,
     title: str | None = None,
@@ -334,7 +334,8 @@ def build_report(
     patient_figures : bool
         Also write one PNG and SVG per patient under ``figures/patients/``.
     jobs : int, optional
-        Worker processes for per-patient figures and batches (None: all cores).
+        Worker processes for per-patient figures and batches (default: all usable cores;
+        1 works in this process).
     force : bool
         Replace an existing report folder.
     progress : bool
