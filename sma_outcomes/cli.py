@@ -155,8 +155,9 @@ def _report_parser(sub) -> None:  # noqa: ANN001 - argparse's private subparsers
                    help='timepoint compared with baseline, e.g. "Month 18" (default: the last '
                    "one at which at least half of the patients have a score)")
     p.add_argument("--schedule", default="nusinersen", metavar="NAME|FILE",
-                   help="built-in dosing schedule (nusinersen, nusinersen_high_dose, "
-                   "onasemnogene, risdiplam) or a file of real doses per patient")
+                   help="built-in dosing schedule (nusinersen, nusinersen_us, "
+                   "nusinersen_high_dose, onasemnogene, risdiplam) or a file of real nusinersen "
+                   "doses per patient (patient_id, date or day)")
     p.add_argument("--windows", metavar="FILE",
                    help="visit windows table: label, lo, hi and optional target, anchor")
     p.add_argument("--pseudonymize", action="store_true",
@@ -275,22 +276,20 @@ def _report(args: argparse.Namespace) -> int:
         n_ok = int((status["status"] == "ok").sum())
         print(f"{n_ok} of {len(status)} report(s) written; index: {status.attrs['index']}")
         return 0 if n_ok == len(status) else 1
+    from .exceptions import DataError
     from .report.build import build_report
 
     try:
         path = build_report(paths[0], args.out, title=args.title, **common)
-    except Exception as err:
-        from .exceptions import DataError
-
-        if isinstance(err, DataError) and getattr(err, "problems", None) is not None \
-                and len(err.problems):
-            print(format_problems(err.problems))
-            n = int((err.problems["severity"] == "error").sum())
-            first = str(err).splitlines()[0] if str(err) else ""
-            print(f"sma-outcomes: data error: {first}\n{n} error(s): no report written.",
-                  file=sys.stderr)
-            return 1
-        raise
+    except DataError as err:
+        if err.problems is None or not len(err.problems):
+            raise  # main() prints it as one line
+        print(format_problems(err.problems))
+        n = int((err.problems["severity"] == "error").sum())
+        first = str(err).splitlines()[0] if str(err) else ""
+        print(f"sma-outcomes: data error: {first}\n{n} error(s): no report written.",
+              file=sys.stderr)
+        return 1
     print(f"report written: {path}")
     return 0
 
