@@ -47,6 +47,7 @@ examples:
 case-series: the Gu & Kong 2021 analysis on data/sample/case_series.csv (HFMSE and
 Purdue Pegboard, baseline versus Month 18): per-patient table, the published ranges
 computed from the data, paired tests with the smallest attainable p, figures.
+exit codes: 0 written, 2 OUT exists without --force or the sample data are missing
 """
 
 VALIDATE_EXAMPLES = """\
