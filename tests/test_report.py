@@ -206,6 +206,8 @@ def test_cohort_report_uses_unstructured_mmrm(tmp_path: Path) -> None:
     assert ls["visit"].tolist()[-1] == "Month 26"
     summary = pd.read_csv(out / "tables" / "data_summary.csv").set_index("item")["value"]
     assert summary["patients"] == "80"
+    windows = pd.read_csv(out / "tables" / "provenance_windows.csv")
+    assert windows["label"].tolist()[-2:] == ["Month 22", "Month 26"]
     # 80 patients -> 7 small-multiples figures of at most 12 patients
     assert len(list((out / "figures").glob("patients_*.png"))) == 7
 

@@ -182,7 +182,12 @@ def prepare(
         reason = "chosen by the user"
     tab, more = captured(dose_table, scores, sched, dose_frame)
     msgs += [m for m in more if m not in msgs]
-    windows_used = make_windows(win) if win is not None else default_windows(sched)
+    if win is not None:
+        windows_used = make_windows(win)
+    else:  # the default windows reached by the data (the timepoint categories)
+        last = float(pd.to_numeric(changes[S.DAY], errors="coerce").max())
+        windows_used = default_windows(sched, until_day=last if last == last else 0.0)
+        windows_used = windows_used[windows_used["label"].isin(cats)].reset_index(drop=True)
     if pseudonymize:
         mapping = pseudonym_map(scores[S.PATIENT], pseudonym_key)
         scores = pseudonymize_table(scores, mapping)
