@@ -40,6 +40,11 @@ CASES = {
     "cohort_intercept": ("sma_cohort", {"covariates": "sma_type", "random": "intercept"}),
     "cohort_knots": ("sma_cohort", {"knots": [2, 12]}),
     "dropout_type": ("sma_dropout", {"covariates": "sma_type"}),
+    "dropout_full": ("sma_dropout", {"knots": [2], "covariates": ["sma_type", "age"]}),
+    "dropout_intercept": (
+        "sma_dropout",
+        {"knots": [2], "covariates": "sma_type", "random": "intercept"},
+    ),
     "singular_type": ("sma_singular", {"covariates": "sma_type"}),
     # 8 patients, time in 0..0.01, scores ~50 +- 0.1: badly scaled and small
     "small_a": ("small_a", {}),
@@ -129,6 +134,7 @@ def test_population_prediction_matches_contest(key):
         new["sma_type"] = "2"  # the reference level
     if "age" in fit.covariates:
         new["age"] = 0.0
+    # contest's L rows set the hinge columns to (t - knot)+, as predict does
     pred = fit.predict(new, include_random=False)
     np.testing.assert_allclose(pred["estimate"], ref["pred_estimate"], rtol=1e-4)
     np.testing.assert_allclose(pred["se"], ref["pred_se"], rtol=1e-4)

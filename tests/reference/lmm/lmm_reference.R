@@ -45,6 +45,8 @@ cases <- list(
   cohort_knots_ml = list(data = cohort, f = score ~ months + pmax(months - 2, 0) + pmax(months - 12, 0) + (months | patient_id), reml = FALSE),
   dropout_type_reml = list(data = dropout, f = score ~ months + sma_type + (months | patient_id), reml = TRUE),
   dropout_type_ml = list(data = dropout, f = score ~ months + sma_type + (months | patient_id), reml = FALSE),
+  dropout_full_reml = list(data = dropout, f = score ~ months + pmax(months - 2, 0) + sma_type + age + (months | patient_id), reml = TRUE),
+  dropout_intercept_ml = list(data = dropout, f = score ~ months + pmax(months - 2, 0) + sma_type + (1 | patient_id), reml = FALSE),
   singular_type_reml = list(data = singular, f = score ~ months + sma_type + (months | patient_id), reml = TRUE),
   small_a_ml = list(data = small_a, f = score ~ months + (months | patient_id), reml = FALSE),
   small_b_reml = list(data = small_b, f = score ~ months + (months | patient_id), reml = TRUE),
