@@ -541,3 +541,12 @@ def test_affine_time_is_a_reparameterisation(shift, log_scale):
     assert slope["estimate"] * scale == pytest.approx(base.fixed["estimate"].iloc[1], rel=1e-6)
     assert slope["df"] == pytest.approx(base.fixed["df"].iloc[1], rel=1e-4)
     assert fit.converged and not fit.messages
+
+
+def test_plot_labels_time_derived_from_day():
+    data = load("sma_cohort").drop(columns="months").assign(measure="HFMSE")
+    fig = fit_lmm(data, "HFMSE").plot()
+    ax = fig.axes[0]
+    assert ax.get_xlabel() == "Months since first dose"
+    assert ax.get_ylabel().startswith("HFMSE")
+    assert ax.get_title() == "556 observations from 80 patients, up to 8 visits"

@@ -76,6 +76,7 @@ class Design:
     random: str
     measure: str | None
     excluded: dict[str, int] = field(default_factory=dict)
+    time_from_day: bool = False  # time was derived from the study day (day 0 = first dose)
 
     @property
     def n_excluded(self) -> int:
@@ -220,6 +221,7 @@ def build_design(
         random=random,
         measure=measure,
         excluded=excluded,
+        time_from_day=time not in data.columns,
     )
     design.X = design.fixed_matrix(frame)
     design.Z = design.random_matrix(frame)

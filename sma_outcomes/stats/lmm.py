@@ -313,7 +313,7 @@ class LMMResult:
             zorder=2,
         )
         ax.plot(grid, pop["estimate"], color="C0", lw=2.0, label="population curve", zorder=3)
-        ax.set_xlabel(d.time)
+        ax.set_xlabel(f"{d.time.capitalize()} since first dose" if d.time_from_day else d.time)
         ylabel = d.y_name
         if d.measure:
             try:
