@@ -390,7 +390,10 @@ def fit_theta(cp: CrossProducts, reml: bool, x0: np.ndarray | None = None) -> Fi
     alts = {"interior": main.deviance}
     chosen = FitPath(theta, main.deviance, main.success, main.message, "", alts, main.nfev)
     if q == 2:
-        v0 = theta_to_lambda(theta, 2)[:, 0]
+        # start from the best rank-one approximation of the interior covariance
+        lam = theta_to_lambda(theta, 2)
+        w, vec = np.linalg.eigh(lam @ lam.T)
+        v0 = np.sqrt(max(w[-1], 1e-8)) * vec[:, -1]
         r1 = _minimise(cp, reml, _rank1_param(), v0, [(None, None)] * 2)
         alts["rank1"] = r1.deviance
         chosen.nfev += r1.nfev
