@@ -228,7 +228,7 @@ def compose(prep: Prepared, *, title: str, options: dict[str, Any],
         add_item_figures,
         add_patient_figures,
     )
-    from .inference import add_lmm, add_mmrm, add_paired, add_responders
+    from .inference import add_key_results, add_lmm, add_mmrm, add_paired, add_responders
     from .provenance import add_methods, input_table, options_table
     from .tables import add_patient_tables, add_summaries, data_summary, missing_codes
 
@@ -257,6 +257,7 @@ def compose(prep: Prepared, *, title: str, options: dict[str, Any],
         sec.text(m, "warn")
     if (warn is None or not len(warn)) and not prep.warnings:
         sec.text("Validation found no problems.")
+    add_key_results(rep.section(f"Key results: baseline to {tp}"), ch, ms, tp)
     step("tables")
     add_patient_tables(rep.section("Scores by patient and timepoint"), ch, ms)
     summary, _ = captured(summarize, ch, variables=("score", "change", "pct_change"))

@@ -23,8 +23,8 @@ from .. import schema as S
 from ..registry import get_scale
 from .content import Section, slug
 
-__all__ = ["add_paired", "add_responders", "add_lmm", "add_mmrm", "choose_mmrm_structure",
-           "captured"]
+__all__ = ["add_key_results", "add_paired", "add_responders", "add_lmm", "add_mmrm",
+           "choose_mmrm_structure", "captured"]
 
 #: Covariance structures tried for the MMRM, simplest last, with their parameter counts.
 STRUCTURES: tuple[tuple[str, str, Callable[[int], int]], ...] = (
@@ -93,6 +93,66 @@ def choose_mmrm_structure(n_patients: int, n_visits: int) -> tuple[str, str, int
 
 def _fmt_p(p: float) -> str:
     return "p < 0.0001" if p < 0.0001 else f"p = {p:.4f}"
+
+
+def add_key_results(
+    sec: Section, changes: pd.DataFrame, measures: list[str], timepoint: str
+) -> None:
+    """One plain-language sentence per measure: the change from baseline to ``timepoint``.
+
+    Examples
+    --------
+    >>> from sma_outcomes.report.content import Section
+    >>> from sma_outcomes.report.build import prepare
+    >>> prep = prepare("data/sample/case_series.csv", measures=["HFMSE"])
+    >>> sec = Section("Key results")
+    >>> add_key_results(sec, prep.changes, ["HFMSE"], "Month 18")
+    >>> print(sec.items[0].body)  # doctest: +NORMALIZE_WHITESPACE
+    HFMSE total: 5 of 5 patients improved from baseline to Month 18 (0 unchanged, 0
+    declined); mean change +6.40 points (95% CI 3.05 to 9.75), median +6 (range +3 to
+    +10); 5 of 5 reached the clinically meaningful change of 3 points. Wilcoxon
+    signed-rank p = 0.0625, the smallest p-value 5 patients allow.
+    """
+    from ..stats import paired_test
+    from .tables import signed
+
+    tab, _ = captured(paired_test, changes, timepoint=timepoint, measures=measures)
+    for m in measures:
+        sc = get_scale(m)
+        t = tab[(tab["measure"] == m) & (tab["test"] == "t")]
+        w = tab[(tab["measure"] == m) & (tab["test"] == "wilcoxon")]
+        if not len(t) or t.iloc[0]["n"] == 0:
+            sec.text(f"{sc.name}: no patient has both a baseline and a {timepoint} score.")
+            continue
+        t, w = t.iloc[0], w.iloc[0]
+        at = changes[(changes[S.MEASURE] == m) & (changes[S.TIMEPOINT] == timepoint)
+                     & changes[S.CHANGE].notna()]
+        if S.ANALYSED in at.columns:
+            at = at[at[S.ANALYSED].astype(bool)]
+        ch = at[S.CHANGE]
+        n = int(t["n"])
+        text = (
+            f"{sc.name}: {int(t['n_positive'])} of {n} patients improved from baseline to "
+            f"{timepoint} ({int(t['n_zero'])} unchanged, {int(t['n_negative'])} declined); "
+            f"mean change {signed(t['estimate'], digits=2)} {sc.unit}"
+        )
+        if pd.notna(t["ci_low"]):
+            text += f" (95% CI {t['ci_low']:.2f} to {t['ci_high']:.2f})"
+        text += (f", median {signed(ch.median(), digits=0 if ch.median() == round(ch.median()) else 1)}"
+                 f" (range {signed(ch.min())} to {signed(ch.max())})")
+        if sc.threshold is not None:
+            k = int((ch >= sc.threshold).sum()) if sc.higher_is_better else int(
+                (ch <= -sc.threshold).sum())
+            text += (f"; {k} of {n} reached the clinically meaningful change of "
+                     f"{sc.threshold:g} {sc.unit}")
+        text += f". Wilcoxon signed-rank {_fmt_p(w['p_value'])}"
+        if w["min_p"] < 0.001:  # the floor only matters in small samples
+            text += "."
+        elif w["p_value"] <= w["min_p"] * (1 + 1e-9):
+            text += f", the smallest p-value {n} patients allow."
+        else:
+            text += f" (the smallest attainable with {n} patients is {w['min_p']:.4g})."
+        sec.note(text)
 
 
 def add_paired(sec: Section, changes: pd.DataFrame, measures: list[str], timepoint: str) -> None:
