@@ -74,6 +74,10 @@ def test_tables_hold_the_numbers(two_runs: tuple[Path, Path]) -> None:
     # 5 patients cannot support an unstructured covariance over 5 timepoints: stated
     assert "compound symmetry (cs, 2 parameters) was used instead" in html
     assert "no result of this test can go below 0.0625" in html
+    assert ("HFMSE total: 5 of 5 patients improved from baseline to Month 18 (0 unchanged, "
+            "0 declined); mean change +6.40 points (95% CI 3.05 to 9.75), median +6 (range +3 "
+            "to +10); 5 of 5 reached the clinically meaningful change of 3 points. Wilcoxon "
+            "signed-rank p = 0.0625, the smallest p-value 5 patients allow.") in html
 
 
 def test_input_hash_is_reported(two_runs: tuple[Path, Path], data_file: Path) -> None:
