@@ -204,7 +204,7 @@ def reproduce_case_series(
     from ..plot import plot_patients, plot_slope, plot_waterfall
     from ..timeline import change_from_baseline, default_windows, get_schedule
     from .figures import add_cohort_figures
-    from .inference import add_lmm, add_paired
+    from .inference import add_key_results, add_lmm, add_paired
     from .provenance import add_methods, generation_time, input_table, options_table
     from .render import render_html, render_markdown, write_assets
     from .safety import ReportExistsError, atomic_folder
@@ -244,6 +244,8 @@ def reproduce_case_series(
             "paper publishes; they are not the patients' recorded values.", "warn")
         for m in [*read_msgs, *msgs]:
             sec.text(m, "warn")
+        add_key_results(rep.section(f"Key results: baseline to {TIMEPOINT}"), changes,
+                        list(MEASURES), TIMEPOINT)
         sec = rep.section(f"Change from baseline to {TIMEPOINT}, per patient")
         sec.table("per_patient", per, display=_wide(per),
                   title=f"Baseline, {TIMEPOINT}, change and percent change (rounded half up).")
