@@ -121,7 +121,7 @@ def test_batch_reports_bad_input_and_completes_the_rest(tmp_path: Path) -> None:
     assert status.attrs["index"] == str(out / "index.html")
 
 
-@pytest.mark.parametrize("module", ["batch", "build", "content", "figures", "inference",
+@pytest.mark.parametrize("module", ["batch", "build", "content", "figures", "inference", "prepare",
                                     "provenance", "render", "reproduce", "safety", "tables"])
 def test_docstring_examples(module: str, monkeypatch: pytest.MonkeyPatch) -> None:
     import doctest

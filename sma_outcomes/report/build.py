@@ -14,16 +14,15 @@ from __future__ import annotations
 
 import os
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import pandas as pd
 
 from .. import schema as S
-from ..registry import SCALES, get_scale
 from .content import Report
 from .inference import captured
+from .prepare import Prepared, default_timepoint, prepare
 
 __all__ = ["build_report", "prepare", "Prepared", "default_timepoint", "FORMATS"]
 
@@ -31,184 +30,6 @@ __all__ = ["build_report", "prepare", "Prepared", "default_timepoint", "FORMATS"
 FORMATS = ("html", "md", "pdf")
 
 PathLike = str | os.PathLike
-
-
-@dataclass
-class Prepared:
-    """Data ready for the report: scores and changes (pseudonymised if asked) and facts.
-
-    Examples
-    --------
-    >>> prep = prepare("data/sample/case_series.csv")  # doctest: +SKIP
-    >>> prep.measures, prep.timepoint  # doctest: +SKIP
-    (['HFMSE', 'PP_PREF', 'PP_NONPREF'], 'Month 18')
-    """
-
-    scores: pd.DataFrame
-    changes: pd.DataFrame
-    doses: pd.DataFrame | None
-    measures: list[str]
-    timepoint: str
-    timepoint_reason: str
-    schedule: Any
-    windows: pd.DataFrame | None
-    problems: pd.DataFrame
-    warnings: list[str] = field(default_factory=list)
-
-
-def _read_windows(windows: Any, read_options: Mapping[str, Any]) -> Any:
-    if windows is None or isinstance(windows, (pd.DataFrame, Mapping)):
-        return windows
-    path = Path(windows)
-    if not path.is_file():
-        raise FileNotFoundError(f"windows file not found: {windows}")
-    if path.suffix.lower() in (".xlsx", ".xls"):
-        return pd.read_excel(path)
-    return pd.read_csv(path, sep=None, engine="python")
-
-
-def default_timepoint(changes: pd.DataFrame, measures: Sequence[str]) -> tuple[str, str]:
-    """The last timepoint at which at least half of the patients with a baseline have a change.
-
-    Returns the label and the reason in words.
-
-    Examples
-    --------
-    >>> import pandas as pd
-    >>> tp = pd.Categorical(["Baseline", "Month 6", "Baseline", "Month 6", "Month 10"],
-    ...                     ["Baseline", "Month 6", "Month 10"], ordered=True)
-    >>> ch = pd.DataFrame({"patient_id": ["a", "a", "b", "b", "b"], "measure": "HFMSE",
-    ...                    "timepoint": tp, "change": [0.0, 1, 0, 2, 3],
-    ...                    "is_baseline": [True, False, True, False, False]})
-    >>> default_timepoint(ch, ["HFMSE"])[0]
-    'Month 10'
-    """
-    d = changes[changes[S.MEASURE].isin(measures) & changes[S.CHANGE].notna()
-                & changes[S.TIMEPOINT].notna()]
-    if S.ANALYSED in d.columns:
-        d = d[d[S.ANALYSED].astype(bool)]
-    base = d[d[S.IS_BASELINE].astype(bool)] if S.IS_BASELINE in d.columns else d.iloc[:0]
-    post = d[~d.index.isin(base.index)]
-    n_base = base[S.PATIENT].nunique()
-    counts = post.groupby(S.TIMEPOINT, observed=True)[S.PATIENT].nunique()
-    cats = [str(c) for c in changes[S.TIMEPOINT].cat.categories]
-    ok = [str(t) for t, n in counts.items() if n > 0 and 2 * n >= n_base]
-    if ok:
-        last = max(ok, key=cats.index)
-        return last, (f"the last timepoint at which at least half of the {n_base} patients "
-                      "with a baseline have a score")
-    if len(counts[counts > 0]):
-        last = max((str(t) for t, n in counts.items() if n > 0), key=cats.index)
-        return last, "the last timepoint with any post-baseline score"
-    from ..exceptions import DataError
-
-    raise DataError("no post-baseline score falls in any visit window, so nothing can be "
-                    "compared with baseline (check the dosing schedule and the windows)")
-
-
-def _default_measures(scores: pd.DataFrame) -> list[str]:
-    present = set(scores.loc[scores[S.SCORE].notna(), S.MEASURE].astype(str))
-    return [c for c in SCALES if c in present and (SCALES[c].parent is None
-                                                   or not SCALES[c].in_total)]
-
-
-def prepare(
-    data: PathLike | pd.DataFrame,
-    *,
-    measures: Sequence[str] | None = None,
-    timepoint: str | None = None,
-    schedule: str = "nusinersen",
-    doses: PathLike | pd.DataFrame | None = None,
-    windows: PathLike | pd.DataFrame | Mapping | None = None,
-    pseudonymize: bool = False,
-    pseudonym_key: str | None = None,
-    read_options: Mapping[str, Any] | None = None,
-) -> Prepared:
-    """Read, check, place on the treatment timeline and derive change; pseudonymise last.
-
-    Raises
-    ------
-    DataError
-        The data (or the dose table) have errors; ``.problems`` lists them.
-    ValueError
-        An unknown measure, timepoint or schedule (the message lists the valid ones).
-
-    Examples
-    --------
-    >>> prep = prepare("data/sample/case_series.csv", measures=["HFMSE"])
-    >>> prep.timepoint, prep.changes["patient_id"].nunique()
-    ('Month 18', 5)
-    """
-    from ..load import check_scores, read_doses, read_scores
-    from ..timeline import change_from_baseline, default_windows, dose_table, get_schedule
-    from ..timeline.windows import make_windows
-    from .safety import pseudonym_map, pseudonymize_table
-
-    opts = dict(read_options or {})
-    sched = get_schedule(schedule)
-    if isinstance(data, pd.DataFrame):
-        problems = check_scores(data, **opts)
-    else:
-        problems = check_scores(Path(data), **opts)
-    scores, msgs = captured(read_scores, data, **opts)  # raises DataError on errors
-    dose_frame = None
-    if doses is not None:
-        dose_frame, more = captured(read_doses, doses, **{k: v for k, v in opts.items()
-                                                          if k != "purdue"})
-        msgs += more
-    win = _read_windows(windows, opts)
-    changes, more = captured(change_from_baseline, scores, schedule=sched, doses=dose_frame,
-                             windows=win)
-    msgs += more
-    if measures:
-        unknown = [m for m in measures if m not in set(scores[S.MEASURE].astype(str))]
-        if unknown:
-            raise ValueError(f"measure(s) {', '.join(unknown)} not in the data; the data have "
-                             f"{', '.join(sorted(scores[S.MEASURE].astype(str).unique()))}")
-        measures = [get_scale(m).code for m in measures]
-    else:
-        measures = _default_measures(scores)
-    if not measures:
-        from ..exceptions import DataError
-
-        raise DataError("the data have no scores to analyse")
-    cats = [str(c) for c in changes[S.TIMEPOINT].cat.categories]
-    if timepoint is None:
-        timepoint, reason = default_timepoint(changes, measures)
-    elif timepoint not in cats:
-        raise ValueError(f"timepoint {timepoint!r} is not one of the data's timepoints: "
-                         f"{', '.join(cats)}")
-    else:
-        reason = "chosen by the user"
-    tab, more = captured(dose_table, scores, sched, dose_frame)
-    msgs += [m for m in more if m not in msgs]
-    if win is not None:
-        windows_used = make_windows(win)
-    else:  # the default windows reached by the data (the timepoint categories)
-        last = float(pd.to_numeric(changes[S.DAY], errors="coerce").max())
-        windows_used = default_windows(sched, until_day=last if last == last else 0.0)
-        windows_used = windows_used[windows_used["label"].isin(cats)].reset_index(drop=True)
-    if pseudonymize:
-        mapping = pseudonym_map(scores[S.PATIENT], pseudonym_key)
-        scores = pseudonymize_table(scores, mapping)
-        changes = pseudonymize_table(changes, mapping)
-        tab = pseudonymize_table(tab, mapping)
-        problems = problems.copy()
-        for col in ("value", "message"):
-            if col in problems.columns:
-                problems[col] = [_replace_ids(str(v), mapping) if isinstance(v, str) else v
-                                 for v in problems[col]]
-        msgs = [_replace_ids(m, mapping) for m in msgs]
-    return Prepared(scores, changes, tab, list(measures), timepoint, reason, sched,
-                    windows_used, problems, msgs)
-
-
-def _replace_ids(text: str, mapping: Mapping[str, str]) -> str:
-    import re
-
-    for pid in sorted(mapping, key=len, reverse=True):
-        text = re.sub(rf"(?<![\w-]){re.escape(pid)}(?![\w-])", mapping[pid], text)
-    return text
 
 
 def compose(prep: Prepared, *, title: str, options: dict[str, Any],
