@@ -24,6 +24,10 @@ from collections.abc import Callable
 
 import numpy as np
 
+#: numDeriv's default ``zero.tol = sqrt(.Machine$double.eps / 7e-7)``: below it a
+#: coordinate counts as zero and gets the absolute step ``eps``.
+ZERO_TOL = float(np.sqrt(np.finfo(float).eps / 7e-7))
+
 
 def _steps(x: np.ndarray, d: float, eps: float, zero_tol: float) -> np.ndarray:
     return np.where(np.abs(x) < zero_tol, eps, np.abs(d * x))
@@ -47,7 +51,7 @@ def gradient(
     d: float = 1e-4,
     eps: float = 1e-4,
     r: int = 4,
-    zero_tol: float = 1.4901161193847656e-08 / 7e-7,
+    zero_tol: float = ZERO_TOL,
 ) -> np.ndarray:
     """Gradient of a scalar function, Richardson-extrapolated central differences.
 
@@ -66,7 +70,7 @@ def jacobian(
     d: float = 1e-4,
     eps: float = 1e-4,
     r: int = 4,
-    zero_tol: float = 1.4901161193847656e-08 / 7e-7,
+    zero_tol: float = ZERO_TOL,
 ) -> np.ndarray:
     """Jacobian ``J[i, j] = d f_i / d x_j`` of a vector function.
 
@@ -99,7 +103,7 @@ def hessian(
     d: float = 0.1,
     eps: float = 1e-4,
     r: int = 4,
-    zero_tol: float = 1.4901161193847656e-08 / 7e-7,
+    zero_tol: float = ZERO_TOL,
 ) -> np.ndarray:
     """Hessian of a scalar function by Richardson-extrapolated second differences.
 
