@@ -151,11 +151,17 @@ def test_existing_report_needs_force(data_file: Path, tmp_path: Path) -> None:
     out = tmp_path / "r"
     out.mkdir()
     (out / "keep.txt").write_text("old")
+    kw = dict(measures=["HFMSE"], patient_figures=False)
     with pytest.raises(ReportExistsError, match="already exists"):
-        build_report(data_file, out, measures=["HFMSE"], patient_figures=False)
-    assert (out / "keep.txt").read_text() == "old"
-    build_report(data_file, out, measures=["HFMSE"], patient_figures=False, force=True)
-    assert not (out / "keep.txt").exists() and (out / "report.html").exists()
+        build_report(data_file, out, **kw)
+    # a folder sma-outcomes did not write is never replaced, even with force
+    with pytest.raises(ReportExistsError, match="not a report folder made by sma-outcomes"):
+        build_report(data_file, out, force=True, **kw)
+    assert [p.name for p in out.iterdir()] == ["keep.txt"]
+    (out / "report.html").write_text("old report")
+    build_report(data_file, out, force=True, **kw)
+    assert not (out / "keep.txt").exists() and "<!DOCTYPE html>" in (
+        out / "report.html").read_text(encoding="utf-8")
 
 
 def test_data_error_writes_nothing(tmp_path: Path) -> None:

@@ -51,11 +51,11 @@ def test_column_names_are_neutralised() -> None:
 def test_atomic_folder_interrupted_leaves_old_report(tmp_path: Path) -> None:
     target = tmp_path / "r"
     target.mkdir()
-    (target / "old.txt").write_text("complete")
+    (target / "report.html").write_text("complete")
     with pytest.raises(RuntimeError), atomic_folder(target, force=True) as tmp:
         (tmp / "half.txt").write_text("half")
         raise RuntimeError("interrupted")
-    assert [p.name for p in target.iterdir()] == ["old.txt"]
+    assert [p.name for p in target.iterdir()] == ["report.html"]
     assert [p.name for p in tmp_path.iterdir()] == ["r"]  # temporary folder removed
 
 
@@ -68,11 +68,22 @@ def test_atomic_folder_refuses_existing_without_force(tmp_path: Path) -> None:
 def test_atomic_folder_replaces_with_force(tmp_path: Path) -> None:
     target = tmp_path / "r"
     target.mkdir()
-    (target / "old.txt").write_text("x")
+    (target / "index.html").write_text("x")
     with atomic_folder(target, force=True) as tmp:
         (tmp / "new.txt").write_text("y")
     assert [p.name for p in target.iterdir()] == ["new.txt"]
     assert [p.name for p in tmp_path.iterdir()] == ["r"]
+
+
+def test_force_never_replaces_a_foreign_folder(tmp_path: Path) -> None:
+    target = tmp_path / "reports"
+    target.mkdir()
+    (target / "README.md").write_text("keep me")
+    with pytest.raises(ReportExistsError, match="not a report folder"), \
+            atomic_folder(target, force=True):
+        pass
+    assert (target / "README.md").read_text() == "keep me"
+    assert [p.name for p in tmp_path.iterdir()] == ["reports"]
 
 
 def test_pseudonyms_stable_and_distinct(monkeypatch: pytest.MonkeyPatch) -> None:

@@ -158,7 +158,7 @@ def build_reports(
     from .build import _check_formats
     from .provenance import generation_time
     from .render import render_index
-    from .safety import ReportExistsError, atomic_folder, sha256_file, write_csv
+    from .safety import atomic_folder, check_target, sha256_file, write_csv
 
     paths = expand_inputs(data)
     formats = _check_formats(formats)
@@ -166,8 +166,7 @@ def build_reports(
         single_dir = isinstance(data, (str, os.PathLike)) and Path(data).is_dir()
         out = Path("reports") / (Path(data).name if single_dir else "batch")
     target = Path(out)
-    if target.exists() and not force:
-        raise ReportExistsError(f"{target} already exists")
+    check_target(target, force=force)
     names = report_names(paths)
     jobs = int(jobs) if jobs else usable_cores()
     jobs = max(1, min(jobs, len(paths)))

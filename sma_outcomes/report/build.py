@@ -223,13 +223,12 @@ def _build_one(data: PathLike | pd.DataFrame, out: PathLike | None, *, formats: 
                title: str | None, read_options: Mapping[str, Any]) -> Path:
     from .provenance import generation_time
     from .render import render_html, render_markdown, render_pdf, write_assets
-    from .safety import ReportExistsError, atomic_folder
+    from .safety import atomic_folder, check_target
 
     formats = _check_formats(formats)
     name = "report" if isinstance(data, pd.DataFrame) else Path(data).stem
     target = Path(out) if out is not None else Path("reports") / name
-    if target.exists() and not force:
-        raise ReportExistsError(f"{target} already exists")
+    check_target(target, force=force)
     if not isinstance(data, pd.DataFrame) and not Path(data).is_file():
         raise FileNotFoundError(f"file not found: {data}")
     bar = _bar(progress, 7, name)

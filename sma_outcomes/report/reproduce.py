@@ -207,11 +207,10 @@ def reproduce_case_series(
     from .inference import add_key_results, add_lmm, add_paired
     from .provenance import add_methods, generation_time, input_table, options_table
     from .render import render_html, render_markdown, write_assets
-    from .safety import ReportExistsError, atomic_folder
+    from .safety import atomic_folder, check_target
 
     target = Path(out)
-    if target.exists() and not force:
-        raise ReportExistsError(f"{target} already exists")
+    check_target(target, force=force)
     path = Path(data) if data is not None else case_series_path()
     bar = None
     if progress:

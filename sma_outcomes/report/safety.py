@@ -31,6 +31,8 @@ __all__ = [
     "neutralise_cells",
     "write_csv",
     "atomic_folder",
+    "is_report_folder",
+    "check_target",
     "pseudonym_map",
     "pseudonymize_table",
     "sha256_file",
@@ -128,8 +130,9 @@ def atomic_folder(target: str | os.PathLike, *, force: bool = False) -> Iterator
     target : path
         Final folder.
     force : bool
-        Replace an existing ``target``; without it an existing target raises
-        :class:`ReportExistsError` before any work is done.
+        Replace an existing ``target`` (only a folder that sma-outcomes wrote, see
+        :func:`is_report_folder`, never any other folder or file); without it an
+        existing target raises :class:`ReportExistsError` before any work is done.
 
     Yields
     ------
@@ -146,8 +149,7 @@ def atomic_folder(target: str | os.PathLike, *, force: bool = False) -> Iterator
     ['a.txt']
     """
     target = Path(target)
-    if target.exists() and not force:
-        raise ReportExistsError(f"{target} already exists")
+    check_target(target, force=force)
     target.parent.mkdir(parents=True, exist_ok=True)
     tmp = Path(tempfile.mkdtemp(prefix=f".{target.name}.tmp-", dir=target.parent))
     try:
@@ -162,6 +164,54 @@ def atomic_folder(target: str | os.PathLike, *, force: bool = False) -> Iterator
     finally:
         if tmp.exists():
             shutil.rmtree(tmp, ignore_errors=True)
+
+
+#: Files of which at least one is in every folder that sma-outcomes writes.
+REPORT_MARKERS = ("report.html", "report.md", "report.pdf", "index.html")
+
+
+def is_report_folder(path: str | os.PathLike) -> bool:
+    """Whether ``path`` is a folder written by sma-outcomes (and may be replaced with force).
+
+    Examples
+    --------
+    >>> import tempfile, pathlib
+    >>> d = pathlib.Path(tempfile.mkdtemp())
+    >>> is_report_folder(d)
+    False
+    >>> _ = (d / "report.html").write_text("<html></html>")
+    >>> is_report_folder(d)
+    True
+    """
+    p = Path(path)
+    return p.is_dir() and any((p / m).is_file() for m in REPORT_MARKERS)
+
+
+def check_target(target: str | os.PathLike, *, force: bool) -> None:
+    """Raise :class:`ReportExistsError` unless a report may be written at ``target``.
+
+    Free when it does not exist; with ``force`` also when it is a report folder.
+
+    Examples
+    --------
+    >>> import tempfile, pathlib
+    >>> d = pathlib.Path(tempfile.mkdtemp())
+    >>> check_target(d / "new", force=False)
+    >>> check_target(d, force=True)
+    Traceback (most recent call last):
+    ...
+    sma_outcomes.report.safety.ReportExistsError: ... is not a report folder made by sma-outcomes ...
+    """
+    target = Path(target)
+    if not target.exists():
+        return
+    if not force:
+        raise ReportExistsError(f"{target} already exists")
+    if not is_report_folder(target):
+        raise ReportExistsError(
+            f"{target} exists and is not a report folder made by sma-outcomes (it holds no "
+            f"{', '.join(REPORT_MARKERS)}), so it is not replaced even with --force"
+        )
 
 
 def _natural_key(text: str) -> tuple:
