@@ -324,8 +324,9 @@ def main(argv: Sequence[str] | None = None) -> int:
             print(line, file=sys.stderr)
         return 1
     except FileExistsError as err:
-        print(f"sma-outcomes: error: {err}\nhint: add --force to replace it, or choose "
-              "another --out", file=sys.stderr)
+        hint = ("choose another --out" if "not a report folder" in str(err)
+                else "add --force to replace it, or choose another --out")
+        print(f"sma-outcomes: error: {err}\nhint: {hint}", file=sys.stderr)
         return 2
     except (FileNotFoundError, IsADirectoryError, PermissionError) as err:
         print(f"sma-outcomes: error: {err}\nhint: check the path", file=sys.stderr)

@@ -132,6 +132,10 @@ def test_report_writes_and_refuses_to_overwrite(capsys: pytest.CaptureFixture,
                                 "hint: add --force to replace it, or choose another --out"]
     code, _, _ = run(capsys, *argv, "--force")
     assert code == 0
+    code, _, err = run(capsys, "report", str(SAMPLE / "case_series.csv"), "--out", str(tmp_path),
+                       "--force")
+    assert code == 2 and "is not a report folder made by sma-outcomes" in err
+    assert err.splitlines()[1] == "hint: choose another --out"
 
 
 def test_report_bad_data_exit_1(capsys: pytest.CaptureFixture, bad_file: Path,
