@@ -159,6 +159,9 @@ def _report_parser(sub) -> None:  # noqa: ANN001 - argparse's private subparsers
                    help="built-in dosing schedule (nusinersen, nusinersen_us, "
                    "nusinersen_high_dose, onasemnogene, risdiplam) or a file of real nusinersen "
                    "doses per patient (patient_id, date or day)")
+    p.add_argument("--doses", metavar="FILE",
+                   help="real doses per patient (patient_id, date or day) for the --schedule "
+                   "named, e.g. --schedule nusinersen_high_dose --doses doses.csv")
     p.add_argument("--windows", metavar="FILE",
                    help="visit windows table: label, lo, hi and optional target, anchor")
     p.add_argument("--pseudonymize", action="store_true",
@@ -260,7 +263,18 @@ def _report(args: argparse.Namespace) -> int:
                   "hint: --schedule takes a schedule name (e.g. nusinersen) or a dose file",
                   file=sys.stderr)
             return 2
+        if args.doses:
+            print("sma-outcomes: error: a dose file was given twice (--schedule FILE and "
+                  "--doses)\nhint: name the schedule with --schedule and the file with --doses",
+                  file=sys.stderr)
+            return 2
         schedule, doses = "nusinersen", args.schedule
+    elif args.doses:
+        if not Path(args.doses).is_file():
+            print(f"sma-outcomes: error: dose file not found: {args.doses}\n"
+                  "hint: check the path (relative to the current folder)", file=sys.stderr)
+            return 2
+        doses = args.doses
     common = dict(
         formats=args.format.split(","), measures=_measures(args.measures),
         timepoint=args.timepoint, schedule=schedule, doses=doses, windows=args.windows,

@@ -199,6 +199,15 @@ def test_report_dose_file_as_schedule(capsys: pytest.CaptureFixture, tmp_path: P
     code, _, err = run(capsys, "report", str(SAMPLE / "case_series.csv"), "--out",
                        str(tmp_path / "r2"), "--schedule", str(tmp_path / "none.csv"))
     assert code == 2 and "dose file not found" in err
+    code, _, err = run(capsys, "report", str(SAMPLE / "case_series.csv"), "--out",
+                       str(tmp_path / "r3"), "--schedule", "nusinersen_us", "--doses", str(doses),
+                       "--measures", "HFMSE", "--no-patient-figures")
+    assert code == 0, err
+    opts = pd.read_csv(tmp_path / "r3" / "tables" / "provenance_options.csv").set_index("option")
+    assert opts.loc["schedule", "value"] == "nusinersen_us"
+    code, _, err = run(capsys, "report", str(SAMPLE / "case_series.csv"), "--schedule",
+                       str(doses), "--doses", str(doses))
+    assert code == 2 and "given twice" in err
 
 
 # ------------------------------------------------------------------ reproduce
