@@ -67,6 +67,8 @@ _LAZY: dict[str, str] = {
     "save_figure": "sma_outcomes.plot",
     # report
     "build_report": "sma_outcomes.report",
+    "build_reports": "sma_outcomes.report",
+    "reproduce_case_series": "sma_outcomes.report",
 }
 
 __all__ = [

@@ -245,7 +245,7 @@ def test_check_scores_returns_problems_without_raising(tmp_path):
     table = check_scores(path)
     assert list(table.columns) == ["severity", "file", "row", "column", "value", "rule", "message"]
     assert table[["severity", "row", "column", "value", "rule"]].values.tolist() == [
-        ["error", 2, "HFMSE", "67.0", "range"]]
+        ["error", 2, "HFMSE", "67", "range"]]
     assert check_scores(SAMPLE / "case_series.csv").empty
 
 

@@ -139,7 +139,7 @@ def check_scores(source: Source, **options: Any) -> pd.DataFrame:
     >>> bad = pd.DataFrame({"patient_id": ["P1", "P2"], "HFMSE": [20, 70]})
     >>> check_scores(bad)[["row", "column", "value", "rule"]]
        row column value   rule
-    0    3  HFMSE  70.0  range
+    0    3  HFMSE    70  range
     """
     try:
         _tidy, problems = _read(source, dict(options))

@@ -106,8 +106,11 @@ def describe(p) -> str:  # noqa: ANN001 - a namedtuple row of the problem table
 def _show(value: object) -> str | None:
     if value is None:
         return None
-    if isinstance(value, float) and np.isnan(value):
-        return ""
+    if isinstance(value, (float, np.floating)):
+        if np.isnan(value):
+            return ""
+        if float(value).is_integer():
+            return str(int(value))
     text = str(value)
     return text if len(text) <= 60 else text[:57] + "..."
 
