@@ -5,14 +5,14 @@ A random-slope REML fit, ``score ~ months + (1 + months | patient_id)``, on
 with lme4 is on the PATH, lme4's ``lmer`` time on the same data (timed inside R
 with ``system.time``, data loading excluded) and the ratio.
 
-Usage: ``python benchmarks/bench_lmm.py [n_patients] [n_visits]``
+Usage: ``python benchmarks/bench_lmm.py [--patients 20000] [--visits 8]``
 """
 
 from __future__ import annotations
 
+import argparse
 import shutil
 import subprocess
-import sys
 import tempfile
 import time
 import warnings
@@ -53,8 +53,11 @@ def simulate(n_patients: int = 20_000, n_visits: int = 8, seed: int = 2024) -> p
 
 
 def main() -> None:
-    n_patients = int(sys.argv[1]) if len(sys.argv) > 1 else 20_000
-    n_visits = int(sys.argv[2]) if len(sys.argv) > 2 else 8
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--patients", type=int, default=20_000)
+    parser.add_argument("--visits", type=int, default=8)
+    args = parser.parse_args()
+    n_patients, n_visits = args.patients, args.visits
     data = simulate(n_patients, n_visits)
     print(f"random-slope REML fit, {n_patients} patients x {n_visits} visits ({len(data)} rows)")
     with warnings.catch_warnings():
