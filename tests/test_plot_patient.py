@@ -306,7 +306,7 @@ def test_small_multiples_thirty_patients_titles_do_not_overlap():
 
 
 def test_default_doses_come_from_the_timeline_schedule():
-    timeline = pytest.importorskip("sma_outcomes.timeline", reason="timeline stage not available")
+    from sma_outcomes import timeline
     df = pd.DataFrame({"patient_id": "X", "day": [-3.0, 45, 180, 300], "measure": "HFMSE",
                        "score": [20.0, 21, 23, 24]})
     want = timeline.dose_table(df, schedule="nusinersen")

@@ -258,7 +258,6 @@ def test_dose_table_errors():
 
 
 def test_dose_table_path_uses_the_loader(tmp_path):
-    pytest.importorskip("sma_outcomes.load")
     path = tmp_path / "doses.csv"
     path.write_text("patient_id,day,dose\nP1,0,12\nP1,14,12\nP1,28,12\nP1,70,12\n")
     with warnings.catch_warnings():
