@@ -72,7 +72,8 @@ def tidy_scores(
     if "visit" in roles:
         visit, vcode = _text_codes(frame[roles["visit"]])
     else:
-        visit, vcode = np.full(n, "", dtype=object), np.zeros(n, dtype=np.intp)
+        vcode = np.zeros(n, dtype=np.intp)
+        visit = pd.array([""], dtype="str").take(vcode)
     date = _dates(frame, roles, "date", rows, dayfirst, problems)
     first_dose = _dates(frame, roles, "first_dose_date", rows, dayfirst, problems)
     day = _days(frame, roles, rows, raw.decimal, problems, date, first_dose)
@@ -273,9 +274,9 @@ def _text_codes(col: pd.Series) -> tuple[pd.Series, np.ndarray]:
                           else str(v).strip() for v in uniques], dtype=object)
     # distinct raw values may clean to the same text (" P1" and "P1"): recode
     text_codes, text_uniques = pd.factorize(np.append(clean, ""))
-    idx = np.where(codes < 0, len(uniques), codes)
-    lookup = np.asarray(text_uniques, dtype=object)
-    return lookup[text_codes[idx]], text_codes[idx]
+    idx = text_codes[np.where(codes < 0, len(uniques), codes)]
+    # taking from the distinct texts avoids validating a million strings one by one
+    return pd.array(np.asarray(text_uniques, dtype=object), dtype="str").take(idx), idx
 
 
 def _dates(frame, roles, role, rows, dayfirst, problems) -> pd.Series:
@@ -341,17 +342,17 @@ def _from_long(frame, roles, rows, decimal, problems):
     lookup = np.array([c or "" for c in mapped] + [""], dtype=object)
     canon_codes, muniq = pd.factorize(lookup)
     idx = np.where(codes < 0, len(uniques), codes)
-    measure = lookup[idx]
     mcode = canon_codes[idx]
+    measure = pd.array(np.asarray(muniq, dtype=object), dtype="str").take(mcode)
     raw_scores = frame[scol].reset_index(drop=True)
     num, code, bad = parse_numbers(raw_scores, decimal)
     raw = raw_scores.to_numpy()
     if "avalc" in roles:  # ADaM: the missing-score code travels in AVALC
         avalc = _text(frame[roles["avalc"]]).to_numpy(dtype=object)
-        use = np.isnan(num) & ~bad & (code == "") & (avalc != "")
-        code = np.where(use, avalc, code)
+        use = np.isnan(num) & ~bad & np.asarray(code == "") & (avalc != "")
+        code = np.where(use, avalc, np.asarray(code, dtype=object))
     if bad.any():  # only for messages: a table with bad cells is never returned by read_scores
-        code = np.where(bad, raw.astype(str), code)
+        code = np.where(bad, raw.astype(str), np.asarray(code, dtype=object))
     table = {S.MEASURE: measure, S.SCORE: num, S.MISSING_CODE: code, "bad": bad, "_mc": mcode,
              "raw": raw}
     src = pd.Categorical.from_codes(np.zeros(len(frame), dtype=np.int8), [str(scol)])
@@ -381,15 +382,16 @@ def _from_wide(frame, measures, decimal):
     expand = np.repeat(np.arange(n), k)
     pick = np.tile(np.arange(k), n)
     num = np.column_stack([p[0] for p in parts]).ravel()
-    code = np.column_stack([p[1] for p in parts]).ravel()
+    code = np.column_stack([np.asarray(p[1], dtype=object) for p in parts]).ravel()
     bad = np.column_stack([p[2] for p in parts]).ravel()
     raw = np.column_stack([p[3] for p in parts]).ravel() if bad.any() else None
     if raw is not None:  # only for messages, as in _from_long
-        code = np.where(bad, raw.astype(str), code)
+        code = np.where(bad, raw.astype(str), np.asarray(code, dtype=object))
     canon = [measures[c] for c in cols]
     canon_codes, muniq = pd.factorize(np.array(canon, dtype=object))
     table = {
-        S.MEASURE: np.array(canon, dtype=object)[pick],
+        S.MEASURE: pd.array(np.asarray(muniq, dtype=object), dtype="str").take(
+            canon_codes[pick]),
         S.SCORE: num, S.MISSING_CODE: code, "bad": bad, "raw": raw,
         "_mc": canon_codes[pick],
     }
@@ -404,7 +406,7 @@ def _set_columns(problems: Problems, columns: np.ndarray) -> None:
 
 
 def _check_patients(tidy, row_no, src_col, problems, roles) -> None:
-    no_id = np.flatnonzero(tidy[S.PATIENT].to_numpy(dtype=object) == "")
+    no_id = np.flatnonzero(np.asarray(tidy[S.PATIENT] == ""))
     if not len(no_id):
         return
     sub = tidy.iloc[no_id]

@@ -76,7 +76,7 @@ def parse_numbers(
     -------
     number : ndarray of float
         Parsed value, NaN for missing codes and unreadable cells.
-    code : ndarray of object
+    code : pandas string array
         Missing code ("" when the cell is blank or a number).
     bad : ndarray of bool
         True where the cell is neither a number nor a missing code.
@@ -89,7 +89,7 @@ def parse_numbers(
     """
     if pd.api.types.is_numeric_dtype(values.dtype) and not pd.api.types.is_bool_dtype(values):
         number = values.to_numpy(dtype=float, na_value=np.nan)
-        code = np.full(len(values), "", dtype=object)
+        code = pd.array([""], dtype="str").take(np.zeros(len(values), dtype=np.intp))
         return number, code, np.zeros(len(values), dtype=bool)
     codes, uniques = factorize(values)
     u_num = np.full(len(uniques) + 1, np.nan)
@@ -119,7 +119,8 @@ def parse_numbers(
         except ValueError:
             u_bad[i] = True
     idx = np.where(codes < 0, len(uniques), codes)
-    return u_num[idx], u_code[idx], u_bad[idx]
+    # text arrays are built by taking from the few distinct codes: no per-row validation
+    return u_num[idx], pd.array(u_code, dtype="str").take(idx), u_bad[idx]
 
 
 def _components(text: str) -> tuple[str, int, int, int] | None:
