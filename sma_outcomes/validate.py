@@ -68,9 +68,9 @@ def tidy_scores(
         return _empty_table()
 
     n = len(frame)
-    patient, pcode = _text_codes(frame[roles["patient_id"]])
+    patient, pcode, blank_pc = _text_codes(frame[roles["patient_id"]])
     if "visit" in roles:
-        visit, vcode = _text_codes(frame[roles["visit"]])
+        visit, vcode, _ = _text_codes(frame[roles["visit"]])
     else:
         vcode = np.zeros(n, dtype=np.intp)
         visit = pd.array([""], dtype="str").take(vcode)
@@ -116,7 +116,7 @@ def tidy_scores(
              for v in table["raw"][bad]],
         )
         _set_columns(problems, src_col[bad])
-    _check_patients(tidy, row_no, src_col, problems, roles)
+    _check_patients(tidy, row_no, problems, roles, blank_pc)
     tidy, muniq = _purdue_hands(tidy, roles, frame, expand, muniq)
     _check_ranges(tidy, row_no, src_col, problems, PURDUE_AGGREGATIONS[purdue], muniq)
     tidy, row_no, src_col, muniq = _item_totals(tidy, row_no, src_col, problems, muniq)
@@ -264,8 +264,9 @@ def _text(col: pd.Series) -> pd.Series:
     return pd.Series(_text_codes(col)[0], dtype="str")
 
 
-def _text_codes(col: pd.Series) -> tuple[pd.Series, np.ndarray]:
-    """:func:`_text` and integer codes of the distinct cleaned texts."""
+def _text_codes(col: pd.Series) -> tuple[pd.api.extensions.ExtensionArray, np.ndarray, int]:
+    """:func:`_text` as a string array, integer codes of the distinct cleaned texts, and
+    the code of the empty text."""
     codes, uniques = factorize(col)
     if pd.api.types.is_string_dtype(uniques.dtype):
         clean = uniques.str.strip().to_numpy(dtype=object)
@@ -276,7 +277,8 @@ def _text_codes(col: pd.Series) -> tuple[pd.Series, np.ndarray]:
     text_codes, text_uniques = pd.factorize(np.append(clean, ""))
     idx = text_codes[np.where(codes < 0, len(uniques), codes)]
     # taking from the distinct texts avoids validating a million strings one by one
-    return pd.array(np.asarray(text_uniques, dtype=object), dtype="str").take(idx), idx
+    texts = pd.array(np.asarray(text_uniques, dtype=object), dtype="str")
+    return texts.take(idx), idx, int(np.flatnonzero(np.asarray(text_uniques) == "")[0])
 
 
 def _dates(frame, roles, role, rows, dayfirst, problems) -> pd.Series:
@@ -405,8 +407,8 @@ def _set_columns(problems: Problems, columns: np.ndarray) -> None:
         p["column"] = str(col)
 
 
-def _check_patients(tidy, row_no, src_col, problems, roles) -> None:
-    no_id = np.flatnonzero(np.asarray(tidy[S.PATIENT] == ""))
+def _check_patients(tidy, row_no, problems, roles, blank_pc) -> None:
+    no_id = np.flatnonzero(tidy["_pc"].to_numpy() == blank_pc)
     if not len(no_id):
         return
     sub = tidy.iloc[no_id]
@@ -500,26 +502,50 @@ def _codes(values: np.ndarray, constant: bool) -> np.ndarray:
     return pd.factorize(values, use_na_sentinel=False)[0]
 
 
+def _candidates(codes: list[np.ndarray], n: int) -> np.ndarray:
+    """Rows whose coarse key (patient x measure x visit) occurs more than once.
+
+    Only those rows can be duplicates on the full key; a bincount over the coarse
+    key finds them far faster than hashing every row (when the key range is small).
+    """
+    sizes = [int(c.max()) + 1 if len(c) else 1 for c in codes]
+    if float(np.prod([float(x) for x in sizes])) > 5e7:
+        return np.arange(n)
+    combined = np.zeros(n, dtype=np.int64)
+    for c, size in zip(codes, sizes, strict=True):
+        combined = combined * size + c
+    counts = np.bincount(combined)
+    return np.flatnonzero(counts[combined] > 1)
+
+
 def _duplicates(tidy, row_no, src_col, problems):
     """Collapse exact duplicates (with a warning); report conflicting ones."""
+    coarse = [tidy["_pc"].to_numpy(), tidy["_mc"].to_numpy(), tidy["_vc"].to_numpy()]
+    cand = _candidates(coarse, len(tidy))
+    if not len(cand):
+        return tidy, row_no
+    sub_tidy = tidy.iloc[cand]
     parts = [
-        tidy["_pc"].to_numpy(), tidy["_mc"].to_numpy(), tidy["_vc"].to_numpy(),
-        _codes(tidy[S.DATE].to_numpy().view("int64"), tidy[S.DATE].isna().all()),
-        _codes(tidy[S.DAY].to_numpy(), tidy[S.DAY].isna().all()),
+        *(c[cand] for c in coarse),
+        _codes(sub_tidy[S.DATE].to_numpy().view("int64"), sub_tidy[S.DATE].isna().all()),
+        _codes(sub_tidy[S.DAY].to_numpy(), sub_tidy[S.DAY].isna().all()),
     ]
     key_frame = pd.DataFrame({f"k{i}": p for i, p in enumerate(parts)})
     sizes = [int(p.max()) + 1 if len(p) else 1 for p in parts]
     if float(np.prod([float(x) for x in sizes])) < 2.0**62:  # one int64 key: fast hashing
-        combined = np.zeros(len(tidy), dtype=np.int64)
+        combined = np.zeros(len(cand), dtype=np.int64)
         for p, size in zip(parts, sizes, strict=True):
             combined = combined * size + p
-        dup = pd.Series(combined).duplicated(keep=False).to_numpy()
+        dup_sub = pd.Series(combined).duplicated(keep=False).to_numpy()
     else:
-        dup = key_frame.duplicated(keep=False).to_numpy()
+        dup_sub = key_frame.duplicated(keep=False).to_numpy()
+    dup = np.zeros(len(tidy), dtype=bool)
+    dup[cand[dup_sub]] = True
+    key_frame.index = cand
     if not dup.any():
         return tidy, row_no
     idx = np.flatnonzero(dup)
-    sub = key_frame.iloc[idx]
+    sub = key_frame.loc[idx]
     group = sub.groupby(list(sub.columns), sort=False).ngroup().to_numpy()
     drop = []
     for g in np.unique(group):
