@@ -21,9 +21,8 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from sma_outcomes.adam import to_adam
 from sma_outcomes.exceptions import DataWarning
-from sma_outcomes.timeline import assign_timepoints, change_from_baseline, dose_table
+from sma_outcomes.timeline import assign_timepoints, change_from_baseline, dose_table, to_adam
 
 MEASURES = ["HFMSE", *(f"HFMSE_{i:02d}" for i in range(1, 34)), "PP_PREF", "PP_NONPREF"]
 VISIT_DAYS = [0, 50, 185, 307, 428, 550, 672, 793]

@@ -25,10 +25,13 @@ from __future__ import annotations
 from ._lazy import lazy_exports
 from ._version import __version__
 from .exceptions import (
+    ColumnError,
     ConvergenceWarning,
     DataError,
     DataWarning,
+    MeasureError,
     ModelWarning,
+    OptionError,
     SingularFitWarning,
 )
 
@@ -38,10 +41,11 @@ _LAZY: dict[str, str] = {
     "read_scores": "sma_outcomes.load",
     "check_scores": "sma_outcomes.load",
     "read_doses": "sma_outcomes.load",
-    "load_example": "sma_outcomes.datasets",
+    "load_example": "sma_outcomes.load",
     # registry
     "get_scale": "sma_outcomes.registry",
     "SCALES": "sma_outcomes.registry",
+    "PARAMCD": "sma_outcomes.registry",
     # timeline
     "Schedule": "sma_outcomes.timeline",
     "get_schedule": "sma_outcomes.timeline",
@@ -49,7 +53,7 @@ _LAZY: dict[str, str] = {
     "change_from_baseline": "sma_outcomes.timeline",
     "dose_table": "sma_outcomes.timeline",
     "default_windows": "sma_outcomes.timeline",
-    "to_adam": "sma_outcomes.adam",
+    "to_adam": "sma_outcomes.timeline",
     # stats
     "summarize": "sma_outcomes.stats",
     "paired_test": "sma_outcomes.stats",
@@ -74,6 +78,9 @@ _LAZY: dict[str, str] = {
 __all__ = [
     "__version__",
     "DataError",
+    "ColumnError",
+    "MeasureError",
+    "OptionError",
     "DataWarning",
     "ModelWarning",
     "ConvergenceWarning",

@@ -279,23 +279,23 @@ def _report(args: argparse.Namespace) -> int:
         formats=args.format.split(","), measures=_measures(args.measures),
         timepoint=args.timepoint, schedule=schedule, doses=doses, windows=args.windows,
         pseudonymize=args.pseudonymize, patient_figures=not args.no_patient_figures,
-        jobs=args.jobs or None, force=args.force, progress=True, **reading_kwargs(args),
+        jobs=args.jobs or None, force=args.force, progress=True,
     )
     batch = len(paths) > 1 or any(Path(d).is_dir() for d in args.data)
     if batch:
         from .report.batch import build_reports
 
-        status = build_reports(args.data, args.out, **common)
-        for r in status.itertuples(index=False):
+        result = build_reports(args.data, args.out, read_options=reading_kwargs(args), **common)
+        for r in result.status.itertuples(index=False):
             print(f"{r.input}: {r.status}" + (f": {r.detail}" if r.detail else ""))
-        n_ok = int((status["status"] == "ok").sum())
-        print(f"{n_ok} of {len(status)} report(s) written; index: {status.attrs['index']}")
-        return 0 if n_ok == len(status) else 1
+        print(f"{result.n_ok} of {len(result.status)} report(s) written; index: {result.index}")
+        return 0 if result.n_ok == len(result.status) else 1
     from .exceptions import DataError
     from .report.build import build_report
 
     try:
-        path = build_report(paths[0], args.out, title=args.title, **common)
+        path = build_report(paths[0], args.out, title=args.title, **common,
+                            **reading_kwargs(args))
     except DataError as err:
         if err.problems is None or not len(err.problems):
             raise  # main() prints it as one line
@@ -327,10 +327,14 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.command is None:
         parser.print_help()
         return 2
-    from .exceptions import DataError
+    from .exceptions import DataError, MeasureError
 
     try:
         return COMMANDS[args.command](args)
+    except MeasureError as err:  # --measures names a measure the data do not have
+        print(f"sma-outcomes: error: {err}\nhint: run 'sma-outcomes {args.command} --help'",
+              file=sys.stderr)
+        return 2
     except DataError as err:
         first = str(err).splitlines()
         print(f"sma-outcomes: data error: {first[0]}", file=sys.stderr)

@@ -36,6 +36,57 @@ class DataError(ValueError):
         self.problems = problems
 
 
+class ColumnError(DataError, KeyError):
+    """A column a function needs is not in the table.
+
+    The message names the function, the missing column(s) and the columns
+    found. It is a :class:`DataError` (so a ``ValueError``) and, for code that
+    looks columns up, a ``KeyError``: one ``except DataError`` catches it.
+
+    Examples
+    --------
+    >>> from sma_outcomes import ColumnError
+    >>> str(ColumnError("no column 'change'"))
+    "no column 'change'"
+    """
+
+    def __str__(self) -> str:  # KeyError would quote the message
+        return str(self.args[0]) if self.args else ""
+
+
+class MeasureError(DataError, KeyError):
+    """An unknown measure code, or several measures where one must be chosen.
+
+    The message names the parameter (``measure``/``measures``), the measures
+    available and what was passed.
+
+    Examples
+    --------
+    >>> from sma_outcomes import MeasureError, get_scale
+    >>> try:
+    ...     get_scale("HFMS")
+    ... except MeasureError as err:
+    ...     print(err)
+    unknown measure code 'HFMS'; did you mean 'HFMSE'?
+    """
+
+    def __str__(self) -> str:
+        return str(self.args[0]) if self.args else ""
+
+
+class OptionError(ValueError):
+    """A parameter was given a value outside the allowed ones.
+
+    The message names the parameter, the allowed values and what was passed.
+
+    Examples
+    --------
+    >>> from sma_outcomes import OptionError
+    >>> isinstance(OptionError("x"), ValueError)
+    True
+    """
+
+
 class DataWarning(UserWarning):
     """Something in the data was accepted but deserves attention (a collapsed
     exact duplicate, a patient without baseline, ...)."""

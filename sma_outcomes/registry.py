@@ -22,6 +22,9 @@ from __future__ import annotations
 import difflib
 from dataclasses import dataclass, field
 
+from ._shared import plain_number
+from .exceptions import MeasureError
+
 __all__ = [
     "Scale",
     "SCALES",
@@ -30,6 +33,8 @@ __all__ = [
     "suggest_code",
     "items_of",
     "PURDUE_SINGLE_HAND",
+    "PARAMCD",
+    "measure_from_paramcd",
 ]
 
 _SCALES_MD = "shared/reference/scales.md"
@@ -108,17 +113,11 @@ class Scale:
             return f"Change in {self.name} (% of baseline)"
         if change:
             return f"Change in {self.name} ({self.unit})"
-        hi = "" if self.maximum == float("inf") else f"{_fmt(self.maximum)}"
-        rng = f"{_fmt(self.minimum)}–{hi}" if hi else f"≥ {_fmt(self.minimum)}"
+        hi = "" if self.maximum == float("inf") else f"{plain_number(self.maximum)}"
+        rng = f"{plain_number(self.minimum)}–{hi}" if hi else f"≥ {plain_number(self.minimum)}"
         return f"{self.name} ({self.unit}, {rng})"
 
 
-def _fmt(x: float) -> str:
-    return str(int(x)) if float(x).is_integer() else str(x)
-
-
-# ---------------------------------------------------------------------------
-# HFMSE (scales.md section 1)
 _HFMSE_ITEMS = (
     "Plinth/chair sitting",
     "Long sitting",
@@ -396,8 +395,8 @@ def get_scale(code: str) -> Scale:
 
     Raises
     ------
-    KeyError
-        For an unknown code, suggesting the nearest known one.
+    MeasureError
+        For an unknown code, suggesting the nearest known one (also a ``KeyError``).
 
     Examples
     --------
@@ -409,7 +408,7 @@ def get_scale(code: str) -> Scale:
     except KeyError:
         hint = suggest_code(code)
         extra = f"; did you mean {hint!r}?" if hint else ""
-        raise KeyError(f"unknown measure code {code!r}{extra}") from None
+        raise MeasureError(f"unknown measure code {code!r}{extra}") from None
 
 
 def suggest_code(code: str) -> str | None:
@@ -440,3 +439,49 @@ def items_of(code: str, in_total_only: bool = True) -> tuple[str, ...]:
         return scale.items
     extra = tuple(c for c, s in SCALES.items() if s.parent == code and c not in scale.items)
     return extra + scale.items
+
+
+# ADaM parameter codes (PARAMCD: at most 8 characters, letters, digits and
+# underscores, starting with a letter). Underscores are dropped; three codes are
+# shortened to fit.
+_SHORTENED = {"PP_NONPREF": "PPNPREF", "PP_ASSEMBLY": "PPASSEM", "CHOP_INTEND": "CHOPINTD"}
+
+#: Measure code -> ADaM PARAMCD (<= 8 characters), for every measure of the registry.
+PARAMCD: dict[str, str] = {
+    code: _SHORTENED.get(code, code.replace("_", "")) for code in SCALES
+}
+
+_MEASURE_OF = {v: k for k, v in PARAMCD.items()}
+
+
+def measure_from_paramcd(code: str) -> str:
+    """Measure code of an ADaM PARAMCD (a measure code itself is accepted too).
+
+    Parameters
+    ----------
+    code : str
+        PARAMCD, any case, surrounding spaces ignored.
+
+    Returns
+    -------
+    str
+        The canonical measure code.
+
+    Raises
+    ------
+    MeasureError
+        For an unknown code (with the closest known code when there is one).
+
+    Examples
+    --------
+    >>> measure_from_paramcd("chopintd"), measure_from_paramcd("HFMSE_01")
+    ('CHOP_INTEND', 'HFMSE_01')
+    """
+    key = str(code).strip().upper()
+    if key in _MEASURE_OF:
+        return _MEASURE_OF[key]
+    if key in PARAMCD:
+        return key
+    hint = suggest_code(key)
+    extra = f"; did you mean {PARAMCD[hint]!r} ({hint})?" if hint else ""
+    raise MeasureError(f"PARAMCD {code!r} is not a known parameter code{extra}")

@@ -9,10 +9,10 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from sma_outcomes.adam import ADAM_COLUMNS, PARAMCD, measure_from_paramcd, to_adam
-from sma_outcomes.exceptions import DataError, DataWarning
-from sma_outcomes.registry import SCALES
-from sma_outcomes.timeline import change_from_baseline
+from sma_outcomes.exceptions import ColumnError, DataError, DataWarning
+from sma_outcomes.registry import PARAMCD, SCALES, measure_from_paramcd
+from sma_outcomes.timeline import change_from_baseline, to_adam
+from sma_outcomes.timeline.adam import ADAM_COLUMNS
 
 from .conftest import SAMPLE
 
@@ -73,9 +73,17 @@ def test_ady_day_zero_convention():
                       "score": [10.0, 11, 12, 13]})
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", DataWarning)
-        a = to_adam(s)  # not yet a changes table: change_from_baseline is applied
+        a = to_adam(change_from_baseline(s))
     np.testing.assert_array_equal(a["ADY"], [-1, 1, 2, np.nan])
     assert a["ABLFL"].tolist() == ["", "Y", "", ""]
+
+
+def test_to_adam_refuses_a_score_table():
+    s = pd.DataFrame({"patient_id": "P1", "day": [0.0, 1.0], "measure": "RULM",
+                      "score": [10.0, 11]})
+    with pytest.raises(ColumnError, match=r"to_adam\(\) needs the columns 'baseline', 'change', "
+                       "'pct_change'.*change_from_baseline"):
+        to_adam(s)
 
 
 def test_write_csv_and_xpt(tmp_path):

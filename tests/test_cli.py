@@ -155,10 +155,10 @@ def test_report_missing_file_exit_2(capsys: pytest.CaptureFixture, tmp_path: Pat
 
 
 @pytest.mark.parametrize("option, message", [
-    (("--measures", "RULM"), "measure(s) RULM not in the data"),
+    (("--measures", "RULM"), "`measures`: 'RULM' not in the data"),
     (("--timepoint", "Month 99"), "timepoint 'Month 99' is not one of"),
     (("--schedule", "aspirin"), "aspirin"),
-    (("--format", "docx"), "format must be among html, md, pdf"),
+    (("--format", "docx"), "formats must be among ['html', 'md', 'pdf'], not 'docx'"),
 ])
 def test_report_bad_option_exit_2(capsys: pytest.CaptureFixture, tmp_path: Path,
                                   option: tuple, message: str) -> None:

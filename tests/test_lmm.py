@@ -412,7 +412,7 @@ def test_exact_lines_are_not_reported_as_converged():
 
 def test_convergence_failure_is_stated(monkeypatch):
     """A fit stopped away from the optimum is caught by the gradient check."""
-    from sma_outcomes.stats import _lmm_core
+    from sma_outcomes.stats.lmm import core as _lmm_core
 
     real = _lmm_core.fit_theta
 
@@ -484,9 +484,9 @@ def test_small_badly_scaled_data_where_lme4_fails():
     assert fit.reml_criterion < R["small_b_reml_default"]["reml_criterion"] - 0.1
     assert fit.reml_criterion == pytest.approx(69.16078597, abs=1e-6)
     # an independent derivative-free search over theta on the same deviance
-    from sma_outcomes.stats import _lmm_core as core
-    from sma_outcomes.stats._lmm_design import build_design
-    from sma_outcomes.stats._lmm_fit import Scaling
+    from sma_outcomes.stats.lmm import core
+    from sma_outcomes.stats.lmm.design import build_design
+    from sma_outcomes.stats.lmm.fit import Scaling
 
     des = build_design(
         load("small_b"),

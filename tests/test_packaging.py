@@ -7,7 +7,7 @@ import subprocess
 import sys
 
 import sma_outcomes
-from sma_outcomes.datasets import EXAMPLES, example_path
+from sma_outcomes.load.examples import EXAMPLES, example_path
 from tests.conftest import ROOT
 
 

@@ -349,13 +349,13 @@ def test_all_zero_changes():
 
 def test_errors_name_what_is_missing_and_what_exists():
     data = make_changes({"HFMSE": [1.0, 2.0]})
-    with pytest.raises(ValueError, match=r"\['change'\].*the data have"):
+    with pytest.raises(ValueError, match=r"paired_test\(\) needs the column 'change'; the table has"):
         paired_test(data.drop(columns="change"))
     with pytest.raises(ValueError, match="timepoint 'Month 99' not found.*available"):
         paired_test(data, timepoint="Month 99")
-    with pytest.raises(ValueError, match=r"measure\(s\) \['SMWT'\] not in the data"):
+    with pytest.raises(ValueError, match=r"`measures`: 'SMWT' not in the data"):
         paired_test(data, measures=["SMWT"])
-    with pytest.raises(ValueError, match="level must be strictly between 0 and 1"):
+    with pytest.raises(ValueError, match="`level` must be strictly between 0 and 1"):
         paired_test(data, level=95)
     with pytest.raises(ValueError, match="zero_method must be 'wilcox' or 'pratt'"):
         paired_test(data, zero_method="zsplit")

@@ -204,7 +204,7 @@ def test_errors(table):
         plot_patient(data, patient_id="P1", measures="RULM", doses=doses)
     with pytest.raises(ValueError, match="`time` must be one of"):
         plot_patient(data, patient_id="P1", doses=doses, time="weeks")
-    with pytest.raises(DataError, match="no column 'score'"):
+    with pytest.raises(DataError, match=r"plot_patient\(\) needs the column 'score'; the table has"):
         plot_patient(data.drop(columns="score"), patient_id="P1", doses=doses)
 
 

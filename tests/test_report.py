@@ -8,7 +8,8 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from sma_outcomes.report import ReportExistsError, build_report
+from sma_outcomes import OptionError
+from sma_outcomes.report import ReportExistsError, build_report, build_reports
 
 from .conftest import SAMPLE
 
@@ -268,8 +269,10 @@ def test_dataframe_input_and_folder_input(tmp_path: Path) -> None:
     folder = tmp_path / "in"
     folder.mkdir()
     (folder / "one.csv").write_bytes((SAMPLE / "case_series.csv").read_bytes())
-    index = build_report(folder, tmp_path / "batch", measures=["HFMSE"], patient_figures=False)
-    assert index == tmp_path / "batch" / "index.html"
+    with pytest.raises(OptionError, match="build_reports"):
+        build_report(folder, tmp_path / "batch", measures=["HFMSE"], patient_figures=False)
+    batch = build_reports(folder, tmp_path / "batch", measures=["HFMSE"], patient_figures=False)
+    assert batch.index == tmp_path / "batch" / "index.html"
     assert (tmp_path / "batch" / "one" / "report.html").exists()
 
 

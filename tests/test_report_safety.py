@@ -118,8 +118,9 @@ def test_batch_reports_bad_input_and_completes_the_rest(tmp_path: Path) -> None:
     (folder / "bad.csv").write_text("patient_id,visit,day,HFMSE\nP1,Baseline,0,20\n"
                                     "P1,Month 6,180,99\n")
     (folder / "notes.md").write_text("not data")
-    status = build_reports(folder, tmp_path / "out", patient_figures=False,
-                           measures=None, timepoint="Month 18")
+    batch = build_reports(folder, tmp_path / "out", patient_figures=False,
+                          measures=None, timepoint="Month 18")
+    status = batch.status
     assert status["input"].tolist() == ["bad.csv", "good.csv"]
     assert status["status"].tolist() == ["data error", "ok"]
     assert "row 3, column 'HFMSE': 99 is above the HFMSE maximum of 66" in status.loc[0, "detail"]
@@ -129,7 +130,8 @@ def test_batch_reports_bad_input_and_completes_the_rest(tmp_path: Path) -> None:
     assert 'href="good/report.html"' in index and "data error" in index
     assert "99 is above the HFMSE maximum" in index
     assert pd.read_csv(out / "index.csv")["status"].tolist() == ["data error", "ok"]
-    assert status.attrs["index"] == str(out / "index.html")
+    assert batch.index == out / "index.html"
+    assert batch.n_ok == 1
 
 
 @pytest.mark.parametrize("module", ["batch", "build", "content", "figures", "inference", "prepare",

@@ -71,13 +71,9 @@ def test_sample_data_found_relative_to_package() -> None:
 
 def test_missing_sample_data_is_a_clear_error(monkeypatch: pytest.MonkeyPatch,
                                               tmp_path: Path) -> None:
-    import sma_outcomes
-    from sma_outcomes import datasets
+    from sma_outcomes.load import examples
 
-    def nowhere(name: str) -> Path:
-        raise FileNotFoundError(name)
-
-    monkeypatch.setattr(sma_outcomes, "__file__", str(tmp_path / "pkg" / "__init__.py"))
-    monkeypatch.setattr(datasets, "example_path", nowhere)
-    with pytest.raises(FileNotFoundError, match="ship with the source repository"):
+    monkeypatch.setattr(examples, "__file__", str(tmp_path / "pkg" / "load" / "examples.py"))
+    monkeypatch.setattr(examples.resources, "files", lambda name: tmp_path / "nowhere")
+    with pytest.raises(FileNotFoundError, match="not found .*and the installed package"):
         case_series_path()

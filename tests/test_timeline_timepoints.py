@@ -277,7 +277,7 @@ def test_continuous_schedule_counts_daily_doses():
 
 
 def test_missing_columns_raise():
-    with pytest.raises(DataError, match="no column\\(s\\) \\['score'\\]"):
+    with pytest.raises(DataError, match=r"assign_timepoints\(\) needs the column 'score'"):
         assign_timepoints(pd.DataFrame({"patient_id": ["P1"], "day": [0.0], "measure": ["HFMSE"]}))
 
 

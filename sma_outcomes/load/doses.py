@@ -10,6 +10,7 @@ import pandas as pd
 
 from .problems import Problems
 from .source import read_source
+from .tidy import _map_columns, _text
 from .values import parse_dates, parse_numbers
 
 DOSE_COLUMNS = ("patient_id", "date", "day", "dose", "drug")
@@ -49,8 +50,6 @@ def read_doses(source: str | os.PathLike | pd.DataFrame, **options: Any) -> pd.D
     0         P1   0.0  12.0
     1         P1  16.0  12.0
     """
-    from ..validate import _map_columns, _text
-
     opts = dict(options)
     reading = {k: opts.pop(k) for k in ("sep", "encoding", "sheet_name", "skiprows", "decimal")
                if k in opts}

@@ -2,21 +2,20 @@
 
 Examples
 --------
->>> from sma_outcomes.plot._data import natural_key
->>> sorted(["P10", "P2", "P1"], key=natural_key)
-['P1', 'P2', 'P10']
+>>> import numpy as np
+>>> to_time(np.array([0.0, 30.4375]), "months").tolist()
+[0.0, 1.0]
 """
 
 from __future__ import annotations
 
-import importlib.util
-import re
 import warnings
 from collections.abc import Iterable, Sequence
 
 import numpy as np
 import pandas as pd
 
+from .._shared import check_choice, natural_key, require_columns
 from ..exceptions import DataError, DataWarning
 from ..registry import SCALES, get_scale
 from ..schema import (
@@ -29,47 +28,9 @@ from ..schema import (
     SCORE,
     TIMEPOINT,
 )
+from ..timeline import dose_table
 
 TIME_UNITS = ("months", "days")
-
-
-def natural_key(value: object) -> tuple:
-    """Sort key that orders ``"P2"`` before ``"P10"``.
-
-    Examples
-    --------
-    >>> natural_key("P10") > natural_key("P9")
-    True
-    """
-    parts = re.split(r"(\d+)", str(value))
-    return tuple((0, int(p), "") if p.isdigit() else (1, 0, p) for p in parts)
-
-
-def check_columns(data: pd.DataFrame, required: Iterable[str], *, hint: str = "") -> None:
-    """Raise :class:`DataError` naming every missing column.
-
-    Examples
-    --------
-    >>> check_columns(pd.DataFrame({"a": [1]}), ["a"])
-    """
-    if not isinstance(data, pd.DataFrame):
-        raise TypeError(f"data must be a pandas DataFrame, got {type(data).__name__}")
-    missing = [c for c in required if c not in data.columns]
-    if missing:
-        found = ", ".join(map(str, data.columns))
-        msg = f"the table has no column {', '.join(map(repr, missing))} (found: {found})"
-        raise DataError(msg + (f"; {hint}" if hint else ""))
-
-
-def check_choice(name: str, value: object, allowed: Sequence[object]) -> None:
-    """Raise ValueError naming the parameter, the allowed values and the value.
-
-    Examples
-    --------
-    >>> check_choice("time", "months", TIME_UNITS)
-    """
-    if value not in allowed:
-        raise ValueError(f"`{name}` must be one of {list(allowed)}, not {value!r}")
 
 
 def to_time(day: pd.Series | np.ndarray | float, time: str) -> np.ndarray:
@@ -244,7 +205,7 @@ def at_timepoint(
     [2.0]
     """
     hint = "run sma_outcomes.change_from_baseline(data) first"
-    check_columns(data, [PATIENT, MEASURE, TIMEPOINT, *columns], hint=hint)
+    require_columns(data, [PATIENT, MEASURE, TIMEPOINT, *columns], func="at_timepoint", hint=hint)
     rows = data[(data[MEASURE] == measure) & (data[TIMEPOINT].astype(object) == timepoint)]
     if ANALYSED in rows.columns:
         rows = rows[rows[ANALYSED].fillna(False).astype(bool)]
@@ -282,14 +243,8 @@ def resolve_doses(
     if doses is None:
         if schedule is None:
             return None
-        if importlib.util.find_spec("sma_outcomes.timeline") is None:
-            return None
-        try:
-            from ..timeline import dose_table  # lazy: the timeline stage comes first
-        except ImportError:
-            return None
         doses = dose_table(data, schedule=schedule)
-    check_columns(doses, [PATIENT, DAY], hint="a dose table needs patient_id and day")
+    require_columns(doses, [PATIENT, DAY], func="resolve_doses", hint="a dose table needs patient_id and day")
     out = doses.copy()
     out[PATIENT] = out[PATIENT].astype(str)
     out[DAY] = pd.to_numeric(out[DAY], errors="coerce").astype(float)

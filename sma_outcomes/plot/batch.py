@@ -18,8 +18,11 @@ from typing import Any
 
 import pandas as pd
 
+from .._shared import require_columns
+from ..exceptions import DataError
 from ..schema import PATIENT
 from . import _data as D
+from .patient import plot_patient
 from .save import FORMATS, save_figure
 
 __all__ = ["save_patient_figures", "safe_filename"]
@@ -73,7 +76,6 @@ def _chunk(tasks: list[tuple[str, str]], fmt: str, dpi: float) -> int:
 
 
 def _one(pid: str, path: str, fmt: str, dpi: float) -> str:
-    from .patient import plot_patient
 
     doses = _STATE["doses"]
     pdoses = doses[doses[PATIENT] == pid] if doses is not None else None
@@ -143,13 +145,12 @@ def save_patient_figures(
     fmt = fmt.lower().lstrip(".")
     if fmt not in FORMATS:
         raise ValueError(f"`fmt` must be one of {list(FORMATS)}, not {fmt!r}")
-    D.check_columns(data, [PATIENT])
+    require_columns(data, [PATIENT], func="save_patient_figures")
     table = data.assign(**{PATIENT: data[PATIENT].astype(str)})
     pids = [str(p) for p in patient_ids] if patient_ids is not None else D.patient_order(table[PATIENT])
     groups = {k: g for k, g in table.groupby(PATIENT, sort=False) if k in set(pids)}
     missing = [p for p in pids if p not in groups]
     if missing:
-        from ..exceptions import DataError
 
         raise DataError(f"no scores for patient(s) {', '.join(missing)}")
     dose_tab = D.resolve_doses(table, doses, schedule)

@@ -21,9 +21,11 @@ from matplotlib.figure import Figure
 from matplotlib.lines import Line2D
 from matplotlib.patches import Patch
 
-from ..exceptions import DataWarning
+from .._shared import check_choice, natural_key
+from ..exceptions import DataError, DataWarning
 from ..schema import BASELINE, CHANGE, PATIENT, PCT_CHANGE, SCORE
 from . import _data as D
+from ._draw import measure_color
 from .cohort import hue_label
 from .style import (
     DOUBLE_COLUMN,
@@ -159,14 +161,13 @@ def plot_waterfall(
     >>> [float(p.get_height()) for p in fig.axes[0].patches]
     [5.0, 1.0, -3.0]
     """
-    D.check_choice("y", y, (CHANGE, PCT_CHANGE))
+    check_choice("y", y, (CHANGE, PCT_CHANGE))
     rows = D.at_timepoint(data, measure, timepoint, [y] + ([hue] if hue else []))
     rows = _finite(rows, [y], f"a {y.replace('_', ' ')} at {timepoint}")
     if len(rows) == 0:
-        from ..exceptions import DataError
 
         raise DataError(f"no {measure} {y} at {timepoint} to draw")
-    rows = rows.assign(_key=rows[PATIENT].map(D.natural_key))
+    rows = rows.assign(_key=rows[PATIENT].map(natural_key))
     rows = rows.sort_values("_key", kind="mergesort")
     rows = rows.sort_values(y, ascending=False, kind="mergesort")
     values = rows[y].to_numpy(float)
@@ -183,12 +184,11 @@ def plot_waterfall(
         else:
             fig = ax.get_figure()
         if hue is not None:
-            levels = sorted(rows[hue].dropna().unique(), key=D.natural_key)
+            levels = sorted(rows[hue].dropna().unique(), key=natural_key)
             cmap = {lev: color_for(i) for i, lev in enumerate(levels)}
             colors = [cmap.get(v, GREY) for v in rows[hue]]
             handles = [Patch(color=cmap[lev], label=hue_label(hue, lev)) for lev in levels]
         else:
-            from ._draw import measure_color
 
             cats = classify_change(values, thr)
             colors = _category_colors(cats, measure_color(measure))
@@ -321,10 +321,9 @@ def plot_slope(
     rows = D.at_timepoint(data, measure, timepoint, [BASELINE, SCORE] + ([hue] if hue else []))
     rows = _finite(rows, [BASELINE, SCORE], f"both a baseline and a score at {timepoint}")
     if len(rows) == 0:
-        from ..exceptions import DataError
 
         raise DataError(f"no {measure} baseline and score pairs at {timepoint} to draw")
-    rows = rows.assign(_key=rows[PATIENT].map(D.natural_key)).sort_values("_key", kind="mergesort")
+    rows = rows.assign(_key=rows[PATIENT].map(natural_key)).sort_values("_key", kind="mergesort")
     b = rows[BASELINE].to_numpy(float)
     s = rows[SCORE].to_numpy(float)
     pids = rows[PATIENT].astype(str).tolist()
@@ -339,13 +338,12 @@ def plot_slope(
         else:
             fig = ax.get_figure()
         if hue is not None:
-            levels = sorted(rows[hue].dropna().unique(), key=D.natural_key)
+            levels = sorted(rows[hue].dropna().unique(), key=natural_key)
             cmap = {lev: color_for(i) for i, lev in enumerate(levels)}
             colors = [cmap.get(v, GREY) for v in rows[hue]]
             handles = [Line2D([], [], color=cmap[lev], lw=1.2, label=hue_label(hue, lev))
                        for lev in levels]
         else:
-            from ._draw import measure_color
 
             cats = classify_change(s - b, thr)
             colors = _category_colors(cats, measure_color(measure))

@@ -22,6 +22,7 @@ from matplotlib.lines import Line2D
 from matplotlib.patches import Patch
 from scipy import stats
 
+from .._shared import check_choice, natural_key, require_columns
 from ..exceptions import DataError, ModelWarning
 from ..schema import (
     ANALYSED,
@@ -47,9 +48,9 @@ _Y = (SCORE, CHANGE, PCT_CHANGE)
 
 
 def _rows(data: pd.DataFrame, measure: str, y: str) -> pd.DataFrame:
-    D.check_choice("y", y, _Y)
+    check_choice("y", y, _Y)
     hint = "" if y == SCORE else "run sma_outcomes.change_from_baseline(data) first"
-    D.check_columns(data, [PATIENT, DAY, MEASURE, y], hint=hint)
+    require_columns(data, [PATIENT, DAY, MEASURE, y], func="plot_cohort", hint=hint)
     rows = data[data[MEASURE] == measure]
     if len(rows) == 0:
         present = ", ".join(sorted(set(data[MEASURE].astype(str))))
@@ -77,7 +78,7 @@ def hue_label(hue: str, level: object) -> str:
 def _levels(rows: pd.DataFrame, hue: str | None) -> list:
     if hue is None:
         return [None]
-    D.check_columns(rows, [hue])
+    require_columns(rows, [hue], func="plot_cohort")
     per_patient = rows.dropna(subset=[hue]).groupby(PATIENT)[hue].nunique()
     mixed = per_patient[per_patient > 1].index
     if len(mixed):
@@ -86,7 +87,7 @@ def _levels(rows: pd.DataFrame, hue: str | None) -> list:
             f"{', '.join(D.patient_order(mixed))}"
         )
     vals = rows[hue].dropna().unique()
-    return sorted(vals, key=D.natural_key)
+    return sorted(vals, key=natural_key)
 
 
 def cohort_summary(
@@ -138,7 +139,7 @@ def cohort_summary(
     >>> round(float(s["ci_high"].iloc[0]), 4)
     26.9683
     """
-    D.check_choice("time", time, D.TIME_UNITS)
+    check_choice("time", time, D.TIME_UNITS)
     if not 0 < level < 1:
         raise ValueError(f"`level` must be between 0 and 1, not {level!r}")
     rows = _rows(data, measure, y)
@@ -153,7 +154,7 @@ def cohort_summary(
             else sorted(tp.dropna().unique(), key=lambda t: rows.loc[tp == t, DAY].median())
         )
     else:
-        D.check_columns(rows, [VISIT], hint="give a timepoint or visit column")
+        require_columns(rows, [VISIT], func="cohort_summary", hint="give a timepoint or visit column")
         key = VISIT
         med = rows.groupby(VISIT)[DAY].median()
         order = list(med.sort_values(kind="mergesort").index)
@@ -200,7 +201,7 @@ def _representative(values: pd.Series) -> Any:
         return float(v.mean())
     counts = v.value_counts()
     top = counts[counts == counts.max()].index
-    return sorted(top, key=D.natural_key)[0]
+    return sorted(top, key=natural_key)[0]
 
 
 def model_curve(
@@ -383,7 +384,7 @@ def plot_cohort(
     >>> [c.get_gid() for c in fig.axes[0].collections][:1]
     ['patients']
     """
-    D.check_choice("time", time, D.TIME_UNITS)
+    check_choice("time", time, D.TIME_UNITS)
     rows = _rows(data, measure, y)
     levels = _levels(rows, hue)
     summary = (

@@ -15,6 +15,7 @@ from matplotlib.axes import Axes
 from matplotlib.colors import BoundaryNorm, ListedColormap
 from matplotlib.figure import Figure
 
+from .._shared import check_choice, require_columns
 from ..exceptions import DataError
 from ..registry import get_scale, items_of
 from ..schema import ANALYSED, CHANGE, MEASURE, PATIENT, SCORE, TIMEPOINT
@@ -72,12 +73,12 @@ def item_matrix(
     >>> m.loc["a", ["RULM_B", "RULM_C", "RULM_D"]].tolist()
     [1.0, -1.0, nan]
     """
-    D.check_choice("y", y, (CHANGE, SCORE))
+    check_choice("y", y, (CHANGE, SCORE))
     items = list(items_of(get_scale(scale).code))
     if not items:
         raise ValueError(f"{scale} has no items; use a total with items such as HFMSE or RULM")
     hint = "run sma_outcomes.change_from_baseline(data) first" if y == CHANGE else ""
-    D.check_columns(data, [PATIENT, MEASURE, TIMEPOINT, y], hint=hint)
+    require_columns(data, [PATIENT, MEASURE, TIMEPOINT, y], func="plot_item_heatmap", hint=hint)
     rows = data[data[MEASURE].isin(items)]
     if len(rows) == 0:
         raise DataError(

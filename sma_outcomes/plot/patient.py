@@ -17,6 +17,7 @@ from matplotlib.axes import Axes
 from matplotlib.figure import Figure
 from matplotlib.ticker import MaxNLocator, MultipleLocator
 
+from .._shared import check_choice, require_columns
 from ..exceptions import DataError
 from ..registry import SCALES
 from ..schema import ANALYSED, DAY, MEASURE, MISSING_CODE, PATIENT, SCORE
@@ -44,7 +45,7 @@ _REQUIRED = (PATIENT, DAY, MEASURE, SCORE)
 
 
 def _prepare(data: pd.DataFrame, measures: Sequence[str] | str | None) -> tuple[pd.DataFrame, list[str]]:
-    D.check_columns(data, _REQUIRED)
+    require_columns(data, _REQUIRED, func="plot_patient")
     if isinstance(measures, str):
         measures = [measures]
     measures = list(measures) if measures is not None else D.default_measures(data)
@@ -272,7 +273,7 @@ def plot_patient(
     >>> line.get_ydata().tolist()
     [20.0, 22.0, nan, 27.0]
     """
-    D.check_choice("time", time, D.TIME_UNITS)
+    check_choice("time", time, D.TIME_UNITS)
     rows, measures = _prepare(data, measures)
     pid = str(patient_id)
     rows = rows[rows[PATIENT].astype(str) == pid]
@@ -438,7 +439,7 @@ def plot_patients(
     >>> [ax.get_title("left") for ax in fig.axes if ax.get_visible()]
     ['P1', 'P2']
     """
-    D.check_choice("time", time, D.TIME_UNITS)
+    check_choice("time", time, D.TIME_UNITS)
     rows, measures = _prepare(data, measures)
     rows = D.drop_unplaced(rows, ", ".join(measures))
     pids = list(map(str, patient_ids)) if patient_ids is not None else D.patient_order(rows[PATIENT])

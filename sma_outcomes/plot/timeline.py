@@ -16,6 +16,7 @@ from matplotlib.collections import LineCollection
 from matplotlib.figure import Figure
 from matplotlib.lines import Line2D
 
+from .._shared import check_choice, natural_key, require_columns
 from ..exceptions import DataError
 from ..schema import DAY, MEASURE, PATIENT, SCORE
 from . import _data as D
@@ -55,7 +56,7 @@ def assessment_table(data: pd.DataFrame, measures: Sequence[str] | None = None) 
     >>> assessment_table(df)["status"].tolist()
     ['complete', 'missing']
     """
-    D.check_columns(data, [PATIENT, DAY, MEASURE, SCORE])
+    require_columns(data, [PATIENT, DAY, MEASURE, SCORE], func="plot_timeline")
     rows = data if measures is None else data[data[MEASURE].isin(list(measures))]
     rows = rows[rows[DAY].notna()]
     g = rows.assign(
@@ -133,8 +134,8 @@ def plot_timeline(
     >>> [t.get_text() for t in fig.axes[0].get_yticklabels()]
     ['a', 'b']
     """
-    D.check_choice("time", time, D.TIME_UNITS)
-    D.check_choice("sort", sort, ("follow-up", "id"))
+    check_choice("time", time, D.TIME_UNITS)
+    check_choice("sort", sort, ("follow-up", "id"))
     visits = assessment_table(data, measures)
     dose_tab = D.resolve_doses(data, doses, schedule)
     pids = (
@@ -151,7 +152,7 @@ def plot_timeline(
     span = events.groupby(PATIENT)[DAY].agg(["min", "max"]).reindex(pids)
     if sort == "follow-up":
         length = (span["max"] - span["min"]).fillna(-1)
-        pids = sorted(pids, key=lambda p: (-length[p], D.natural_key(p)))
+        pids = sorted(pids, key=lambda p: (-length[p], natural_key(p)))
     row = {p: i for i, p in enumerate(pids)}
     n = len(pids)
     with house_style():

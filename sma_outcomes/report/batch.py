@@ -12,14 +12,23 @@ Examples
 from __future__ import annotations
 
 import os
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from concurrent.futures import ProcessPoolExecutor
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import pandas as pd
 
-__all__ = ["build_reports", "expand_inputs", "report_names", "usable_cores", "DATA_SUFFIXES"]
+from ..exceptions import DataError
+from .build import build_one
+from .options import ReportOptions
+from .provenance import generation_time
+from .render import render_index
+from .safety import atomic_folder, check_target, sha256_file, write_csv
+
+__all__ = ["build_reports", "BatchResult", "expand_inputs", "report_names", "usable_cores",
+           "DATA_SUFFIXES"]
 
 #: File suffixes taken from a folder.
 DATA_SUFFIXES = (".csv", ".tsv", ".txt", ".xlsx", ".xls", ".xpt")
@@ -85,13 +94,31 @@ def report_names(paths: Sequence[str | os.PathLike]) -> list[str]:
     ]
 
 
-def _one(path: str, target: str, kwargs: dict[str, Any]) -> dict[str, str]:
-    """Build one report; never raises: returns status and detail."""
-    from ..exceptions import DataError
-    from .build import _build_one
+@dataclass(frozen=True)
+class BatchResult:
+    """What :func:`build_reports` wrote.
 
+    Attributes
+    ----------
+    index : Path
+        The batch's ``index.html``.
+    status : DataFrame
+        ``input, report, sha256, status, detail`` per file (as ``index.csv``).
+    """
+
+    index: Path
+    status: pd.DataFrame
+
+    @property
+    def n_ok(self) -> int:
+        """Number of reports written."""
+        return int((self.status["status"] == "ok").sum())
+
+
+def _one(path: str, target: str, options: ReportOptions) -> dict[str, str]:
+    """Build one report; never raises: returns status and detail."""
     try:
-        _build_one(path, target, **kwargs)
+        build_one(path, target, options)
         return {"status": "ok", "detail": ""}
     except DataError as err:
         probs = getattr(err, "problems", None)
@@ -116,12 +143,20 @@ def build_reports(
     data: str | os.PathLike | Sequence[str | os.PathLike],
     out: str | os.PathLike | None = None,
     *,
+    formats: Sequence[str] = ("html",),
+    measures: Sequence[str] | None = None,
+    timepoint: str | None = None,
+    schedule: str = "nusinersen",
+    doses: str | os.PathLike | pd.DataFrame | None = None,
+    windows: str | os.PathLike | pd.DataFrame | Mapping | None = None,
+    pseudonymize: bool = False,
+    pseudonym_key: str | None = None,
+    patient_figures: bool = True,
     jobs: int | None = None,
     force: bool = False,
     progress: bool = False,
-    formats: Sequence[str] = ("html",),
-    **options: Any,
-) -> pd.DataFrame:
+    read_options: Mapping[str, Any] | None = None,
+) -> BatchResult:
     """One report per data file plus ``index.html`` and ``index.csv``.
 
     Parameters
@@ -132,36 +167,46 @@ def build_reports(
         Batch folder; default ``reports/<folder name>`` for one folder, else
         ``reports/batch``. Each report goes to ``<out>/<file stem>/``. The batch
         is built in a temporary folder and renamed into place when complete.
+    formats, measures, timepoint, schedule, doses, windows, pseudonymize, pseudonym_key, patient_figures
+        As :func:`sma_outcomes.build_report`, for every file.
     jobs : int, optional
         Reports built in parallel worker processes (default: all usable cores).
     force : bool
-        Replace an existing batch folder.
+        Replace an existing batch folder (only one this tool wrote).
     progress : bool
         A tqdm progress bar over the files.
-    formats, **options
-        As :func:`sma_outcomes.build_report`.
+    read_options : dict, optional
+        Reading options of :func:`sma_outcomes.read_scores` for every file
+        (``sheet_name``, ``skiprows``, ``dayfirst``, ...).
 
     Returns
     -------
-    DataFrame
-        ``input, report, sha256, status, detail`` per file, status ``"ok"``,
-        ``"data error"`` (a DataError) or ``"error"``; ``.attrs["index"]`` is
-        the path of ``index.html``.
+    BatchResult
+        ``index`` (the path of ``index.html``) and ``status``: ``input, report,
+        sha256, status, detail`` per file, status ``"ok"``, ``"data error"`` (a
+        DataError) or ``"error"``.
 
     Examples
     --------
+    >>> import pathlib, shutil, tempfile
     >>> from sma_outcomes.report import build_reports
-    >>> status = build_reports(["a.csv", "b.csv"], "reports/clinic")  # doctest: +SKIP
-    >>> status["status"].tolist()  # doctest: +SKIP
-    ['ok', 'data error']
+    >>> folder = pathlib.Path(tempfile.mkdtemp())
+    >>> _ = shutil.copy("data/sample/case_series.csv", folder)
+    >>> _ = (folder / "typo.csv").write_text("patient_id,visit,day,HFMSE\nP1,Baseline,0,70\n")
+    >>> batch = build_reports(folder, folder / "reports", measures=["HFMSE"],
+    ...                       patient_figures=False, jobs=1)
+    >>> batch.status[["input", "status"]]
+                 input      status
+    0  case_series.csv          ok
+    1         typo.csv  data error
     """
-    from .build import _check_formats
-    from .provenance import generation_time
-    from .render import render_index
-    from .safety import atomic_folder, check_target, sha256_file, write_csv
 
+    options = ReportOptions(
+        formats=tuple(formats) if not isinstance(formats, str) else formats,
+        measures=measures, timepoint=timepoint, schedule=schedule, doses=doses,
+        windows=windows, pseudonymize=pseudonymize, pseudonym_key=pseudonym_key,
+        patient_figures=patient_figures, jobs=1, read=dict(read_options or {}))
     paths = expand_inputs(data)
-    formats = _check_formats(formats)
     if out is None:
         single_dir = isinstance(data, (str, os.PathLike)) and Path(data).is_dir()
         out = Path("reports") / (Path(data).name if single_dir else "batch")
@@ -170,8 +215,6 @@ def build_reports(
     names = report_names(paths)
     jobs = int(jobs) if jobs else usable_cores()
     jobs = max(1, min(jobs, len(paths)))
-    kwargs = {"formats": formats, "force": False, "progress": False, "title": None,
-              "jobs": 1, **_single_options(options)}
     bar = None
     if progress:
         from tqdm.auto import tqdm
@@ -182,12 +225,12 @@ def build_reports(
         try:
             if jobs == 1:
                 for p, n in zip(paths, names, strict=True):
-                    results.append(_one(str(p), str(tmp / n), kwargs))
+                    results.append(_one(str(p), str(tmp / n), options))
                     if bar is not None:
                         bar.update()
             else:
                 with ProcessPoolExecutor(max_workers=jobs) as pool:
-                    futs = [pool.submit(_one, str(p), str(tmp / n), kwargs)
+                    futs = [pool.submit(_one, str(p), str(tmp / n), options)
                             for p, n in zip(paths, names, strict=True)]
                     for f in futs:
                         results.append(f.result())
@@ -196,7 +239,7 @@ def build_reports(
         finally:
             if bar is not None:
                 bar.close()
-        main = "report.html" if "html" in formats else f"report.{formats[0]}"
+        main = options.main_file
         status = pd.DataFrame({
             "input": [p.name for p in paths],
             "report": [f"{n}/{main}" if r["status"] == "ok" else ""
@@ -211,17 +254,4 @@ def build_reports(
                    for r in status.itertuples(index=False)]
         html = render_index(f"SMA outcomes reports: {target.name}", entries, generation_time())
         (tmp / "index.html").write_text(html, encoding="utf-8")
-    status.attrs["index"] = str(target / "index.html")
-    return status
-
-
-def _single_options(options: dict[str, Any]) -> dict[str, Any]:
-    """Split build_report keywords into _build_one's named options and read_options."""
-    named = ("measures", "timepoint", "schedule", "doses", "windows", "pseudonymize",
-             "pseudonym_key", "patient_figures")
-    defaults = {"measures": None, "timepoint": None, "schedule": "nusinersen", "doses": None,
-                "windows": None, "pseudonymize": False, "pseudonym_key": None,
-                "patient_figures": True}
-    out = {k: options.get(k, defaults[k]) for k in named}
-    out["read_options"] = {k: v for k, v in options.items() if k not in named}
-    return out
+    return BatchResult(index=target / "index.html", status=status)

@@ -1,13 +1,7 @@
 """``build_report``: one data file in, one self-contained report folder out.
 
-Examples
---------
->>> import tempfile, pathlib
->>> from sma_outcomes.report import build_report
->>> out = pathlib.Path(tempfile.mkdtemp()) / "cs"
->>> html = build_report("data/sample/case_series.csv", out, patient_figures=False)  # doctest: +SKIP
->>> html.name  # doctest: +SKIP
-'report.html'
+The batch module (:mod:`sma_outcomes.report.batch`) imports this one, never the
+other way round.
 """
 
 from __future__ import annotations
@@ -20,14 +14,25 @@ from typing import Any
 import pandas as pd
 
 from .. import schema as S
+from ..exceptions import OptionError
+from ..plot.batch import save_patient_figures
+from ..stats import summarize
 from .content import Report
-from .inference import captured
-from .prepare import Prepared, default_timepoint, prepare
+from .figures import (
+    add_change_figures,
+    add_cohort_figures,
+    add_item_figures,
+    add_patient_figures,
+)
+from .inference import add_key_results, add_lmm, add_mmrm, add_paired, add_responders, captured
+from .options import ReportOptions
+from .prepare import Prepared, prepare
+from .provenance import add_methods, generation_time, input_table, options_table
+from .render import render_html, render_markdown, render_pdf, write_assets
+from .safety import atomic_folder, check_target
+from .tables import add_patient_tables, add_summaries, data_summary, missing_codes
 
-__all__ = ["build_report", "prepare", "Prepared", "default_timepoint", "FORMATS"]
-
-#: Output formats besides the CSV tables and PNG/SVG figures.
-FORMATS = ("html", "md", "pdf")
+__all__ = ["build_report", "build_one", "compose"]
 
 PathLike = str | os.PathLike
 
@@ -43,22 +48,12 @@ def compose(prep: Prepared, *, title: str, options: dict[str, Any],
     >>> rep.sections[0].title  # doctest: +SKIP
     'Data summary'
     """
-    from .figures import (
-        add_change_figures,
-        add_cohort_figures,
-        add_item_figures,
-        add_patient_figures,
-    )
-    from .inference import add_key_results, add_lmm, add_mmrm, add_paired, add_responders
-    from .provenance import add_methods, input_table, options_table
-    from .tables import add_patient_tables, add_summaries, data_summary, missing_codes
 
     def step(name: str) -> None:
         if progress is not None:
             progress.set_postfix_str(name)
             progress.update()
 
-    from ..stats import summarize
 
     ch, ms, tp = prep.changes, prep.measures, prep.timepoint
     rep = Report(title=title, generated=generated,
@@ -108,7 +103,7 @@ def compose(prep: Prepared, *, title: str, options: dict[str, Any],
 
 
 def build_report(
-    data: PathLike | pd.DataFrame | Sequence[PathLike],
+    data: PathLike | pd.DataFrame,
     out: PathLike | None = None,
     *,
     formats: Sequence[str] = ("html",),
@@ -124,17 +119,23 @@ def build_report(
     force: bool = False,
     progress: bool = False,
     title: str | None = None,
-    **read_options: Any,
+    sheet_name: str | int | None = None,
+    skiprows: int | None = None,
+    dayfirst: bool | None = None,
+    encoding: str | None = None,
+    sep: str | None = None,
+    decimal: str | None = None,
+    purdue: str | None = None,
+    columns: Mapping[str, str] | None = None,
 ) -> Path:
-    """Analyse a score file and write a self-contained report.
+    """Analyse one score file and write a self-contained report.
 
     Parameters
     ----------
-    data : path, DataFrame, or several paths / a folder
-        Scores as :func:`sma_outcomes.read_scores` reads them. Several files or
-        a folder give one report each plus an index (see
-        :func:`sma_outcomes.report.batch.build_reports`, which this calls and
-        which also reports failures without raising).
+    data : path or DataFrame
+        Scores as :func:`sma_outcomes.read_scores` reads them. For several files
+        or a folder use :func:`sma_outcomes.build_reports` (one report each plus
+        an index).
     out : path, optional
         Report folder; default ``reports/<file stem>`` (``reports/report`` for
         a DataFrame). Built in a temporary folder beside it and renamed into
@@ -161,22 +162,22 @@ def build_report(
     patient_figures : bool
         Also write one PNG and SVG per patient under ``figures/patients/``.
     jobs : int, optional
-        Worker processes for per-patient figures and batches (default: all usable cores;
+        Worker processes for per-patient figures (default: all usable cores;
         1 works in this process).
     force : bool
-        Replace an existing report folder.
+        Replace an existing report folder (only one this tool wrote).
     progress : bool
         Show a tqdm progress bar.
     title : str, optional
         Report title; default from the file name.
-    **read_options
-        Reading options of :func:`sma_outcomes.read_scores` (``sheet_name``,
-        ``skiprows``, ``dayfirst``, ``encoding``, ``sep``, ``decimal``, ``purdue``...).
+    sheet_name, skiprows, dayfirst, encoding, sep, decimal, purdue, columns
+        Reading options, as :func:`sma_outcomes.read_scores` takes them
+        (None: the reader's default).
 
     Returns
     -------
     Path
-        ``report.html`` in the report folder (``index.html`` for several inputs).
+        The main document in the report folder (``report.html`` when HTML is written).
 
     Raises
     ------
@@ -193,94 +194,80 @@ def build_report(
 
     Examples
     --------
+    >>> import tempfile, pathlib
     >>> from sma_outcomes import build_report
-    >>> build_report("data/sample/case_series.csv", "reports/case_series",
-    ...              formats=["html", "md"], timepoint="Month 18")  # doctest: +SKIP
-    PosixPath('reports/case_series/report.html')
+    >>> out = pathlib.Path(tempfile.mkdtemp()) / "case_series"
+    >>> build_report("data/sample/case_series.csv", out, measures=["HFMSE"],
+    ...              patient_figures=False).name
+    'report.html'
     """
     if not isinstance(data, (str, os.PathLike, pd.DataFrame)) or (
         isinstance(data, (str, os.PathLike)) and Path(data).is_dir()
     ):
-        from .batch import build_reports
-
-        status = build_reports(
-            data, out, formats=formats, measures=measures, timepoint=timepoint,
-            schedule=schedule, doses=doses, windows=windows, pseudonymize=pseudonymize,
-            pseudonym_key=pseudonym_key, patient_figures=patient_figures, jobs=jobs,
-            force=force, progress=progress, **read_options)
-        return Path(status.attrs["index"])
-    return _build_one(data, out, formats=formats, measures=measures, timepoint=timepoint,
-                      schedule=schedule, doses=doses, windows=windows,
-                      pseudonymize=pseudonymize, pseudonym_key=pseudonym_key,
-                      patient_figures=patient_figures, jobs=jobs, force=force,
-                      progress=progress, title=title, read_options=read_options)
+        raise OptionError("build_report() takes one file or DataFrame as `data`; for several "
+                          "files or a folder use sma_outcomes.build_reports()")
+    read = {"sheet_name": sheet_name, "skiprows": skiprows, "dayfirst": dayfirst,
+            "encoding": encoding, "sep": sep, "decimal": decimal, "purdue": purdue,
+            "columns": columns}
+    options = ReportOptions(
+        formats=tuple(formats) if not isinstance(formats, str) else formats,
+        measures=measures, timepoint=timepoint, schedule=schedule, doses=doses,
+        windows=windows, pseudonymize=pseudonymize, pseudonym_key=pseudonym_key,
+        patient_figures=patient_figures, jobs=jobs, title=title, read=read)
+    return build_one(data, out, options, force=force, progress=progress)
 
 
-def _build_one(data: PathLike | pd.DataFrame, out: PathLike | None, *, formats: Sequence[str],
-               measures: Sequence[str] | None, timepoint: str | None, schedule: str,
-               doses: Any, windows: Any, pseudonymize: bool, pseudonym_key: str | None,
-               patient_figures: bool, jobs: int | None, force: bool, progress: bool,
-               title: str | None, read_options: Mapping[str, Any]) -> Path:
-    from .provenance import generation_time
-    from .render import render_html, render_markdown, render_pdf, write_assets
-    from .safety import atomic_folder, check_target
+def build_one(data: PathLike | pd.DataFrame, out: PathLike | None, options: ReportOptions, *,
+              force: bool = False, progress: bool = False) -> Path:
+    """Write the report of one input with resolved :class:`ReportOptions`.
 
-    formats = _check_formats(formats)
+    The batch module calls this for each file; users call :func:`build_report`.
+    """
     name = "report" if isinstance(data, pd.DataFrame) else Path(data).stem
     target = Path(out) if out is not None else Path("reports") / name
     check_target(target, force=force)
     if not isinstance(data, pd.DataFrame) and not Path(data).is_file():
         raise FileNotFoundError(f"file not found: {data}")
+    o = options
     bar = _bar(progress, 7, name)
     try:
-        prep = prepare(data, measures=measures, timepoint=timepoint, schedule=schedule,
-                       doses=doses, windows=windows, pseudonymize=pseudonymize,
-                       pseudonym_key=pseudonym_key, read_options=read_options)
+        prep = prepare(data, measures=o.measures, timepoint=o.timepoint, schedule=o.schedule,
+                       doses=o.doses, windows=o.windows, pseudonymize=o.pseudonymize,
+                       pseudonym_key=o.pseudonym_key, read_options=o.read)
         if bar is not None:
             bar.set_postfix_str("read")
             bar.update()
-        options = {
-            "measures": prep.measures, "timepoint": prep.timepoint, "schedule": prep.schedule.name,
-            "doses": doses, "windows": windows, "pseudonymize": pseudonymize,
-            "pseudonym key": ("given" if (pseudonym_key or os.environ.get(
-                "SMA_OUTCOMES_PSEUDONYM_KEY")) else "none") if pseudonymize else "",
-            "formats": list(formats), "patient figures": patient_figures,
-            **{f"read: {k}": v for k, v in sorted(read_options.items())},
+        shown = {
+            "measures": prep.measures, "timepoint": prep.timepoint,
+            "schedule": prep.schedule.name, "doses": o.doses, "windows": o.windows,
+            "pseudonymize": o.pseudonymize,
+            "pseudonym key": ("given" if (o.pseudonym_key or os.environ.get(
+                "SMA_OUTCOMES_PSEUDONYM_KEY")) else "none") if o.pseudonymize else "",
+            "formats": list(o.formats), "patient figures": o.patient_figures,
+            **{f"read: {k}": v for k, v in sorted(o.read.items())},
         }
-        inputs = {"scores": data, "doses": doses,
-                  "windows": windows if isinstance(windows, (str, os.PathLike)) else None}
+        inputs = {"scores": data, "doses": o.doses,
+                  "windows": o.windows if isinstance(o.windows, (str, os.PathLike)) else None}
         generated = generation_time()
-        rep = compose(prep, title=title or f"SMA outcomes report: {name}", options=options,
+        rep = compose(prep, title=o.title or f"SMA outcomes report: {name}", options=shown,
                       inputs=inputs, generated=generated, progress=bar)
         with atomic_folder(target, force=force) as tmp:
             write_assets(rep, tmp)
-            if patient_figures:
-                _patient_files(prep, tmp, jobs)
+            if o.patient_figures:
+                _patient_files(prep, tmp, o.jobs)
             if bar is not None:
                 bar.set_postfix_str("documents")
                 bar.update()
-            if "html" in formats:
+            if "html" in o.formats:
                 (tmp / "report.html").write_text(render_html(rep), encoding="utf-8")
-            if "md" in formats:
+            if "md" in o.formats:
                 (tmp / "report.md").write_text(render_markdown(rep), encoding="utf-8")
-            if "pdf" in formats:
+            if "pdf" in o.formats:
                 render_pdf(rep, tmp / "report.pdf")
     finally:
         if bar is not None:
             bar.close()
-    main_file = "report.html" if "html" in formats else f"report.{formats[0]}"
-    return target / main_file
-
-
-def _check_formats(formats: Sequence[str] | str) -> list[str]:
-    if isinstance(formats, str):
-        formats = formats.split(",")
-    out = [f.strip().lower().lstrip(".") for f in formats if f.strip()]
-    out = ["md" if f == "markdown" else f for f in out]
-    bad = [f for f in out if f not in FORMATS]
-    if bad or not out:
-        raise ValueError(f"format must be among {', '.join(FORMATS)}, not {', '.join(bad) or '(none)'}")
-    return list(dict.fromkeys(out))
+    return target / o.main_file
 
 
 def _bar(progress: bool, total: int, name: str) -> Any:
@@ -292,7 +279,6 @@ def _bar(progress: bool, total: int, name: str) -> Any:
 
 
 def _patient_files(prep: Prepared, folder: Path, jobs: int | None) -> None:
-    from ..plot.batch import save_patient_figures
 
     for fmt in ("png", "svg"):
         captured(save_patient_figures, prep.changes, folder / "figures" / "patients",

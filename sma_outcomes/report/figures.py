@@ -17,7 +17,9 @@ from typing import Any
 import pandas as pd
 
 from .. import schema as S
-from ..registry import get_scale
+from .._shared import natural_key
+from ..plot import plot_cohort, plot_item_heatmap, plot_patients, plot_slope, plot_waterfall
+from ..registry import get_scale, items_of
 from .content import Section, slug
 from .inference import captured
 
@@ -58,7 +60,6 @@ def add_cohort_figures(
     >>> [f.name for f in sec.items]
     ['cohort_hfmse']
     """
-    from ..plot import plot_cohort
 
     for m in measures:
         try:
@@ -88,7 +89,6 @@ def add_change_figures(
     >>> [f.name for f in sec.items]
     ['slope_hfmse', 'waterfall_hfmse']
     """
-    from ..plot import plot_slope, plot_waterfall
 
     for m in measures:
         at = changes[(changes[S.MEASURE] == m) & (changes[S.TIMEPOINT] == timepoint)
@@ -127,8 +127,6 @@ def add_item_figures(
     >>> sec.items
     []
     """
-    from ..plot import plot_item_heatmap
-    from ..registry import items_of
 
     present = set(changes[S.MEASURE].astype(str))
     for m in measures:
@@ -161,9 +159,8 @@ def add_patient_figures(
     >>> [f.name for f in sec.items]
     ['patients_01']
     """
-    from ..plot import plot_patients
 
-    pids = sorted(changes[S.PATIENT].astype(str).unique(), key=_natural)
+    pids = sorted(changes[S.PATIENT].astype(str).unique(), key=natural_key)
     groups = chunks(pids, PATIENTS_PER_FIGURE)
     for i, group in enumerate(groups, start=1):
         part = f" ({i} of {len(groups)})" if len(groups) > 1 else ""
@@ -181,7 +178,3 @@ def add_patient_figures(
         )
 
 
-def _natural(text: str) -> tuple:
-    import re
-
-    return tuple((0, int(p), "") if p.isdigit() else (1, 0, p) for p in re.split(r"(\d+)", text))

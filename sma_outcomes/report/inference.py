@@ -20,7 +20,9 @@ from typing import Any
 import pandas as pd
 
 from .. import schema as S
+from .._shared import signed
 from ..registry import get_scale
+from ..stats import fit_lmm, fit_mmrm, paired_test, responders
 from .content import Section, slug
 
 __all__ = ["add_key_results", "add_paired", "add_responders", "add_lmm", "add_mmrm",
@@ -113,8 +115,6 @@ def add_key_results(
     +10); 5 of 5 reached the clinically meaningful change of 3 points. Wilcoxon
     signed-rank p = 0.0625, the smallest p-value 5 patients allow.
     """
-    from ..stats import paired_test
-    from .tables import signed
 
     tab, _ = captured(paired_test, changes, timepoint=timepoint, measures=measures)
     for m in measures:
@@ -168,7 +168,6 @@ def add_paired(sec: Section, changes: pd.DataFrame, measures: list[str], timepoi
     >>> sec.items[0].frame["p_value"].round(4).tolist()
     [0.0625, 0.0061, 0.0625]
     """
-    from ..stats import paired_test
 
     tab, msgs = captured(paired_test, changes, timepoint=timepoint, measures=measures)
     if not len(tab):
@@ -220,7 +219,6 @@ def add_responders(
     >>> sec.items[0].frame["count"].tolist()
     [5, 0, 0]
     """
-    from ..stats import responders
 
     with_t = [m for m in measures if get_scale(m).threshold is not None]
     without = [m for m in measures if m not in with_t]
@@ -262,7 +260,6 @@ def add_lmm(sec: Section, changes: pd.DataFrame, measures: list[str]) -> dict[st
     >>> fits["HFMSE"].n_groups
     5
     """
-    from ..stats import fit_lmm
 
     sec.text(
         "Linear mixed model per measure: score = intercept + slope x months since first dose, "
@@ -319,7 +316,6 @@ def add_mmrm(sec: Section, changes: pd.DataFrame, measures: list[str]) -> None:
     >>> sec.items[1].body[:40]
     'HFMSE: an unstructured covariance over 5'
     """
-    from ..stats import fit_mmrm
 
     sec.text(
         "Mixed model for repeated measures per measure: change from baseline ~ timepoint "

@@ -19,8 +19,14 @@ from typing import Any
 import pandas as pd
 
 from .. import schema as S
-from ..registry import SCALES, get_scale
+from .._shared import measures_in
+from ..exceptions import DataError
+from ..load import check_scores, read_doses, read_scores
+from ..registry import SCALES
+from ..timeline import change_from_baseline, default_windows, dose_table, get_schedule
+from ..timeline.windows import make_windows
 from .inference import captured
+from .safety import pseudonym_map, pseudonymize_table
 
 __all__ = ["prepare", "Prepared", "default_timepoint"]
 
@@ -94,7 +100,6 @@ def default_timepoint(changes: pd.DataFrame, measures: Sequence[str]) -> tuple[s
     if len(counts[counts > 0]):
         last = max((str(t) for t, n in counts.items() if n > 0), key=cats.index)
         return last, "the last timepoint with any post-baseline score"
-    from ..exceptions import DataError
 
     raise DataError("no post-baseline score falls in any visit window, so nothing can be "
                     "compared with baseline (check the dosing schedule and the windows)")
@@ -133,10 +138,6 @@ def prepare(
     >>> prep.timepoint, prep.changes["patient_id"].nunique()
     ('Month 18', 5)
     """
-    from ..load import check_scores, read_doses, read_scores
-    from ..timeline import change_from_baseline, default_windows, dose_table, get_schedule
-    from ..timeline.windows import make_windows
-    from .safety import pseudonym_map, pseudonymize_table
 
     opts = dict(read_options or {})
     sched = get_schedule(schedule)
@@ -155,16 +156,10 @@ def prepare(
                              windows=win)
     msgs += more
     if measures:
-        unknown = [m for m in measures if m not in set(scores[S.MEASURE].astype(str))]
-        if unknown:
-            raise ValueError(f"measure(s) {', '.join(unknown)} not in the data; the data have "
-                             f"{', '.join(sorted(scores[S.MEASURE].astype(str).unique()))}")
-        measures = [get_scale(m).code for m in measures]
+        measures = measures_in(scores, [str(m) for m in measures])
     else:
         measures = _default_measures(scores)
     if not measures:
-        from ..exceptions import DataError
-
         raise DataError("the data have no scores to analyse")
     cats = [str(c) for c in changes[S.TIMEPOINT].cat.categories]
     if timepoint is None:

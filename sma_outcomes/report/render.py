@@ -26,6 +26,7 @@ from typing import Any
 import pandas as pd
 
 from .._version import __version__
+from ..plot import save_figure
 from .content import Figure, Report, Table, format_cell
 from .safety import write_csv
 
@@ -158,7 +159,6 @@ def render_markdown(report: Report) -> str:
 def _png_bytes(fig: Any) -> bytes:
     import tempfile
 
-    from ..plot import save_figure
 
     with tempfile.TemporaryDirectory() as tmp:
         path = save_figure(fig, Path(tmp) / "f.png", dpi=FIGURE_DPI)
@@ -182,7 +182,6 @@ def write_assets(report: Report, folder: Path) -> None:
     >>> (folder / "tables" / "counts.csv").read_text()
     'n\\n5\\n'
     """
-    from ..plot import save_figure
 
     for t in report.tables():
         if t.csv:

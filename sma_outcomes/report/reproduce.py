@@ -22,9 +22,18 @@ from pathlib import Path
 import pandas as pd
 
 from .. import schema as S
+from .._shared import signed
+from ..load import example_path, read_scores
+from ..plot import plot_patients, plot_slope, plot_waterfall
 from ..registry import get_scale
+from ..timeline import change_from_baseline, default_windows, get_schedule
+from ..timeline.schedules import round_half_up
 from .content import Report
-from .inference import captured
+from .figures import add_cohort_figures
+from .inference import add_key_results, add_lmm, add_paired, captured
+from .provenance import add_methods, generation_time, input_table, options_table
+from .render import render_html, render_markdown, write_assets
+from .safety import atomic_folder, check_target
 
 __all__ = ["reproduce_case_series", "case_series_path", "case_series_tables", "PUBLISHED",
            "MEASURES", "TIMEPOINT"]
@@ -48,7 +57,7 @@ def case_series_path() -> Path:
 
     The repository root is ``Path(sma_outcomes.__file__).parents[1]``; when the
     package is installed from a wheel the same file ships as
-    ``sma_outcomes.sample_data`` (:func:`sma_outcomes.datasets.example_path`).
+    ``sma_outcomes.sample_data`` (:func:`sma_outcomes.load.example_path`).
 
     Raises
     ------
@@ -60,27 +69,10 @@ def case_series_path() -> Path:
     >>> case_series_path().parent.name
     'sample'
     """
-    import sma_outcomes
-
-    from .. import datasets
-
-    root = Path(sma_outcomes.__file__).resolve().parents[1]
-    path = root / "data" / "sample" / "case_series.csv"
-    if path.is_file():
-        return path
-    try:
-        return datasets.example_path("case_series")
-    except FileNotFoundError:
-        pass
-    raise FileNotFoundError(
-        f"the case-series sample data were not found at {path} nor in the installed package; "
-        "they ship with the source repository (data/sample/case_series.csv) and its wheel, "
-        "so reinstall sma_outcomes (pip install -e . from a checkout)"
-    )
+    return example_path("case_series")
 
 
 def _half_up(x: float) -> float:
-    from ..timeline.schedules import round_half_up
 
     return float("nan") if pd.isna(x) else round_half_up(float(x))
 
@@ -142,7 +134,6 @@ def case_series_tables(changes: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFram
 
 
 def _wide(per: pd.DataFrame) -> pd.DataFrame:
-    from .tables import signed
 
     rows = []
     for pid, g in per.groupby("patient_id", sort=True):
@@ -200,14 +191,6 @@ def reproduce_case_series(
     >>> reproduce_case_series("reports/case-series", force=True)  # doctest: +SKIP
     PosixPath('reports/case-series/report.html')
     """
-    from ..load import read_scores
-    from ..plot import plot_patients, plot_slope, plot_waterfall
-    from ..timeline import change_from_baseline, default_windows, get_schedule
-    from .figures import add_cohort_figures
-    from .inference import add_key_results, add_lmm, add_paired
-    from .provenance import add_methods, generation_time, input_table, options_table
-    from .render import render_html, render_markdown, write_assets
-    from .safety import atomic_folder, check_target
 
     target = Path(out)
     check_target(target, force=force)

@@ -26,6 +26,8 @@ from pathlib import Path
 
 import pandas as pd
 
+from .._shared import natural_key
+
 __all__ = [
     "ReportExistsError",
     "neutralise_cells",
@@ -214,12 +216,6 @@ def check_target(target: str | os.PathLike, *, force: bool) -> None:
         )
 
 
-def _natural_key(text: str) -> tuple:
-    import re
-
-    return tuple(int(p) if p.isdigit() else p for p in re.split(r"(\d+)", text))
-
-
 def pseudonym_map(ids: Sequence[object], key: str | bytes | None = None) -> dict[str, str]:
     """Stable pseudonyms for patient ids.
 
@@ -237,7 +233,7 @@ def pseudonym_map(ids: Sequence[object], key: str | bytes | None = None) -> dict
     >>> sorted(pseudonym_map(["A", "B", "C"]).values())
     ['P01', 'P02', 'P03']
     """
-    uniq = sorted({str(i) for i in ids}, key=_natural_key)
+    uniq = sorted({str(i) for i in ids}, key=natural_key)
     if key is None:
         key = os.environ.get(KEY_VARIABLE) or None
     if key is not None:

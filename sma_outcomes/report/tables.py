@@ -15,38 +15,15 @@ Examples
 
 from __future__ import annotations
 
-import math
-
 import pandas as pd
 
 from .. import schema as S
-from ..registry import get_scale
+from .._shared import natural_key, plain_number, signed
+from ..registry import SCALES, get_scale
 from .content import Section, slug
 
 __all__ = ["data_summary", "patient_long", "patient_wide", "add_patient_tables",
-           "add_summaries", "signed"]
-
-
-def signed(value: float, suffix: str = "", digits: int = 0) -> str:
-    """``+5``, ``-2``, ``0`` (``digits`` decimals, halves rounded away from zero).
-
-    Examples
-    --------
-    >>> signed(5.0), signed(-2.5, "%"), signed(52.5, "%"), signed(0.0)
-    ('+5', '-3%', '+53%', '0')
-    """
-    if value is None or (isinstance(value, float) and math.isnan(value)):
-        return ""
-    scale = 10**digits
-    r = math.floor(abs(value) * scale + 0.5 + 1e-9) / scale * (1 if value >= 0 else -1)
-    text = f"{abs(r):.{digits}f}"
-    if r == 0:
-        return f"0{suffix}"
-    return f"{'+' if r > 0 else '-'}{text}{suffix}"
-
-
-def _num(v: float) -> str:
-    return "" if pd.isna(v) else (f"{v:g}" if float(v) == round(v) else f"{v:.2f}")
+           "add_summaries"]
 
 
 def data_summary(
@@ -76,13 +53,12 @@ def data_summary(
          int((changes[S.TIMEPOINT].isna() & changes[S.MEASURE].isin(measures)).sum())),
     ]
     if S.DAY in scores.columns and scores[S.DAY].notna().any():
-        rows.append(("study days", f"{_num(scores[S.DAY].min())} to {_num(scores[S.DAY].max())}"))
+        rows.append(("study days", f"{plain_number(scores[S.DAY].min())} to {plain_number(scores[S.DAY].max())}"))
     return pd.DataFrame(rows, columns=["item", "value"]).astype({"value": str})
 
 
 def _measure_list(codes: object) -> str:
     """Measure codes with items folded: ``'HFMSE, HFMSE items (33)'``."""
-    from ..registry import SCALES
 
     codes = [str(c) for c in codes]  # type: ignore[attr-defined]
     totals = sorted(c for c in codes if c not in SCALES or SCALES[c].parent is None
@@ -159,7 +135,7 @@ def patient_wide(changes: pd.DataFrame, measure: str) -> pd.DataFrame:
     if S.ANALYSED in d.columns:
         d = d[d[S.ANALYSED].astype(bool)]
     tps = [t for t in changes[S.TIMEPOINT].cat.categories if (d[S.TIMEPOINT] == t).any()]
-    pids = sorted(d[S.PATIENT].astype(str).unique(), key=_natural)
+    pids = sorted(d[S.PATIENT].astype(str).unique(), key=natural_key)
     cell: dict[tuple[str, str], str] = {}
     for r in d.itertuples(index=False):
         pid, tp = str(getattr(r, S.PATIENT)), str(getattr(r, S.TIMEPOINT))
@@ -168,7 +144,7 @@ def patient_wide(changes: pd.DataFrame, measure: str) -> pd.DataFrame:
             code = getattr(r, S.MISSING_CODE, "") if hasattr(r, S.MISSING_CODE) else ""
             cell[(pid, tp)] = f"missing ({code})" if code else "missing"
             continue
-        text = _num(score)
+        text = plain_number(score)
         change = getattr(r, S.CHANGE, float("nan"))
         is_base = bool(getattr(r, S.IS_BASELINE, False))
         if not is_base and not pd.isna(change):
@@ -180,12 +156,6 @@ def patient_wide(changes: pd.DataFrame, measure: str) -> pd.DataFrame:
         cell[(pid, tp)] = text
     rows = [[pid, *[cell.get((pid, t), "") for t in tps]] for pid in pids]
     return pd.DataFrame(rows, columns=["patient", *tps])
-
-
-def _natural(text: str) -> tuple:
-    import re
-
-    return tuple((0, int(p), "") if p.isdigit() else (1, 0, p) for p in re.split(r"(\d+)", text))
 
 
 def add_patient_tables(sec: Section, changes: pd.DataFrame, measures: list[str]) -> None:
@@ -213,7 +183,7 @@ def add_patient_tables(sec: Section, changes: pd.DataFrame, measures: list[str])
             f"patients_{slug(m)}",
             patient_long(changes, m),
             display=patient_wide(changes, m),
-            title=f"{sc.name} ({m}), {sc.unit}, range {_num(sc.minimum)} to {_num(sc.maximum)}.",
+            title=f"{sc.name} ({m}), {sc.unit}, range {plain_number(sc.minimum)} to {plain_number(sc.maximum)}.",
         )
 
 
@@ -250,8 +220,8 @@ def add_summaries(sec: Section, summary: pd.DataFrame, measures: list[str]) -> N
                 "95% CI of change": "" if b is None or pd.isna(b["ci_low"])
                 else f"{b['ci_low']:.2f} to {b['ci_high']:.2f}",
                 "median change": None if b is None else b["median"],
-                "Q1 to Q3": "" if b is None else f"{_num(b['q1'])} to {_num(b['q3'])}",
-                "min to max": "" if b is None else f"{_num(b['min'])} to {_num(b['max'])}",
+                "Q1 to Q3": "" if b is None else f"{plain_number(b['q1'])} to {plain_number(b['q3'])}",
+                "min to max": "" if b is None else f"{plain_number(b['min'])} to {plain_number(b['max'])}",
             })
         disp = pd.DataFrame(rows)
         sec.table(

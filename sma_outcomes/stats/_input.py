@@ -9,38 +9,19 @@ the analysed rows and picks measures and a timepoint.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 
 import pandas as pd
 
 from .. import schema
+from .._shared import measures_in, require_columns
 
 __all__ = [
-    "require_columns",
     "analysed_rows",
-    "measure_list",
     "check_timepoint",
-    "check_level",
     "check_unique",
     "changes_at",
 ]
-
-
-def require_columns(data: pd.DataFrame, required: Iterable[str], *, func: str) -> None:
-    """Raise ``ValueError`` when ``data`` lacks any of ``required``.
-
-    Examples
-    --------
-    >>> require_columns(pd.DataFrame({"measure": []}), ["measure"], func="f")
-    """
-    if not isinstance(data, pd.DataFrame):
-        raise TypeError(f"{func}() expects a pandas DataFrame first, got {type(data).__name__}")
-    missing = [c for c in required if c not in data.columns]
-    if missing:
-        raise ValueError(
-            f"{func}() needs the column(s) {missing} of the changes table "
-            f"(from change_from_baseline); the data have {list(data.columns)}"
-        )
 
 
 def analysed_rows(data: pd.DataFrame) -> pd.DataFrame:
@@ -56,32 +37,6 @@ def analysed_rows(data: pd.DataFrame) -> pd.DataFrame:
         keep = data[schema.ANALYSED].fillna(False).astype(bool).to_numpy()
         return data.loc[keep]
     return data
-
-
-def measure_list(data: pd.DataFrame, measures: str | Sequence[str] | None) -> list[str]:
-    """Measures to analyse: the given ones (checked) or all in the data, in order.
-
-    The order is the categorical order when ``measure`` is categorical, else the
-    order of first appearance.
-
-    Examples
-    --------
-    >>> measure_list(pd.DataFrame({"measure": ["RULM", "HFMSE", "RULM"]}), None)
-    ['RULM', 'HFMSE']
-    """
-    col = data[schema.MEASURE]
-    if isinstance(col.dtype, pd.CategoricalDtype):
-        present = [m for m in col.cat.categories if (col == m).any()]
-    else:
-        present = list(pd.unique(col.dropna()))
-    if measures is None:
-        return [str(m) for m in present]
-    if isinstance(measures, str):
-        measures = [measures]
-    unknown = [m for m in measures if m not in set(present)]
-    if unknown:
-        raise ValueError(f"measure(s) {unknown} not in the data; the data have {present}")
-    return list(measures)
 
 
 def check_timepoint(data: pd.DataFrame, timepoint: str) -> None:
@@ -100,20 +55,6 @@ def check_timepoint(data: pd.DataFrame, timepoint: str) -> None:
             f"timepoint {timepoint!r} not found among the analysed rows; "
             f"available timepoints: {values}"
         )
-
-
-def check_level(level: float) -> float:
-    """Check a confidence level (strictly between 0 and 1).
-
-    Examples
-    --------
-    >>> check_level(0.9)
-    0.9
-    """
-    level = float(level)
-    if not 0.0 < level < 1.0:
-        raise ValueError(f"level must be strictly between 0 and 1 (e.g. 0.95), got {level}")
-    return level
 
 
 def check_unique(data: pd.DataFrame, keys: Sequence[str], *, func: str) -> None:
@@ -160,7 +101,7 @@ def changes_at(
     require_columns(changes, [*keys, schema.CHANGE], func=func)
     rows = analysed_rows(changes)
     check_timepoint(rows, timepoint)
-    names = measure_list(rows, measures)
+    names = measures_in(rows, measures)
     at = rows.loc[(rows[schema.TIMEPOINT].astype(str) == timepoint).to_numpy()]
     at = at.loc[at[schema.CHANGE].notna().to_numpy()]
     check_unique(at, keys, func=func)

@@ -8,7 +8,8 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
-from ._input import analysed_rows, check_level, require_columns
+from .._shared import check_level, require_columns
+from ._input import analysed_rows
 
 __all__ = ["summarize", "SUMMARY_COLUMNS"]
 

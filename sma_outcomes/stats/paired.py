@@ -14,7 +14,8 @@ import pandas as pd
 from scipy import stats
 
 from .. import schema
-from ._input import changes_at, check_level
+from .._shared import check_level
+from ._input import changes_at
 from ._signrank import hodges_lehmann, sign_test, signrank_test
 
 __all__ = ["paired_test", "PAIRED_COLUMNS"]

@@ -10,8 +10,9 @@ import pandas as pd
 from scipy import stats
 
 from .. import schema
+from .._shared import check_level, plain_number
 from ..registry import get_scale
-from ._input import changes_at, check_level
+from ._input import changes_at
 
 __all__ = ["responders", "clopper_pearson", "RESPONDER_COLUMNS"]
 
@@ -154,7 +155,7 @@ def responders(
             "stable": int((~improved & ~worsened).sum()),
         }
         n = len(d)
-        t = _fmt(thr)
+        t = plain_number(thr)
         good, bad = (f"change >= {t}", f"change <= -{t}")
         if not higher:
             good, bad = bad, good
@@ -217,5 +218,3 @@ def _threshold_for(
     return value, source, higher
 
 
-def _fmt(x: float) -> str:
-    return str(int(x)) if float(x).is_integer() else f"{x:g}"

@@ -9,7 +9,8 @@ baseline the way CDISC ADaM does (admiral's ``derive_var_base``,
 - :func:`dose_table`: planned or real doses, one row per patient x dose;
 - :func:`assign_timepoints`: ``doses_before``, ``phase``, ``timepoint``, ``analysed``, ``flag``;
 - :func:`change_from_baseline`: ``baseline``, ``change``, ``pct_change``, ``is_baseline``;
-- :func:`default_windows`, :func:`make_windows`: nominal timepoints and windows.
+- :func:`default_windows`, :func:`make_windows`: nominal timepoints and windows;
+- :func:`to_adam`: the changes table as a CDISC ADaM BDS dataset.
 
 Examples
 --------
@@ -20,6 +21,7 @@ Examples
 
 from __future__ import annotations
 
+from .adam import to_adam
 from .change import change_from_baseline
 from .doses import dose_table
 from .schedules import SCHEDULES, Schedule, get_schedule
@@ -35,4 +37,5 @@ __all__ = [
     "change_from_baseline",
     "default_windows",
     "make_windows",
+    "to_adam",
 ]

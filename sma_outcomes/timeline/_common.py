@@ -8,22 +8,9 @@ import numpy as np
 import pandas as pd
 
 from .. import schema as S
-from ..exceptions import DataError
 
 #: Patient-level column holding the first-dose date, when a loader keeps it.
 FIRST_DOSE_DATE = "first_dose_date"
-
-
-def require_columns(frame: pd.DataFrame, columns: Iterable[str], what: str) -> None:
-    """Raise DataError naming every required column that is missing."""
-    if not isinstance(frame, pd.DataFrame):
-        raise TypeError(f"{what} needs a pandas DataFrame, got {type(frame).__name__}")
-    missing = [c for c in columns if c not in frame.columns]
-    if missing:
-        raise DataError(
-            f"{what}: the table has no column(s) {missing}; it has {list(frame.columns)}. "
-            "Read the data with sma_outcomes.read_scores() to get the tidy score table."
-        )
 
 
 def first_dose_dates(scores: pd.DataFrame) -> pd.Series:

@@ -24,8 +24,9 @@ import numpy as np
 import pandas as pd
 
 from .. import schema as S
+from .._shared import require_columns
 from ..exceptions import DataWarning
-from ._common import append_flag, remove_flags, require_columns
+from ._common import append_flag, remove_flags
 from .schedules import Schedule
 from .timepoints import _assign
 
@@ -104,11 +105,11 @@ def change_from_baseline(
     0     0.0         NaN  baseline is 0
     1     3.0         NaN  baseline is 0
     """
-    require_columns(scores, [S.PATIENT, S.MEASURE, S.SCORE], "change_from_baseline")
+    require_columns(scores, [S.PATIENT, S.MEASURE, S.SCORE], func="change_from_baseline")
     if S.TIMEPOINT not in scores.columns:
         out = _assign(scores, schedule, doses, windows, assessment_before_dose, stacklevel=4)
     else:
-        require_columns(scores, [S.DAY], "change_from_baseline")
+        require_columns(scores, [S.DAY], func="change_from_baseline")
         if doses is not None or windows is not None:
             warnings.warn(
                 "change_from_baseline: the table already has a 'timepoint' column, so doses= "

@@ -24,8 +24,10 @@ import numpy as np
 import pandas as pd
 
 from .. import schema as S
+from .._shared import require_columns
 from ..exceptions import DataError, DataWarning
-from ._common import first_dose_dates, fmt_day, per_row, require_columns
+from ..load import read_doses
+from ._common import first_dose_dates, fmt_day, per_row
 from .schedules import Schedule, get_schedule
 
 __all__ = ["dose_table", "DOSE_TABLE_COLUMNS"]
@@ -45,10 +47,8 @@ DOSE_TABLE_COLUMNS = (
 def _read_doses(doses: pd.DataFrame | str | os.PathLike[str]) -> pd.DataFrame:
     """A dose table as a DataFrame with patient_id, date, day, dose, drug."""
     if isinstance(doses, (str, os.PathLike)):
-        from ..load import read_doses  # lazy: the loader is the one place that reads files
-
         doses = read_doses(doses)
-    require_columns(doses, [S.PATIENT], "dose table")
+    require_columns(doses, [S.PATIENT], func="dose_table")
     if S.DAY not in doses.columns and S.DATE not in doses.columns:
         raise DataError(
             "dose table: give a 'day' (days from the first dose) or a 'date' column; "
@@ -128,7 +128,7 @@ def resolve_doses(
 ) -> pd.DataFrame:
     """Dose table for every patient in ``scores`` (and in ``doses``); see :func:`dose_table`."""
     sched = get_schedule(schedule)
-    require_columns(scores, [S.PATIENT], "dose_table")
+    require_columns(scores, [S.PATIENT], func="dose_table")
     scores_pid = scores[S.PATIENT].astype(str)
     if first_dates is None:
         first_dates = first_dose_dates(scores.assign(**{S.PATIENT: scores_pid}))

@@ -28,9 +28,10 @@ import numpy as np
 import pandas as pd
 
 from .. import schema as S
+from .._shared import require_columns
 from ..exceptions import DataWarning
 from ..schema import DAYS_PER_MONTH, PHASES
-from ._common import first_dose_dates, fmt_day, per_row, require_columns
+from ._common import first_dose_dates, fmt_day, per_row
 from .doses import resolve_doses
 from .schedules import Schedule, get_schedule, round_half_up
 from .windows import default_windows, make_windows
@@ -232,9 +233,9 @@ def _assign(
     before: bool,
     stacklevel: int,
 ) -> pd.DataFrame:
-    require_columns(scores, [S.PATIENT, S.MEASURE, S.SCORE], "assign_timepoints")
+    require_columns(scores, [S.PATIENT, S.MEASURE, S.SCORE], func="assign_timepoints")
     if S.DATE not in scores.columns:
-        require_columns(scores, [S.DAY], "assign_timepoints")
+        require_columns(scores, [S.DAY], func="assign_timepoints")
     sched = get_schedule(schedule)
     out = scores.copy()
     pid_s = out[S.PATIENT].astype(str)

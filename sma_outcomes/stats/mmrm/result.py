@@ -13,6 +13,7 @@ import numpy as np
 import pandas as pd
 from scipy import linalg
 
+from ...registry import get_scale
 from .._tables import t_table
 from .covariance import LONG_NAMES, Structure
 from .ddf import DfContext, kr_df
@@ -473,7 +474,6 @@ class MMRMResult:
         d = self.design
         if d.measure is not None and d.y in ("change", "pct_change"):
             try:
-                from ...registry import get_scale
 
                 return get_scale(d.measure).axis_label(
                     change=True, percent=d.y == "pct_change"

@@ -2,7 +2,7 @@
 
 Examples
 --------
->>> from sma_outcomes.datasets import example_path, load_example
+>>> from sma_outcomes.load import example_path, load_example
 >>> example_path("case_series").name
 'case_series.csv'
 >>> load_example("case_series")["patient_id"].nunique()
@@ -15,6 +15,9 @@ from importlib import resources
 from pathlib import Path
 
 import pandas as pd
+
+from ..exceptions import OptionError
+from .read import read_scores
 
 #: name -> (file, loader options, description)
 EXAMPLES: dict[str, tuple[str, dict, str]] = {
@@ -46,9 +49,9 @@ def example_path(name: str) -> Path:
         If the data are neither installed nor in a source checkout.
     """
     if name not in EXAMPLES:
-        raise ValueError(f"unknown example {name!r}; choose one of {sorted(EXAMPLES)}")
+        raise OptionError(f"unknown example {name!r}; choose one of {sorted(EXAMPLES)}")
     filename = EXAMPLES[name][0]
-    checkout = Path(__file__).resolve().parents[1] / "data" / "sample" / filename
+    checkout = Path(__file__).resolve().parents[2] / "data" / "sample" / filename
     if checkout.exists():
         return checkout
     try:
@@ -69,7 +72,5 @@ def load_example(name: str) -> pd.DataFrame:
     >>> load_example("clinic_export")["measure"].str.startswith("HFMSE_").sum()
     np.int64(297)
     """
-    from .load import read_scores
-
     _file, options, _text = EXAMPLES[name] if name in EXAMPLES else (None, {}, "")
     return read_scores(example_path(name), **options)

@@ -10,12 +10,14 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from . import schema as S
-from .load.columns import looks_like_measure, measure_code, normalise, role_of
-from .load.problems import Problems
-from .load.source import RawTable
-from .load.values import factorize, parse_dates, parse_numbers
-from .registry import PURDUE_SINGLE_HAND, SCALES, suggest_code
+from .. import schema as S
+from .._shared import plain_number
+from ..registry import PURDUE_SINGLE_HAND, SCALES, measure_from_paramcd, suggest_code
+from .columns import looks_like_measure, measure_code, normalise, role_of
+from .items import item_totals
+from .problems import Problems
+from .source import RawTable
+from .values import factorize, parse_dates, parse_numbers
 
 #: ADaM derived variables that are recomputed by the timeline, not read back.
 ADAM_DERIVED = ("param", "avisitn", "base", "chg", "pchg", "ablfl", "anl01fl")
@@ -363,10 +365,6 @@ def _from_long(frame, roles, rows, decimal, problems):
 
 def _paramcd(value: object) -> str | None:
     try:
-        from .adam import measure_from_paramcd
-    except ImportError:
-        return None
-    try:
         return measure_from_paramcd(str(value).strip())
     except (KeyError, ValueError):
         return None
@@ -463,13 +461,13 @@ def _check_ranges(tidy, row_no, src_col, problems, purdue_factor, muniq) -> None
         tidy[S.SCORE] = np.where(noise, np.round(score), score)
     for mask, rule, text in (
         (inf, "range", lambda m, v: f"{v} is not a finite number"),
-        (below, "range", lambda m, v: f"{_num(v)} is below the {m} minimum of "
-                                      f"{_num(lo[pd.Index(uniques).get_loc(m)])}"),
-        (above, "range", lambda m, v: f"{_num(v)} is above the {m} maximum of "
-                                      f"{_num(hi[pd.Index(uniques).get_loc(m)])}"
+        (below, "range", lambda m, v: f"{plain_number(v)} is below the {m} minimum of "
+                                      f"{plain_number(lo[pd.Index(uniques).get_loc(m)])}"),
+        (above, "range", lambda m, v: f"{plain_number(v)} is above the {m} maximum of "
+                                      f"{plain_number(hi[pd.Index(uniques).get_loc(m)])}"
                                       + (" (pass purdue='sum3' if values are sums of three "
                                          "trials)" if m.startswith("PP_") else "")),
-        (frac, "integer", lambda m, v: f"{_num(v)} is not a whole number; {m} scores are "
+        (frac, "integer", lambda m, v: f"{plain_number(v)} is not a whole number; {m} scores are "
                                        "integers"),
     ):
         if mask.any():
@@ -480,13 +478,8 @@ def _check_ranges(tidy, row_no, src_col, problems, purdue_factor, muniq) -> None
     # out-of-range values are kept in the table for check_scores; read_scores raises
 
 
-def _num(v: float) -> str:
-    return str(int(v)) if float(v).is_integer() else f"{v:g}"
-
-
 def _item_totals(tidy, row_no, src_col, problems, muniq):
     """Compute HFMSE and RULM totals from complete item sets; check recorded totals."""
-    from .load.items import item_totals
 
     if not any(SCALES[m].parent for m in muniq if m in SCALES):
         return tidy, row_no, src_col, muniq
@@ -566,7 +559,7 @@ def _duplicates(tidy, row_no, src_col, problems):
                              value=scores[0], severity="warning")
                 drop.append(m)
         else:
-            shown = ", ".join(f"{_num(s) if not np.isnan(s) else c or 'blank'} (row {row_no[m]})"
+            shown = ", ".join(f"{plain_number(s) if not np.isnan(s) else c or 'blank'} (row {row_no[m]})"
                               for s, c, m in zip(scores, codes, members, strict=True))
             for m in members:
                 problems.add("conflict", f"conflicting scores for {what} on the same date/day: "

@@ -25,10 +25,12 @@ import numpy as np
 import pandas as pd
 from scipy import linalg, stats
 
-from ..exceptions import ConvergenceWarning, ModelWarning, SingularFitWarning
-from . import _lmm_core as core
-from ._lmm_design import Design, build_design
-from ._lmm_fit import (
+from ...exceptions import ConvergenceWarning, ModelWarning, SingularFitWarning
+from ...registry import get_scale
+from .._tables import t_table
+from . import core
+from .design import Design, build_design
+from .fit import (
     HESS_TOL,
     SINGULAR_TOL,
     Scaling,
@@ -36,7 +38,6 @@ from ._lmm_fit import (
     singular_message,
     variance_table,
 )
-from ._tables import t_table
 
 _GRAD_TOL = 1e-3  # deviance units, projected gradient at the optimum ...
 _GRAD_RTOL = 1e-8  # ... or relative to the deviance for large data (rounding noise)
@@ -317,7 +318,6 @@ class LMMResult:
         ylabel = d.y_name
         if d.measure:
             try:
-                from ..registry import get_scale
 
                 ylabel = get_scale(d.measure).axis_label()
             except (KeyError, ValueError):

@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
-from .. import schema
+from ... import schema
 
 _DERIVED_TIME = {
     "days": 1.0,

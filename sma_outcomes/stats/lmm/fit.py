@@ -13,9 +13,9 @@ import numpy as np
 import pandas as pd
 from scipy import linalg
 
-from . import _lmm_core as core
-from ._lmm_design import Design
-from ._numderiv import hessian, jacobian
+from .._numderiv import hessian, jacobian
+from . import core
+from .design import Design
 
 SINGULAR_TOL = 1e-4  # diagonal of the standardised relative covariance factor
 HESS_TOL = 1e-8  # eigenvalues of the variance-parameter Hessian, as lmerTest

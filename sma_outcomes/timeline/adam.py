@@ -19,14 +19,18 @@ CHOP_INTEND        CHOPINTD    shortened
 HINE2, SMWT, MFM32 unchanged   unchanged
 =================  ==========  ====================================
 
-:data:`PARAMCD` holds the mapping and :func:`measure_from_paramcd` reverses it
-(the loader uses it to read ADaM back).
+:data:`sma_outcomes.registry.PARAMCD` holds the mapping and
+:func:`sma_outcomes.registry.measure_from_paramcd` reverses it (the loader uses it to
+read ADaM back).
 
 Examples
 --------
->>> from sma_outcomes.adam import PARAMCD, measure_from_paramcd
->>> PARAMCD["PP_NONPREF"], PARAMCD["HFMSE_07"], measure_from_paramcd("PPNPREF")
-('PPNPREF', 'HFMSE07', 'PP_NONPREF')
+>>> from sma_outcomes import change_from_baseline, read_scores, to_adam
+>>> adam = to_adam(change_from_baseline(read_scores("data/sample/case_series.csv")))
+>>> adam[["USUBJID", "PARAMCD", "AVISIT", "AVAL", "CHG"]].head(2)
+  USUBJID PARAMCD    AVISIT  AVAL  CHG
+0    GK01   HFMSE  Baseline  15.0  0.0
+1    GK01  PPPREF  Baseline   4.0  0.0
 """
 
 from __future__ import annotations
@@ -37,20 +41,12 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from . import schema as S
-from .exceptions import DataError
-from .registry import SCALES, get_scale, suggest_code
+from .. import schema as S
+from .._shared import require_columns
+from ..exceptions import DataError
+from ..registry import PARAMCD, get_scale
 
-__all__ = ["PARAMCD", "ADAM_COLUMNS", "ADAM_LABELS", "measure_from_paramcd", "to_adam"]
-
-_SHORTENED = {"PP_NONPREF": "PPNPREF", "PP_ASSEMBLY": "PPASSEM", "CHOP_INTEND": "CHOPINTD"}
-
-#: Measure code -> ADaM PARAMCD (<= 8 characters), for every measure of the registry.
-PARAMCD: dict[str, str] = {
-    code: _SHORTENED.get(code, code.replace("_", "")) for code in SCALES
-}
-
-_MEASURE_OF = {v: k for k, v in PARAMCD.items()}
+__all__ = ["ADAM_COLUMNS", "ADAM_LABELS", "to_adam"]
 
 #: Columns of :func:`to_adam`, in order.
 ADAM_COLUMNS: tuple[str, ...] = (
@@ -92,39 +88,6 @@ ADAM_LABELS: dict[str, str] = {
 UNSCHEDULED = "Unscheduled"
 
 
-def measure_from_paramcd(code: str) -> str:
-    """Measure code of an ADaM PARAMCD (a measure code itself is accepted too).
-
-    Parameters
-    ----------
-    code : str
-        PARAMCD, any case, surrounding spaces ignored.
-
-    Returns
-    -------
-    str
-        The canonical measure code.
-
-    Raises
-    ------
-    DataError
-        For an unknown code (with the closest known code when there is one).
-
-    Examples
-    --------
-    >>> measure_from_paramcd("chopintd"), measure_from_paramcd("HFMSE_01")
-    ('CHOP_INTEND', 'HFMSE_01')
-    """
-    key = str(code).strip().upper()
-    if key in _MEASURE_OF:
-        return _MEASURE_OF[key]
-    if key in PARAMCD:
-        return key
-    hint = suggest_code(key)
-    extra = f"; did you mean {PARAMCD[hint]!r} ({hint})?" if hint else ""
-    raise DataError(f"PARAMCD {code!r} is not a known parameter code{extra}")
-
-
 def _ady(day: pd.Series) -> pd.Series:
     """CDISC relative day: no day 0 (day 0 -> ADY 1; day -1 -> ADY -1)."""
     return day.where(day.isna() | (day < 0), day + 1.0)
@@ -138,9 +101,9 @@ def to_adam(
     Parameters
     ----------
     changes : pandas.DataFrame
-        Output of :func:`~sma_outcomes.timeline.change_from_baseline` (a tidy
-        score table without ``baseline`` is passed through it first, with the
-        default schedule and windows).
+        Output of :func:`~sma_outcomes.timeline.change_from_baseline`. A score
+        table without ``baseline``, ``change`` and ``pct_change`` is refused:
+        the schedule and windows are the caller's choice, not ``to_adam``'s.
     path : str or path-like, optional
         Write the table: ``.csv`` (dates as ``YYYY-MM-DD``) or ``.xpt`` (SAS
         transport version 5, with variable labels; ``ADT`` as a SAS date).
@@ -168,6 +131,8 @@ def to_adam(
     ------
     DataError
         For a measure without a PARAMCD.
+    ColumnError
+        When ``changes`` is not a changes table (a column is missing).
     ValueError
         For a path with a suffix other than .csv or .xpt, or a bad dataset name.
 
@@ -182,10 +147,9 @@ def to_adam(
     0      P1  PPNPREF  Baseline    1.0  0.0    0.0
     1      P1  PPNPREF  Month 18  551.0  5.0  500.0
     """
-    if S.BASELINE not in changes.columns:
-        from .timeline import change_from_baseline
-
-        changes = change_from_baseline(changes)
+    require_columns(changes, (S.PATIENT, S.DAY, S.MEASURE, S.SCORE, S.BASELINE, S.CHANGE,
+                              S.PCT_CHANGE), func="to_adam",
+                    hint="to_adam takes the changes table from change_from_baseline()")
     measure = changes[S.MEASURE].astype(str)
     unknown = sorted(set(measure) - set(PARAMCD))
     if unknown:

@@ -1,0 +1,100 @@
+"""Report options and their defaults, in one place.
+
+:func:`~sma_outcomes.report.build_report` and
+:func:`~sma_outcomes.report.build_reports` take the same keywords; both turn
+them into one :class:`ReportOptions`, so a default is stated once.
+
+Examples
+--------
+>>> ReportOptions().formats
+('html',)
+>>> check_formats("html,markdown")
+('html', 'md')
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field, replace
+from typing import Any
+
+import pandas as pd
+
+from ..exceptions import OptionError
+
+__all__ = ["FORMATS", "READ_OPTIONS", "ReportOptions", "check_formats"]
+
+#: Documents a report can be written as (tables and figures are always written).
+FORMATS = ("html", "md", "pdf")
+
+#: Reading options of :func:`sma_outcomes.read_scores` that reports pass on.
+READ_OPTIONS = ("sheet_name", "skiprows", "dayfirst", "encoding", "sep", "decimal",
+                "purdue", "columns")
+
+PathLike = str | os.PathLike
+
+
+def check_formats(formats: Sequence[str] | str) -> tuple[str, ...]:
+    """Normalise report formats ("markdown" is "md"), refusing unknown ones.
+
+    Examples
+    --------
+    >>> check_formats(["PDF", ".md"])
+    ('pdf', 'md')
+    """
+    if isinstance(formats, str):
+        formats = formats.split(",")
+    out = [f.strip().lower().lstrip(".") for f in formats if f.strip()]
+    out = ["md" if f == "markdown" else f for f in out]
+    bad = [f for f in out if f not in FORMATS]
+    if bad or not out:
+        raise OptionError(f"formats must be among {list(FORMATS)}, not "
+                          f"{', '.join(map(repr, bad)) or '(none)'}")
+    return tuple(dict.fromkeys(out))
+
+
+@dataclass(frozen=True)
+class ReportOptions:
+    """Everything that shapes a report besides the data and the output folder.
+
+    The fields are the keywords of :func:`~sma_outcomes.report.build_report`;
+    ``read`` holds the reading options of :func:`sma_outcomes.read_scores`.
+    """
+
+    formats: tuple[str, ...] = ("html",)
+    measures: Sequence[str] | None = None
+    timepoint: str | None = None
+    schedule: str = "nusinersen"
+    doses: PathLike | pd.DataFrame | None = None
+    windows: PathLike | pd.DataFrame | Mapping | None = None
+    pseudonymize: bool = False
+    pseudonym_key: str | None = None
+    patient_figures: bool = True
+    jobs: int | None = None
+    title: str | None = None
+    read: Mapping[str, Any] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "formats", check_formats(self.formats))
+        unknown = sorted(set(self.read) - set(READ_OPTIONS))
+        if unknown:
+            raise OptionError(f"unknown reading option(s) {unknown}; the reading options "
+                              f"are {list(READ_OPTIONS)}")
+        object.__setattr__(self, "read", {k: v for k, v in self.read.items()
+                                          if v is not None})
+
+    @property
+    def main_file(self) -> str:
+        """File name of the main document (``report.html`` unless no HTML is asked for)."""
+        return "report.html" if "html" in self.formats else f"report.{self.formats[0]}"
+
+    def but(self, **changes: Any) -> ReportOptions:
+        """A copy with some fields changed.
+
+        Examples
+        --------
+        >>> ReportOptions().but(jobs=1).jobs
+        1
+        """
+        return replace(self, **changes)
