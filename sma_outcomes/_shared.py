@@ -15,12 +15,16 @@ Examples
 
 from __future__ import annotations
 
+import functools
 import math
 import re
-from collections.abc import Iterable, Sequence
-from typing import Any
+import warnings
+from collections.abc import Callable, Iterable, Sequence
+from typing import Any, TypeVar
 
-from .exceptions import ColumnError, MeasureError, OptionError
+from .exceptions import ColumnError, DataError, MeasureError, OptionError
+
+F = TypeVar("F", bound=Callable[..., Any])
 
 __all__ = [
     "natural_key",
@@ -31,6 +35,8 @@ __all__ = [
     "check_level",
     "measures_in",
     "pick_measure",
+    "renamed",
+    "last_common_timepoint",
 ]
 
 
@@ -190,3 +196,88 @@ def pick_measure(data: Any, measure: str | None, *, func: str) -> str:
         raise MeasureError(f"{func}(): `measure` {measure!r} is not in the data; "
                            f"the data have {present}")
     return measure
+
+
+def renamed(**old_to_new: str) -> Callable[[F], F]:
+    """Accept a renamed keyword for a while, with a ``FutureWarning`` naming the new one.
+
+    The wrapped function keeps its own signature for ``help()`` and
+    ``inspect.signature``.
+
+    Examples
+    --------
+    >>> import warnings
+    >>> @renamed(changes="data")
+    ... def f(data):
+    ...     return data
+    >>> with warnings.catch_warnings(record=True) as w:
+    ...     warnings.simplefilter("always")
+    ...     f(changes=1), str(w[0].message)
+    (1, 'f(changes=...) is deprecated; use f(data=...) instead')
+    """
+
+    def wrap(func: F) -> F:
+        @functools.wraps(func)
+        def inner(*args: Any, **kwargs: Any) -> Any:
+            for old, new in old_to_new.items():
+                if old in kwargs:
+                    if new in kwargs:
+                        raise TypeError(f"{func.__name__}() got both `{old}` (deprecated) "
+                                        f"and `{new}`; pass only `{new}`")
+                    warnings.warn(f"{func.__name__}({old}=...) is deprecated; use "
+                                  f"{func.__name__}({new}=...) instead", FutureWarning,
+                                  stacklevel=2)
+                    kwargs[new] = kwargs.pop(old)
+            return func(*args, **kwargs)
+
+        return inner  # type: ignore[return-value]
+
+    return wrap
+
+
+def last_common_timepoint(data: Any, measures: Sequence[str] | None = None, *,
+                          func: str = "last_common_timepoint") -> str:
+    """The latest timepoint at which at least half of the patients have a change.
+
+    Generic functions use it when no ``timepoint`` is given, instead of a
+    study-specific default. Timepoints are taken in their categorical order
+    (the order the timeline gives them), else in order of first appearance;
+    ``Baseline`` is never chosen. Patients counted are those with a baseline
+    (a non-missing ``change`` at some timepoint) among the analysed rows.
+
+    Raises
+    ------
+    ColumnError
+        Without ``patient_id``, ``timepoint`` and ``change`` columns.
+    DataError
+        When no timepoint after baseline has a change.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> d = pd.DataFrame({"patient_id": ["a", "a", "a", "b", "b"], "measure": "HFMSE",
+    ...                   "timepoint": ["Baseline", "Month 6", "Month 12", "Baseline", "Month 6"],
+    ...                   "change": [0.0, 1.0, 2.0, 0.0, 1.0]})
+    >>> last_common_timepoint(d)
+    'Month 12'
+    """
+    require_columns(data, ("patient_id", "measure", "timepoint", "change"), func=func)
+    rows = data
+    if "analysed" in data.columns:
+        rows = data.loc[data["analysed"].fillna(False).astype(bool).to_numpy()]
+    if measures is not None:
+        rows = rows.loc[rows["measure"].isin(measures_in(rows, measures)).to_numpy()]
+    tp = rows["timepoint"]
+    if hasattr(tp.dtype, "categories"):
+        order = [str(c) for c in tp.cat.categories]
+    else:
+        order = [str(c) for c in dict.fromkeys(tp.dropna())]
+    has = rows.loc[rows["change"].notna().to_numpy()]
+    n_patients = has["patient_id"].nunique()
+    counts = has.groupby(has["timepoint"].astype(str), observed=True)["patient_id"].nunique()
+    candidates = [t for t in order if t != "Baseline" and counts.get(t, 0) * 2 >= n_patients
+                  and counts.get(t, 0) > 0]
+    if not candidates:
+        raise DataError("no timepoint after baseline has a change from baseline; "
+                        "pass `timepoint=` explicitly")
+    return candidates[-1]

@@ -351,7 +351,7 @@ def test_errors_name_what_is_missing_and_what_exists():
     data = make_changes({"HFMSE": [1.0, 2.0]})
     with pytest.raises(ValueError, match=r"paired_test\(\) needs the column 'change'; the table has"):
         paired_test(data.drop(columns="change"))
-    with pytest.raises(ValueError, match="timepoint 'Month 99' not found.*available"):
+    with pytest.raises(ValueError, match="`timepoint` 'Month 99' not found.*available"):
         paired_test(data, timepoint="Month 99")
     with pytest.raises(ValueError, match=r"`measures`: 'SMWT' not in the data"):
         paired_test(data, measures=["SMWT"])

@@ -130,7 +130,7 @@ def test_threshold_reached_despite_floating_point_noise():
 def test_invalid_thresholds():
     data = make_changes({"HFMSE": [1.0]})
     for bad in (0, -3, float("nan"), "three"):
-        with pytest.raises(ValueError, match="threshold for 'HFMSE' must be"):
+        with pytest.raises(ValueError, match="`threshold` for 'HFMSE' must be"):
             responders(data, threshold=bad)
 
 

@@ -15,6 +15,7 @@ import pandas as pd
 
 from .. import schema
 from .._shared import measures_in, require_columns
+from ..exceptions import OptionError
 
 __all__ = [
     "analysed_rows",
@@ -51,8 +52,8 @@ def check_timepoint(data: pd.DataFrame, timepoint: str) -> None:
     if isinstance(col.dtype, pd.CategoricalDtype) and timepoint in set(col.cat.categories):
         return
     if timepoint not in values:
-        raise ValueError(
-            f"timepoint {timepoint!r} not found among the analysed rows; "
+        raise OptionError(
+            f"`timepoint` {timepoint!r} not found among the analysed rows; "
             f"available timepoints: {values}"
         )
 

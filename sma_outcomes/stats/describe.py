@@ -8,7 +8,7 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
-from .._shared import check_level, require_columns
+from .._shared import check_level, renamed, require_columns
 from ._input import analysed_rows
 
 __all__ = ["summarize", "SUMMARY_COLUMNS"]
@@ -30,8 +30,9 @@ SUMMARY_COLUMNS: tuple[str, ...] = (
 )
 
 
+@renamed(changes="data")
 def summarize(
-    changes: pd.DataFrame,
+    data: pd.DataFrame,
     by: str | Sequence[str] = ("measure", "timepoint"),
     level: float = 0.95,
     *,
@@ -45,7 +46,7 @@ def summarize(
 
     Parameters
     ----------
-    changes : DataFrame
+    data : DataFrame
         The changes table (from ``change_from_baseline``); any long table with
         the ``by`` columns and the ``variables`` works.
     by : str or sequence of str
@@ -107,8 +108,8 @@ def summarize(
     clash = set(by) & ({"variable", *SUMMARY_COLUMNS} | set(variables))
     if clash:
         raise ValueError(f"by columns {sorted(clash)} clash with variables or output columns")
-    require_columns(changes, [*by, *variables], func="summarize")
-    rows = analysed_rows(changes)
+    require_columns(data, [*by, *variables], func="summarize")
+    rows = analysed_rows(data)
     rows = rows.loc[rows[by].notna().all(axis=1).to_numpy(), [*by, *variables]]
     long = rows.melt(id_vars=by, value_vars=variables, var_name="variable")
     long["variable"] = pd.Categorical(long["variable"], categories=variables, ordered=True)

@@ -14,7 +14,7 @@ import pandas as pd
 from scipy import stats
 
 from .. import schema
-from .._shared import check_level
+from .._shared import check_level, last_common_timepoint, renamed
 from ._input import changes_at
 from ._signrank import hodges_lehmann, sign_test, signrank_test
 
@@ -44,9 +44,10 @@ PAIRED_COLUMNS: tuple[str, ...] = (
 )
 
 
+@renamed(changes="data")
 def paired_test(
-    changes: pd.DataFrame,
-    timepoint: str = "Month 18",
+    data: pd.DataFrame,
+    timepoint: str | None = None,
     measures: str | Sequence[str] | None = None,
     level: float = 0.95,
     *,
@@ -62,11 +63,13 @@ def paired_test(
 
     Parameters
     ----------
-    changes : DataFrame
+    data : DataFrame
         The changes table (from ``change_from_baseline``); needs the columns
         ``patient_id``, ``measure``, ``timepoint`` and ``change``.
-    timepoint : str
-        Timepoint compared with baseline.
+    timepoint : str, optional
+        Timepoint compared with baseline; default the last timepoint at which at
+        least half of the patients have a change
+        (:func:`~sma_outcomes._shared.last_common_timepoint`).
     measures : str or sequence of str, optional
         Measures to test; default all measures in the data.
     level : float
@@ -166,7 +169,10 @@ def paired_test(
     level = check_level(level)
     if zero_method not in ("wilcox", "pratt"):
         raise ValueError(f"zero_method must be 'wilcox' or 'pratt', got {zero_method!r}")
-    groups = changes_at(changes, timepoint, measures, func="paired_test")
+    if timepoint is None:
+        timepoint = last_common_timepoint(data, [measures] if isinstance(measures, str)
+                                          else measures, func="paired_test")
+    groups = changes_at(data, timepoint, measures, func="paired_test")
     rows: list[dict] = []
     for measure, sub in groups.items():
         d = sub[schema.CHANGE].to_numpy(dtype=float)

@@ -7,10 +7,11 @@ from collections.abc import Mapping, Sequence
 
 import numpy as np
 import pandas as pd
-from scipy import stats
+from statsmodels.stats.proportion import proportion_confint
 
 from .. import schema
-from .._shared import check_level, plain_number
+from .._shared import check_level, last_common_timepoint, plain_number
+from ..exceptions import OptionError
 from ..registry import get_scale
 from ._input import changes_at
 
@@ -41,9 +42,9 @@ def clopper_pearson(
 ) -> tuple[np.ndarray, np.ndarray]:
     """Exact (Clopper-Pearson) confidence interval of a binomial proportion.
 
-    lower = Beta(alpha/2; x, n - x + 1) quantile (0 when x = 0), upper =
-    Beta(1 - alpha/2; x + 1, n - x) quantile (1 when x = n), as R's
-    ``binom.test``; NaN when n = 0.
+    statsmodels' ``proportion_confint(method="beta")``: lower = Beta(alpha/2;
+    x, n - x + 1) quantile (0 when x = 0), upper = Beta(1 - alpha/2; x + 1,
+    n - x) quantile (1 when x = n), as R's ``binom.test``; NaN when n = 0.
 
     Examples
     --------
@@ -53,17 +54,18 @@ def clopper_pearson(
     """
     x = np.asarray(count, dtype=float)
     n = np.asarray(n, dtype=float)
-    alpha = 1.0 - level
-    with np.errstate(invalid="ignore", divide="ignore"):
-        lo = np.where(x > 0, stats.beta.ppf(alpha / 2.0, x, n - x + 1.0), 0.0)
-        hi = np.where(x < n, stats.beta.ppf(1.0 - alpha / 2.0, x + 1.0, n - x), 1.0)
     empty = n <= 0
-    return np.where(empty, np.nan, lo), np.where(empty, np.nan, hi)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        lo, hi = proportion_confint(x, np.where(empty, 1.0, n), alpha=1.0 - level,
+                                    method="beta")
+    lo = np.where(empty, np.nan, lo)
+    hi = np.where(empty, np.nan, hi)
+    return lo, hi
 
 
 def responders(
-    changes: pd.DataFrame,
-    timepoint: str = "Month 18",
+    data: pd.DataFrame,
+    timepoint: str | None = None,
     threshold: float | Mapping[str, float] | None = None,
     measures: str | Sequence[str] | None = None,
     level: float = 0.95,
@@ -80,11 +82,13 @@ def responders(
 
     Parameters
     ----------
-    changes : DataFrame
+    data : DataFrame
         The changes table (from ``change_from_baseline``); needs the columns
         ``patient_id``, ``measure``, ``timepoint`` and ``change``.
-    timepoint : str
-        Timepoint compared with baseline.
+    timepoint : str, optional
+        Timepoint compared with baseline; default the last timepoint at which at
+        least half of the patients have a change
+        (:func:`~sma_outcomes._shared.last_common_timepoint`).
     threshold : float or dict, optional
         Clinically meaningful change (positive, in the scale's unit): one number
         for every measure, or a dict per measure. Default, and for measures not
@@ -139,7 +143,10 @@ def responders(
     2  worsened     change <= -3      1       0.2  0.0051   0.7164
     """
     level = check_level(level)
-    groups = changes_at(changes, timepoint, measures, func="responders")
+    if timepoint is None:
+        timepoint = last_common_timepoint(data, [measures] if isinstance(measures, str)
+                                          else measures, func="responders")
+    groups = changes_at(data, timepoint, measures, func="responders")
     rules = {m: _threshold_for(m, threshold) for m in groups}
     rows: list[dict] = []
     for measure, sub in groups.items():
@@ -201,7 +208,7 @@ def _threshold_for(
         value, source = scale.threshold, scale.threshold_source or "scale registry"
     else:
         why = f" ({scale.threshold_source})" if scale is not None and scale.threshold_source else ""
-        raise ValueError(
+        raise OptionError(
             f"no clinically meaningful threshold is registered for measure {measure!r}{why}; "
             f"pass one, e.g. responders(changes, threshold={{{measure!r}: 2.0}}) "
             "or threshold=2.0 for every measure"
@@ -209,10 +216,10 @@ def _threshold_for(
     try:
         value = float(value)
     except (TypeError, ValueError):
-        raise ValueError(f"threshold for {measure!r} must be a number, got {value!r}") from None
+        raise OptionError(f"`threshold` for {measure!r} must be a number, got {value!r}") from None
     if not (math.isfinite(value) and value > 0):
-        raise ValueError(
-            f"threshold for {measure!r} must be a positive number (the size of a meaningful "
+        raise OptionError(
+            f"`threshold` for {measure!r} must be a positive number (the size of a meaningful "
             f"change, direction taken from the scale), got {value}"
         )
     return value, source, higher
