@@ -77,3 +77,30 @@ def test_missing_sample_data_is_a_clear_error(monkeypatch: pytest.MonkeyPatch,
     monkeypatch.setattr(examples.resources, "files", lambda name: tmp_path / "nowhere")
     with pytest.raises(FileNotFoundError, match="not found .*and the installed package"):
         case_series_path()
+
+
+def test_range_sentences_are_computed_from_the_data() -> None:
+    """A lowered score changes the words, not only the numbers (review bug)."""
+    from sma_outcomes import change_from_baseline, read_scores
+    from sma_outcomes.report.reproduce import case_series_tables, range_sentence
+
+    scores = read_scores(case_series_path())
+    changes = change_from_baseline(scores)
+    at18 = changes[(changes["patient_id"] == "GK01") & (changes["measure"] == "HFMSE")
+                   & (changes["timepoint"].astype(str) == "Month 18") & changes["analysed"]]
+    assert len(at18) == 1
+    month18 = (scores["patient_id"] == "GK01") & (scores["measure"] == "HFMSE") & (
+        scores["day"] == at18["day"].iloc[0])
+    assert month18.sum() == 1
+    lowered = scores.copy()
+    base = scores.loc[(scores["patient_id"] == "GK01") & (scores["measure"] == "HFMSE"),
+                      "score"].iloc[0]
+    lowered.loc[month18, "score"] = base - 3
+    _, ranges = case_series_tables(change_from_baseline(lowered))
+    hfmse = next(r for r in ranges.itertuples(index=False) if r.measure == "HFMSE")
+    text = range_sentence(hfmse)
+    assert "4 of 5 children improved" in text and "every child" not in text
+    assert "changes -3 to +" in text and "+-" not in text
+    _, ranges = case_series_tables(change_from_baseline(scores))
+    hfmse = next(r for r in ranges.itertuples(index=False) if r.measure == "HFMSE")
+    assert range_sentence(hfmse).startswith("HFMSE total: every child improved (5 of 5)")

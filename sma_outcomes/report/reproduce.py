@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
+from typing import Any
 
 import pandas as pd
 
@@ -75,6 +76,37 @@ def case_series_path() -> Path:
 def _half_up(x: float) -> float:
 
     return float("nan") if pd.isna(x) else round_half_up(float(x))
+
+
+def range_sentence(r: Any) -> str:
+    """One sentence on a measure's range of change, every word computed from ``r``.
+
+    ``r`` is a row of the ``ranges`` table of :func:`case_series_tables`.
+
+    Examples
+    --------
+    >>> from types import SimpleNamespace as Row
+    >>> r = Row(measure="HFMSE", n=5, n_improved=4, change_min=-3.0, change_max=10.0,
+    ...         pct_min=-10.0, pct_max=53.0, matches=False, paper_change_min=3,
+    ...         paper_change_max=10, paper_pct_min=13, paper_pct_max=53)
+    >>> range_sentence(r)
+    'HFMSE total: 4 of 5 children improved; changes -3 to +10 points, -10% to +53% of baseline — the paper states +3 to +10 and +13% to +53%.'
+    """
+    sc = get_scale(r.measure)
+    who = (f"every child improved ({r.n_improved} of {r.n})" if r.n_improved == r.n
+           else f"{r.n_improved} of {r.n} children improved")
+    text = (f"{sc.name}: {who}; changes {signed(r.change_min, digits=_digits(r.change_min))} "
+            f"to {signed(r.change_max, digits=_digits(r.change_max))} {sc.unit}, "
+            f"{signed(r.pct_min, '%')} to {signed(r.pct_max, '%')} of baseline")
+    if r.matches:
+        return text + " — as published."
+    return (text + f" — the paper states {signed(r.paper_change_min)} to "
+            f"{signed(r.paper_change_max)} and {signed(r.paper_pct_min, '%')} to "
+            f"{signed(r.paper_pct_max, '%')}.")
+
+
+def _digits(x: float) -> int:
+    return 0 if float(x) == round(float(x)) else 1
 
 
 def case_series_tables(changes: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
@@ -236,21 +268,16 @@ def reproduce_case_series(
                   title="Range of the change and of the percent change across the five "
                   "children, next to the ranges the paper states.")
         for r in ranges.itertuples(index=False):
-            sc = get_scale(r.measure)
-            sec.note(
-                f"{sc.name}: every child improved ({r.n_improved} of {r.n}); changes "
-                f"+{r.change_min:g} to +{r.change_max:g} {sc.unit}, "
-                f"+{r.pct_min:g}% to +{r.pct_max:g}% of baseline"
-                + (" — as published." if r.matches else
-                   f" — the paper states +{r.paper_change_min} to +{r.paper_change_max} and "
-                   f"+{r.paper_pct_min}% to +{r.paper_pct_max}%."))
+            sec.note(range_sentence(r))
         step()
         sec = rep.section("Paired tests: baseline versus Month 18")
         add_paired(sec, changes, list(MEASURES), TIMEPOINT)
+        n = int(per[S.PATIENT].nunique()) if S.PATIENT in per.columns else len(per)
         sec.note(
-            "With five patients the exact Wilcoxon signed-rank and sign tests cannot give a "
-            "two-sided p-value below 0.0625 (= 2 / 2^5), even when all five improve: the "
-            "consistency of the gains, not a p-value, is the finding of a case series.")
+            f"With {n} patients the exact Wilcoxon signed-rank and sign tests cannot give a "
+            f"two-sided p-value below {2 / 2**n:.4g} (= 2 / 2^{n}), even when all {n} "
+            "improve: the consistency of the changes, not a p-value, is the finding of a "
+            "case series.")
         sec = rep.section("Trajectories")
         lmm = add_lmm(sec, changes, list(MEASURES))
         step()
