@@ -1,11 +1,8 @@
-"""Shared test set-up: a non-interactive matplotlib backend and paths."""
+"""Paths shared by the tests (the backend and hypothesis profile: ../conftest.py)."""
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
-
-os.environ.setdefault("MPLBACKEND", "Agg")
 
 ROOT = Path(__file__).resolve().parents[1]
 SAMPLE = ROOT / "data" / "sample"

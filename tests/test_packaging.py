@@ -37,3 +37,9 @@ def test_import_is_lazy():
 def test_examples_exist():
     for name in EXAMPLES:
         assert example_path(name).stat().st_size > 0
+
+
+def test_hypothesis_runs_a_fixed_profile() -> None:
+    from hypothesis import settings
+
+    assert settings.default.derandomize and settings.default.deadline is None
