@@ -1,9 +1,18 @@
 """Scale registry: the single source of truth for every measure.
 
 Every range, unit, direction, item list and clinically meaningful threshold
-used anywhere in sma_outcomes comes from here. Facts follow
-``shared/reference/scales.md``; each :class:`Scale` carries its citation and
-lists which of its facts that reference marks as unconfirmed ([U]).
+used anywhere in sma_outcomes comes from here. Each :class:`Scale` carries
+the primary citation of its facts and lists the facts that no retrieved
+primary source confirmed (``unconfirmed``).
+
+Measurement error (``sem``, ``mdc95``, ``sem_source``) is filled only where a
+published *test-retest* study of the measure gives it. None is filled today:
+the SEMs published for the HFMSE, RULM and 6MWT in SMA are distribution-based
+(from the spread of scores and a reliability coefficient, e.g. Hara et al.,
+Prog Rehabil Med 2025;10:20250001, doi:10.2490/prm.20250001), not test-retest
+estimates, and no test-retest SEM of the Purdue Pegboard in SMA was found.
+``sem_source`` says so per measure, and functions that need an SEM
+(:func:`sma_outcomes.stats.reliable_change`) ask for ``sem=``.
 
 Examples
 --------
@@ -15,11 +24,14 @@ Examples
 'HFMSE item 7: Rolls prone to supine over left'
 >>> get_scale("RULM").axis_label()
 'RULM total (points, 0–37)'
+>>> hfmse.sem is None, hfmse.mdc95 is None
+(True, True)
 """
 
 from __future__ import annotations
 
 import difflib
+import math
 from dataclasses import dataclass, field
 
 from ._shared import plain_number
@@ -36,8 +48,6 @@ __all__ = [
     "PARAMCD",
     "measure_from_paramcd",
 ]
-
-_SCALES_MD = "shared/reference/scales.md"
 
 
 @dataclass(frozen=True)
@@ -72,9 +82,19 @@ class Scale:
     in_total : bool
         For an item, whether it counts in the parent's total (RULM entry item A does not).
     unconfirmed : tuple of str
-        Facts the reference marks as not confirmed.
+        Facts no retrieved primary source confirmed.
     citation : str
-        Reference for the scale's facts.
+        Primary reference for the scale's facts.
+    family : str
+        Group of related measures (``"HFMSE"``, ``"RULM"``, ``"PP"``, ...).
+    sem : float or None
+        Standard error of measurement in the scale's unit, from a published
+        test-retest study (``sem_source``); None when no such study gives it.
+    mdc95 : float or None
+        Minimal detectable change at 95%: the value the test-retest study
+        prints, else 1.96 * sqrt(2) * ``sem``; None without an SEM.
+    sem_source : str
+        Citation of the test-retest study, or why no SEM is registered.
     """
 
     code: str
@@ -93,6 +113,13 @@ class Scale:
     unconfirmed: tuple[str, ...] = ()
     citation: str = ""
     family: str = field(default="")
+    sem: float | None = None
+    mdc95: float | None = None
+    sem_source: str = ""
+
+    def __post_init__(self) -> None:
+        if self.sem is not None and self.mdc95 is None:
+            object.__setattr__(self, "mdc95", 1.96 * math.sqrt(2.0) * float(self.sem))
 
     def axis_label(self, change: bool = False, percent: bool = False) -> str:
         """Axis label naming the measure, its unit and range.
@@ -155,16 +182,25 @@ _HFMSE_ITEMS = (
 )
 _HFMSE_CITE = (
     "O'Hagen et al., Neuromuscul Disord 2007 (doi:10.1016/j.nmd.2007.05.009); "
-    "HFMSE manual 2019 (iSMAC); item names from a secondary data dictionary "
-    f"({_SCALES_MD} §1)"
+    "HFMSE manual 2019 (iSMAC); item names from a secondary source (an electronic "
+    "health-record data dictionary copying the HFMSE proforma)"
 )
 _RULM_CITE = (
-    "Mazzone et al., Muscle Nerve 2017;55:869-874 (doi:10.1002/mus.25430); "
-    f"POD-NMD RULM summary ({_SCALES_MD} §2)"
+    "Mazzone et al., Muscle Nerve 2017;55:869-874 (doi:10.1002/mus.25430)"
 )
 _PP_CITE = (
     "Lafayette Instrument Purdue Pegboard manual (model 32020A); board of two rows of "
-    f"25 holes ({_SCALES_MD} §3)"
+    "25 holes"
+)
+_HARA = "Hara et al., Prog Rehabil Med 2025;10:20250001 (doi:10.2490/prm.20250001)"
+_NO_RETEST = (
+    "no test-retest SEM is registered: the SEM published for this measure in SMA ({value}; "
+    f"{_HARA}) is distribution-based, not a test-retest estimate; pass sem= to use it or "
+    "your own raters' test-retest SEM"
+)
+_NO_RETEST_PP = (
+    "no test-retest SEM of the Purdue Pegboard in SMA was found; pass sem= (for example "
+    "from your own raters' test-retest data)"
 )
 
 _RULM_ITEMS = {
@@ -211,6 +247,7 @@ def _build() -> dict[str, Scale]:
         items=hfmse_items,
         citation=_HFMSE_CITE,
         family="HFMSE",
+        sem_source=_NO_RETEST.format(value="4.71 points, 26 patients"),
     )
     for i, (code, label) in enumerate(zip(hfmse_items, _HFMSE_ITEMS, strict=True), start=1):
         s[code] = Scale(
@@ -237,12 +274,14 @@ def _build() -> dict[str, Scale]:
         integer=True,
         threshold=2.0,
         threshold_source=(
-            "≥ 2-point increase, used in real-world nusinersen cohorts "
-            f"({_SCALES_MD} §2.4)"
+            "≥ 2-point increase, the responder definition of real-world nusinersen cohorts "
+            "(primary citation not confirmed)"
         ),
         items=rulm_items,
+        unconfirmed=("primary source of the 2-point threshold",),
         citation=_RULM_CITE,
         family="RULM",
+        sem_source=_NO_RETEST.format(value="3.25 points, 26 patients"),
     )
     s["RULM_A"] = Scale(
         code="RULM_A",
@@ -291,6 +330,7 @@ def _build() -> dict[str, Scale]:
             ),
             threshold_source=no_mcid,
             unconfirmed=("number of trials per value (record single, mean of 3 or sum of 3)",),
+            sem_source=_NO_RETEST_PP,
             **pins,
         )
     s["PP_BOTH"] = Scale(
@@ -304,6 +344,7 @@ def _build() -> dict[str, Scale]:
         threshold_source=no_mcid,
         citation=_PP_CITE,
         family="PP",
+        sem_source=_NO_RETEST_PP,
     )
     s["PP_ASSEMBLY"] = Scale(
         code="PP_ASSEMBLY",
@@ -320,6 +361,7 @@ def _build() -> dict[str, Scale]:
         ),
         citation=_PP_CITE,
         family="PP",
+        sem_source=_NO_RETEST_PP,
     )
     s["CHOP_INTEND"] = Scale(
         code="CHOP_INTEND",
@@ -330,8 +372,12 @@ def _build() -> dict[str, Scale]:
         maximum=64.0,
         integer=True,
         threshold=4.0,
-        threshold_source=f"≥ 4-point increase, real-world nusinersen cohorts ({_SCALES_MD} §4)",
-        citation=f"C-Path Rare Disease COA resource; CHOP INTEND manual ({_SCALES_MD} §4)",
+        threshold_source=(
+            "≥ 4-point increase, the responder definition of real-world nusinersen cohorts "
+            "(primary citation not confirmed)"
+        ),
+        unconfirmed=("primary source of the 4-point threshold",),
+        citation="CHOP INTEND manual of procedures; C-Path Rare Disease COA resource",
         family="CHOP_INTEND",
     )
     s["HINE2"] = Scale(
@@ -343,7 +389,7 @@ def _build() -> dict[str, Scale]:
         maximum=26.0,
         integer=True,
         unconfirmed=("total 26 and per-item maxima",),
-        citation=f"De Sanctis et al. 2016 ({_SCALES_MD} §4)",
+        citation="De Sanctis et al. 2016 (HINE-2 in SMA)",
         family="HINE2",
     )
     s["SMWT"] = Scale(
@@ -355,8 +401,14 @@ def _build() -> dict[str, Scale]:
         maximum=float("inf"),
         integer=False,
         threshold=30.0,
-        threshold_source=f"≥ 30 m change, SMArtCARE and real-world cohorts ({_SCALES_MD} §4)",
-        citation=f"Mazzone et al., Neuromuscul Disord 2013;23:624-628 ({_SCALES_MD} §4)",
+        threshold_source=(
+            "≥ 30 m change, the cut-off Mazzone et al. 2013 used for deterioration and "
+            "real-world cohorts use for improvement"
+        ),
+        citation=(
+            "Mazzone et al., Neuromuscul Disord 2013;23:624-628 (doi:10.1016/j.nmd.2013.06.001)"
+        ),
+        sem_source=_NO_RETEST.format(value="58.38 m, 26 patients"),
         family="SMWT",
     )
     s["MFM32"] = Scale(
@@ -368,8 +420,11 @@ def _build() -> dict[str, Scale]:
         maximum=100.0,
         integer=False,
         threshold=3.0,
-        threshold_source=f"about 3 percentage points proposed as meaningful ({_SCALES_MD} §4)",
-        citation=f"NINDS CDE Motor Function Measure; POD-NMD ({_SCALES_MD} §4)",
+        threshold_source=(
+            "about 3 percentage points proposed as meaningful at patient level "
+            "(https://pmc.ncbi.nlm.nih.gov/articles/PMC8802297)"
+        ),
+        citation="NINDS Common Data Elements: Motor Function Measure (MFM)",
         family="MFM32",
     )
     return s
@@ -485,3 +540,4 @@ def measure_from_paramcd(code: str) -> str:
     hint = suggest_code(key)
     extra = f"; did you mean {PARAMCD[hint]!r} ({hint})?" if hint else ""
     raise MeasureError(f"PARAMCD {code!r} is not a known parameter code{extra}")
+
