@@ -60,6 +60,8 @@ _LAZY: dict[str, str] = {
     "responders": "sma_outcomes.stats",
     "fit_lmm": "sma_outcomes.stats",
     "fit_mmrm": "sma_outcomes.stats",
+    "reliable_change": "sma_outcomes.stats",
+    "detectable_change": "sma_outcomes.stats",
     # plot
     "plot_patient": "sma_outcomes.plot",
     "plot_patients": "sma_outcomes.plot",

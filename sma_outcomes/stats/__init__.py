@@ -17,6 +17,8 @@ _LAZY = {
     "LMMResult": "sma_outcomes.stats.lmm",
     "fit_mmrm": "sma_outcomes.stats.mmrm",
     "MMRMResult": "sma_outcomes.stats.mmrm",
+    "reliable_change": "sma_outcomes.stats.reliable",
+    "detectable_change": "sma_outcomes.stats.reliable",
 }
 
 __all__ = list(_LAZY)
