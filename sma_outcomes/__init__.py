@@ -60,6 +60,9 @@ _LAZY: dict[str, str] = {
     "responders": "sma_outcomes.stats",
     "fit_lmm": "sma_outcomes.stats",
     "fit_mmrm": "sma_outcomes.stats",
+    "compare_to_reference": "sma_outcomes.stats",
+    "expected_trajectory": "sma_outcomes.stats",
+    "summarize_comparison": "sma_outcomes.stats",
     "reliable_change": "sma_outcomes.stats",
     "detectable_change": "sma_outcomes.stats",
     # plot

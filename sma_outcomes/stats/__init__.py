@@ -17,6 +17,13 @@ _LAZY = {
     "LMMResult": "sma_outcomes.stats.lmm",
     "fit_mmrm": "sma_outcomes.stats.mmrm",
     "MMRMResult": "sma_outcomes.stats.mmrm",
+    "compare_to_reference": "sma_outcomes.stats.natural_history",
+    "expected_trajectory": "sma_outcomes.stats.natural_history",
+    "summarize_comparison": "sma_outcomes.stats.natural_history",
+    "get_reference": "sma_outcomes.stats.natural_history",
+    "list_references": "sma_outcomes.stats.natural_history",
+    "make_reference": "sma_outcomes.stats.natural_history",
+    "piecewise_reference": "sma_outcomes.stats.natural_history",
     "reliable_change": "sma_outcomes.stats.reliable",
     "detectable_change": "sma_outcomes.stats.reliable",
 }
