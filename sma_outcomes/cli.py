@@ -3,7 +3,9 @@
 Heavy libraries (pandas, scipy, matplotlib) are imported inside the commands,
 so ``sma-outcomes --help`` answers at once.
 
-Exit codes: 0 success, 1 the data have problems, 2 usage errors or a missing file.
+Exit codes: 0 success, 1 the data have problems, 2 usage errors, a missing file or a
+refused output folder, 3 the output could not be written (disk full, read-only,
+permission denied, name too long), 130 interrupted.
 """
 
 from __future__ import annotations
@@ -22,7 +24,8 @@ examples:
   sma-outcomes report data/sample/cohort.csv --format html,md,pdf --timepoint "Month 18"
 
 run 'sma-outcomes COMMAND --help' for the options of a command.
-exit codes: 0 success, 1 the data have problems, 2 usage error or missing file
+exit codes: 0 success, 1 the data have problems, 2 usage error or missing file,
+            3 output not writable (disk full, read-only, permission, name too long)
 """
 
 REPORT_EXAMPLES = """\
@@ -35,8 +38,12 @@ examples:
 
 output: OUT/report.html (self-contained), OUT/tables/*.csv, OUT/figures/*.png|svg,
         OUT/figures/patients/, and report.md / report.pdf when asked.
+--force replaces only a folder that sma-outcomes wrote (it holds
+.sma-outcomes-manifest.json) and whose files are unchanged; '.', its parents and
+the home folder are always refused.
 exit codes: 0 every report written, 1 data problems (in any input), 2 usage error,
-            missing file, or OUT exists without --force
+            missing file, or OUT refused (exists without --force, not ours, unsafe),
+            3 OUT cannot be written (disk full, read-only, permission, name too long)
 """
 
 REPRODUCE_EXAMPLES = """\
@@ -47,7 +54,8 @@ examples:
 case-series: the Gu & Kong 2021 analysis on data/sample/case_series.csv (HFMSE and
 Purdue Pegboard, baseline versus Month 18): per-patient table, the published ranges
 computed from the data, paired tests with the smallest attainable p, figures.
-exit codes: 0 written, 2 OUT exists without --force or the sample data are missing
+exit codes: 0 written, 2 OUT exists without --force or the sample data are missing,
+            3 OUT cannot be written (disk full, read-only, permission, name too long)
 """
 
 VALIDATE_EXAMPLES = """\
@@ -331,6 +339,11 @@ def main(argv: Sequence[str] | None = None) -> int:
 
     try:
         return COMMANDS[args.command](args)
+    except OSError as err:
+        code = _output_failure(err)
+        if code is None:
+            return _other_error(err, args)
+        return code
     except MeasureError as err:  # --measures names a measure the data do not have
         print(f"sma-outcomes: error: {err}\nhint: run 'sma-outcomes {args.command} --help'",
               file=sys.stderr)
@@ -341,20 +354,42 @@ def main(argv: Sequence[str] | None = None) -> int:
         for line in first[1:]:
             print(line, file=sys.stderr)
         return 1
-    except FileExistsError as err:
-        hint = ("choose another --out" if "not a report folder" in str(err)
-                else "add --force to replace it, or choose another --out")
-        print(f"sma-outcomes: error: {err}\nhint: {hint}", file=sys.stderr)
-        return 2
-    except (FileNotFoundError, IsADirectoryError, PermissionError) as err:
-        print(f"sma-outcomes: error: {err}\nhint: check the path", file=sys.stderr)
-        return 2
     except ValueError as err:
         print(f"sma-outcomes: error: {err}\nhint: run 'sma-outcomes {args.command} --help'",
               file=sys.stderr)
         return 2
     except KeyboardInterrupt:
         return 130
+
+
+#: Exit code when the output cannot be written (disk full, read-only, permission, long name).
+EXIT_OUTPUT = 3
+
+
+def _output_failure(err: OSError) -> int | None:
+    """One line naming the path and the cause for a write failure; None for other errors."""
+    from .report.safety import OutputError
+
+    if not isinstance(err, OutputError):  # e.g. an input that cannot be read: exit 2
+        return None
+    print(f"sma-outcomes: error: {err}", file=sys.stderr)
+    return EXIT_OUTPUT
+
+
+def _other_error(err: OSError, args: argparse.Namespace) -> int:
+    if isinstance(err, FileExistsError):
+        text = str(err)
+        if "cannot be a report folder" in text or "not replaced" in text:
+            hint = "choose another --out"
+        else:
+            hint = "add --force to replace it, or choose another --out"
+        print(f"sma-outcomes: error: {err}\nhint: {hint}", file=sys.stderr)
+        return 2
+    if isinstance(err, (FileNotFoundError, IsADirectoryError, NotADirectoryError)):
+        print(f"sma-outcomes: error: {err}\nhint: check the path", file=sys.stderr)
+        return 2
+    print(f"sma-outcomes: error: {err}\nhint: check the path", file=sys.stderr)
+    return 2
 
 
 if __name__ == "__main__":

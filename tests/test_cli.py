@@ -233,3 +233,55 @@ def test_report_without_follow_up_is_a_data_problem(capsys: pytest.CaptureFixtur
                                    "any visit window, so nothing can be compared with baseline "
                                    "(check the dosing schedule and the windows)")
     assert not (tmp_path / "r").exists()
+
+
+# ------------------------------------------------------------------ output folders
+def test_report_refuses_current_folder_and_home(capsys: pytest.CaptureFixture, tmp_path: Path,
+                                                monkeypatch: pytest.MonkeyPatch) -> None:
+    work = tmp_path / "home" / "work"
+    work.mkdir(parents=True)
+    (work / "patients.csv").write_bytes((SAMPLE / "case_series.csv").read_bytes())
+    monkeypatch.setenv("HOME", str(tmp_path / "home"))
+    monkeypatch.chdir(work)
+    for out in (".", "..", str(tmp_path / "home")):
+        code, _, err = run(capsys, "report", "patients.csv", "--out", out, "--force",
+                           "--measures", "HFMSE", "--no-patient-figures")
+        assert code == 2 and "cannot be a report folder" in err, err
+        assert err.splitlines()[1] == "hint: choose another --out"
+    assert [p.name for p in work.iterdir()] == ["patients.csv"]
+
+
+@pytest.mark.parametrize("errno_, cause", [(28, "disk full"), (30, "read-only"),
+                                           (13, "permission denied"), (36, "too long")])
+def test_report_output_failure_exit_3(capsys: pytest.CaptureFixture, tmp_path: Path,
+                                      monkeypatch: pytest.MonkeyPatch, errno_: int,
+                                      cause: str) -> None:
+    import os
+
+    from sma_outcomes.report import render
+
+    def failing(*args: object, **kw: object) -> None:
+        raise OSError(errno_, os.strerror(errno_), str(tmp_path / "r" / "x.csv"))
+
+    monkeypatch.setattr(render, "write_csv", failing)
+    code, out, err = run(capsys, "report", str(SAMPLE / "case_series.csv"), "--out",
+                         str(tmp_path / "r"), "--measures", "HFMSE", "--no-patient-figures")
+    assert code == 3
+    lines = err.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith(f"sma-outcomes: error: cannot write {tmp_path}")
+    assert cause in lines[0] and "Traceback" not in err
+    assert list(tmp_path.iterdir()) == []  # no partial output folder
+
+
+def test_report_into_unwritable_folder_exit_3(capsys: pytest.CaptureFixture,
+                                              tmp_path: Path) -> None:
+    import os
+
+    parent = Path("/sys") if os.geteuid() == 0 else tmp_path / "ro"
+    if parent != Path("/sys"):
+        parent.mkdir()
+        parent.chmod(0o555)
+    code, _, err = run(capsys, "report", str(SAMPLE / "case_series.csv"), "--out",
+                       str(parent / "report"), "--measures", "HFMSE", "--no-patient-figures")
+    assert code == 3 and len(err.strip().splitlines()) == 1
+    assert err.startswith(f"sma-outcomes: error: cannot write {parent}")

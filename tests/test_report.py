@@ -39,7 +39,7 @@ def two_runs(data_file: Path, tmp_path_factory: pytest.TempPathFactory) -> tuple
 def test_layout(two_runs: tuple[Path, Path]) -> None:
     a, _ = two_runs
     assert {p.name for p in a.iterdir()} == {"report.html", "report.md", "report.pdf",
-                                             "tables", "figures"}
+                                             "tables", "figures", ".sma-outcomes-manifest.json"}
     tables = {p.name for p in (a / "tables").iterdir()}
     assert {"data_summary.csv", "patients_hfmse.csv", "summary_hfmse.csv", "paired_tests.csv",
             "responders.csv", "lmm_hfmse_fixed.csv", "mmrm_hfmse_lsmeans.csv",
@@ -126,8 +126,8 @@ def test_two_runs_identical_but_for_generation_time(two_runs: tuple[Path, Path])
     assert files == sorted(p.relative_to(b) for p in b.rglob("*") if p.is_file())
     for rel in files:
         x, y = (a / rel).read_bytes(), (b / rel).read_bytes()
-        if rel.suffix in (".html", ".md", ".pdf"):
-            continue
+        if rel.suffix in (".html", ".md", ".pdf") or rel.name == ".sma-outcomes-manifest.json":
+            continue  # the manifest lists the documents' hashes, which hold the time
         assert x == y, rel
     stamp = re.compile(r"\d{4}-\d\d-\d\d \d\d:\d\d:\d\d UTC")
     for name in ("report.html", "report.md"):
@@ -159,10 +159,14 @@ def test_existing_report_needs_force(data_file: Path, tmp_path: Path) -> None:
     with pytest.raises(ReportExistsError, match="not a report folder made by sma-outcomes"):
         build_report(data_file, out, force=True, **kw)
     assert [p.name for p in out.iterdir()] == ["keep.txt"]
-    (out / "report.html").write_text("old report")
-    build_report(data_file, out, force=True, **kw)
-    assert not (out / "keep.txt").exists() and "<!DOCTYPE html>" in (
-        out / "report.html").read_text(encoding="utf-8")
+    (out / "report.html").write_text("old report")  # the file name does not make it ours
+    with pytest.raises(ReportExistsError, match="not a report folder made by sma-outcomes"):
+        build_report(data_file, out, force=True, **kw)
+    assert sorted(p.name for p in out.iterdir()) == ["keep.txt", "report.html"]
+    ours = tmp_path / "ours"
+    build_report(data_file, ours, **kw)
+    build_report(data_file, ours, force=True, **kw)
+    assert "<!DOCTYPE html>" in (ours / "report.html").read_text(encoding="utf-8")
 
 
 def test_data_error_writes_nothing(tmp_path: Path) -> None:

@@ -25,7 +25,7 @@ from .build import build_one
 from .options import ReportOptions
 from .provenance import generation_time
 from .render import render_index
-from .safety import atomic_folder, check_target, sha256_file, write_csv
+from .safety import OutputError, atomic_folder, check_target, sha256_file, write_csv
 
 __all__ = ["build_reports", "BatchResult", "expand_inputs", "report_names", "usable_cores",
            "DATA_SUFFIXES"]
@@ -135,6 +135,8 @@ def _one(path: str, target: str, options: ReportOptions) -> dict[str, str]:
         more = f"; and {len(msgs) - 3} more" if len(msgs) > 3 else ""
         return {"status": "data error",
                 "detail": f"{len(msgs)} problem(s): " + "; ".join(msgs[:3]) + more}
+    except OutputError:  # disk full or read-only: every other report would fail too
+        raise
     except Exception as err:  # one failed input must not stop the batch
         return {"status": "error", "detail": f"{type(err).__name__}: {err}"}
 
@@ -192,7 +194,7 @@ def build_reports(
     >>> from sma_outcomes.report import build_reports
     >>> folder = pathlib.Path(tempfile.mkdtemp())
     >>> _ = shutil.copy("data/sample/case_series.csv", folder)
-    >>> _ = (folder / "typo.csv").write_text("patient_id,visit,day,HFMSE\nP1,Baseline,0,70\n")
+    >>> _ = (folder / "typo.csv").write_text("patient_id,visit,day,HFMSE\\nP1,Baseline,0,70\\n")
     >>> batch = build_reports(folder, folder / "reports", measures=["HFMSE"],
     ...                       patient_figures=False, jobs=1)
     >>> batch.status[["input", "status"]]
