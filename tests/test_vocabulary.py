@@ -83,3 +83,16 @@ def test_errors_name_the_parameter_allowed_values_and_what_was_passed(changes) -
     with pytest.raises(MeasureError, match=r"fit_lmm\(\) works on one measure and the data have "
                                            r"3: pass `measure=` one of"):
         sma.fit_lmm(changes)
+
+
+def test_help_shows_real_parameters() -> None:
+    """No public function hides its options behind **kwargs."""
+    hidden = []
+    for name in sma.__all__:
+        obj = getattr(sma, name)
+        if not callable(obj) or isinstance(obj, type):
+            continue
+        params = inspect.signature(obj).parameters.values()
+        if any(p.kind is inspect.Parameter.VAR_KEYWORD for p in params):
+            hidden.append(name)
+    assert not hidden, f"functions with **kwargs: {hidden}"

@@ -63,6 +63,7 @@ def clopper_pearson(
     return lo, hi
 
 
+@renamed(changes="data")
 def responders(
     data: pd.DataFrame,
     timepoint: str | None = None,
