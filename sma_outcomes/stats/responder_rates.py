@@ -10,7 +10,7 @@ import pandas as pd
 from statsmodels.stats.proportion import proportion_confint
 
 from .. import schema
-from .._shared import check_level, last_common_timepoint, plain_number
+from .._shared import check_level, last_common_timepoint, plain_number, renamed
 from ..exceptions import OptionError
 from ..registry import get_scale
 from ._input import changes_at
