@@ -17,6 +17,7 @@ _LAZY = {
     "LMMResult": "sma_outcomes.stats.lmm",
     "fit_mmrm": "sma_outcomes.stats.mmrm",
     "MMRMResult": "sma_outcomes.stats.mmrm",
+    "patient_verdicts": "sma_outcomes.stats.verdict",
     "concordance": "sma_outcomes.stats.concordance",
     "fit_mi": "sma_outcomes.stats.mi",
     "MIResult": "sma_outcomes.stats.mi",
