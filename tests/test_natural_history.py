@@ -164,3 +164,15 @@ def test_expected_trajectory_and_validation():
                        name="bad")
     with pytest.raises(OptionError, match="sd_scaling"):
         compare_to_reference(_changes(6.0, 7.0, 1.0), ONE_BAND, sd_scaling="linear")
+
+
+def test_visit_before_baseline_and_missing_type():
+    # a pre-treatment visit one year before baseline: expected change from baseline is +1
+    r = compare_to_reference(_changes(7.0, 6.0, 0.5), ONE_BAND).iloc[0]
+    assert r["years"] == pytest.approx(-1.0)
+    assert r["expected_change"] == pytest.approx(1.0)
+    assert r["between_sd"] == pytest.approx(2.0)
+    d = _changes(6.0, 7.0, 1.0)
+    d["sma_type"] = pd.array([pd.NA, pd.NA], dtype="Int64")
+    out = compare_to_reference(d, ONE_BAND).iloc[0]
+    assert math.isnan(out["expected_change"]) and out["note"] == "SMA type unknown"

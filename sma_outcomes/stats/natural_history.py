@@ -366,7 +366,7 @@ def _as_references(reference) -> list[Reference]:
 
 
 def _types(value) -> set[str]:
-    text = "" if value is None or (isinstance(value, float) and math.isnan(value)) else value
+    text = "" if value is None or (np.ndim(value) == 0 and pd.isna(value)) else value
     if isinstance(text, float) and text.is_integer():
         text = int(text)
     return {t.strip() for t in str(text).split(";") if t.strip()}
@@ -389,6 +389,7 @@ def _expected(rows: pd.DataFrame, a0: float, a1: float, scaling: str):
                                                                                   strict=True))
         return (math.nan, math.nan, math.nan, math.nan,
                 f"ages {span} are not all covered by the reference's age bands ({cover})")
+    sign = 1.0 if a1 >= a0 else -1.0  # a visit before baseline: the change runs backwards
     used = overlap > 0
     f = overlap[used]
     mean = rows["mean"].to_numpy(dtype=float)[used]
@@ -397,7 +398,7 @@ def _expected(rows: pd.DataFrame, a0: float, a1: float, scaling: str):
     se = rows["se"].to_numpy(dtype=float)[used]
     se = np.where(np.isfinite(se), se, sd / np.sqrt(np.where(n > 0, n, np.nan)))
     se = np.where(np.isfinite(se), se, 0.0)
-    expected = float(np.sum(mean * f))
+    expected = sign * float(np.sum(mean * f))
     expected_se = float(np.sqrt(np.sum((se * f) ** 2)))
     between = float(np.sum(sd * f)) if scaling == "proportional" else float(
         np.sqrt(np.sum(sd**2 * f)))
