@@ -138,6 +138,9 @@ def test_sensitivity_across_references():
     s = summarize_comparison(cmp)
     assert s["reference"].tolist() == ["one band", "flat", "mercuri2016_hfmse"]
     assert s["citation"].iloc[2].startswith("Mercuri E")
+    # one patient per reference: no cohort interval, but the spread across references is noted
+    # observed minus expected: 4 - (-1) = 5, 4 - 0.5 = 3.5, 4 - (-0.56) = 4.56
+    assert s["note"].iloc[0].endswith("the estimate ranges from 3.50 to 5.00")
 
 
 def test_published_references_hold_printed_numbers_only():

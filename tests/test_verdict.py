@@ -80,3 +80,10 @@ def test_slope_table_is_checked():
 def test_plain_language_notes():
     text = " ".join(VERDICT_NOTES)
     assert "not why" in text and "not 'no effect'" in text and "by chance" in text
+
+
+def test_counts_from_the_slope_table_are_quoted():
+    slopes = SLOPES.assign(n_pre=[3, 1, 0], slope_change=[0.0, -0.5, 0.0])
+    v = patient_verdicts(_data(), "HFMSE", slopes=slopes).set_index("patient_id")
+    assert "Slope per model time unit (n_pre = 3): -0.1 before, 0.2 on treatment; change 0 " \
+        "(95% interval -0.2 to 0.2), no clear difference." in v.loc["P1", "notes"]

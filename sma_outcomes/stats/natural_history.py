@@ -631,7 +631,8 @@ def summarize_comparison(
         ``ci_low``, ``ci_high``, ``level``, ``n_better``, ``n_within``,
         ``n_worse`` (patients per ``versus_expected``), ``n_not_compared``,
         ``citation`` and ``note``. Rows for several references side by side
-        are the sensitivity analysis.
+        are the sensitivity analysis; their ``note`` gives the range of the
+        estimate across the references.
 
     Examples
     --------
@@ -692,7 +693,14 @@ def summarize_comparison(
             "n_worse": int(counts.get("worse than expected", 0)),
             "n_not_compared": len(g) - k, "citation": cites.get(ref, ""), "note": note,
         })
-    return pd.DataFrame(out, columns=list(SUMMARY_COLUMNS))
+    table = pd.DataFrame(out, columns=list(SUMMARY_COLUMNS))
+    for (_m, _tp), g in table.groupby(["measure", "timepoint"], sort=False):
+        est = g["estimate"].dropna()
+        if len(est) > 1:
+            spread = (f"sensitivity: across {len(est)} references the estimate ranges from "
+                      f"{est.min():.2f} to {est.max():.2f}")
+            table.loc[g.index, "note"] = [f"{n}; {spread}" if n else spread for n in g["note"]]
+    return table
 
 
 def expected_trajectory(

@@ -25,7 +25,6 @@ from .._shared import (
     pick_measure,
     plain_number,
     require_columns,
-    signed,
 )
 from ..exceptions import OptionError
 from ..registry import get_scale
@@ -78,7 +77,8 @@ _SLOPE_LABELS = ("better on treatment", "no clear difference", "worse on treatme
 def _slopes_table(slopes: pd.DataFrame, level: float) -> pd.DataFrame:
     require_columns(slopes, SLOPE_COLUMNS, func="patient_verdicts",
                     hint="the per-patient slopes table of LMMResult.patient_coefficients()")
-    t = slopes[list(SLOPE_COLUMNS)].copy()
+    counts = [c for c in slopes.columns if str(c).startswith("n_")]
+    t = slopes[list(SLOPE_COLUMNS) + counts].copy()
     if t["patient_id"].duplicated().any():
         raise OptionError("`slopes` must have one row per patient (one measure at a time)")
     z = float(stats.norm.ppf(1.0 - (1.0 - level) / 2.0))
@@ -91,6 +91,12 @@ def _slopes_table(slopes: pd.DataFrame, level: float) -> pd.DataFrame:
 
 def _fmt(x: float, digits: int = 1) -> str:
     return plain_number(round(float(x), digits))
+
+
+def _signed(x: float, digits: int = 1) -> str:
+    """``+0.3``, ``-2``, ``0``: signed, at most ``digits`` decimals, no trailing zeros."""
+    text = _fmt(x, digits)
+    return text if text.startswith("-") or text == "0" else f"+{text}"
 
 
 def patient_verdicts(
@@ -131,6 +137,8 @@ def patient_verdicts(
         Per-patient slopes with columns :data:`SLOPE_COLUMNS` (``patient_id,
         pre_slope, slope_change, on_slope, slope_change_se``), as
         ``LMMResult.patient_coefficients()`` gives them for ``measure``.
+        Columns whose names start with ``n_`` (e.g. ``n_pre``, numbers of
+        assessments) are quoted in the notes.
     concordance_with : str, optional
         Second measure for the concordance column (e.g. ``"RULM"``); the
         classes follow the meaningful thresholds (``threshold``, else the
@@ -242,10 +250,13 @@ def patient_verdicts(
             verdict = (_SLOPE_LABELS[0] if good_lo > 0 else
                        _SLOPE_LABELS[2] if good_hi < 0 else _SLOPE_LABELS[1])
             out.loc[p, "slope_verdict"] = verdict
+            based = ", ".join(f"{c} = {plain_number(slope_t.loc[p, c])}" for c in slope_t.columns
+                              if str(c).startswith("n_") and pd.notna(slope_t.loc[p, c]))
+            label = "Slope per model time unit" + (f" ({based})" if based else "")
             notes[p].append(
-                f"Slope per model time unit: {_fmt(r['pre_slope'], 2)} before, "
+                f"{label}: {_fmt(r['pre_slope'], 2)} before, "
                 f"{_fmt(r['on_slope'], 2)} on treatment; change "
-                f"{signed(float(r['slope_change']), digits=2).rstrip('0').rstrip('.')} "
+                f"{_signed(float(r['slope_change']), 2)} "
                 f"({pct}% interval {_fmt(lo, 2)} to {_fmt(hi, 2)}), {verdict}.")
 
     # Reliable change
@@ -265,7 +276,7 @@ def patient_verdicts(
                       "reliable decline": "a decline beyond measurement error",
                       "no reliable change": "within measurement error"}[r["reliable_change"]]
             notes[p].append(
-                f"Change at {timepoint}: {signed(float(r['change']), digits=1).replace('.0', '')}"
+                f"Change at {timepoint}: {_signed(float(r['change']))}"
                 f" {unit}, {beyond} (MDC {_fmt(r['mdc'])}; SEM {r['sem_source']}).")
 
     # Change without reliable change
