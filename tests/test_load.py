@@ -86,8 +86,12 @@ def test_excel_sheet_name_and_missing_sheet(tmp_path):
             xw, sheet_name="scores", index=False)
     df = read_scores(path, sheet_name="scores")
     assert scores_of(df, "HFMSE") == [33]
-    with pytest.raises(DataError, match=r"no sheet 'Scores'.*'notes', 'scores'"):
-        read_scores(path, sheet_name="Scores")
+    assert scores_of(read_scores(path, sheet_name=" Scores"), "HFMSE") == [33]  # any case
+    assert scores_of(read_scores(path, sheet_name=1), "HFMSE") == [33]  # counted from 0
+    with pytest.raises(DataError, match=r"no sheet 'Score'.*0 'notes', 1 'scores'"):
+        read_scores(path, sheet_name="Score")
+    with pytest.raises(DataError, match=r"no sheet number 2 \(sheets are numbered from 0\)"):
+        read_scores(path, sheet_name=2)
 
 
 def test_sas_transport_round_trip(tmp_path):

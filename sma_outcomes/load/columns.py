@@ -23,8 +23,10 @@ ROLE_ALIASES: dict[str, tuple[str, ...]] = {
     "patient_id": (
         "patient_id", "patient", "patient id", "patient number", "patient no", "subject",
         "subject id", "subjid", "usubjid", "participant", "participant id", "pid", "id",
+        "record id", "record_id",
     ),
-    "visit": ("visit", "visit name", "visit label", "avisit", "visit number"),
+    "visit": ("visit", "visit name", "visit label", "avisit", "visit number",
+              "redcap_event_name", "event name"),
     "date": (
         "date", "visit date", "visit_date", "assessment date", "exam date", "test date", "adt",
     ),
@@ -45,10 +47,11 @@ ROLE_ALIASES: dict[str, tuple[str, ...]] = {
 #: Extra names of measures (wide columns or long-layout measure values).
 MEASURE_ALIASES: dict[str, tuple[str, ...]] = {
     "HFMSE": (
-        "hfmse total", "hfmse score", "hfmse total score", "hammersmith",
+        "hfmse total", "hfmse score", "hfmse total score", "total hfmse", "hammersmith",
         "hammersmith functional motor scale expanded", "hfms expanded",
     ),
-    "RULM": ("rulm total", "rulm score", "rulm total score", "revised upper limb module"),
+    "RULM": ("rulm total", "rulm score", "rulm total score", "total rulm",
+             "revised upper limb module"),
     "RULM_A": ("rulm entry item a", "rulm entry item", "rulm entry", "rulm item a", "rulm a"),
     "PP_PREF": (
         "pp preferred", "pp preferred hand", "purdue preferred", "purdue preferred hand",
@@ -59,13 +62,19 @@ MEASURE_ALIASES: dict[str, tuple[str, ...]] = {
         "purdue non preferred", "purdue nonpreferred", "purdue non-preferred hand",
         "purdue nonpref", "pegboard non-preferred", "purdue pegboard non-preferred hand",
     ),
-    "PP_RIGHT": ("pp right", "pp right hand", "purdue right", "purdue right hand"),
-    "PP_LEFT": ("pp left", "pp left hand", "purdue left", "purdue left hand"),
-    "PP_BOTH": ("pp both", "pp both hands", "purdue both", "purdue both hands"),
+    "PP_RIGHT": ("pp right", "pp right hand", "purdue right", "purdue right hand",
+                 "pegboard right", "pegboard right hand", "purdue pegboard right",
+                 "purdue pegboard right hand"),
+    "PP_LEFT": ("pp left", "pp left hand", "purdue left", "purdue left hand", "pegboard left",
+                "pegboard left hand", "purdue pegboard left", "purdue pegboard left hand"),
+    "PP_BOTH": ("pp both", "pp both hands", "purdue both", "purdue both hands",
+                "pegboard both", "pegboard both hands"),
     "PP_ASSEMBLY": ("pp assembly", "purdue assembly", "purdue pegboard assembly"),
-    "CHOP_INTEND": ("chop intend", "chop-intend total", "chop intend total"),
-    "HINE2": ("hine-2", "hine 2", "hine ii", "hine section 2"),
-    "SMWT": ("6mwt", "6 minute walk", "6-minute walk test", "six minute walk", "6mwd"),
+    "CHOP_INTEND": ("chop intend", "chop-intend total", "chop intend total",
+                    "chop intend score"),
+    "HINE2": ("hine-2", "hine 2", "hine ii", "hine section 2", "hine-2 score", "hine-2 total"),
+    "SMWT": ("6mwt", "6 minute walk", "6-minute walk test", "six minute walk", "6mwd",
+             "6mwt (m)", "6mwd (m)", "6 minute walk distance", "6mwt distance"),
     "MFM32": ("mfm-32", "mfm 32", "mfm32 total", "mfm-32 total"),
 }
 
@@ -102,15 +111,39 @@ def role_of(name: object) -> str | None:
     return _ROLES.get(normalise(name))
 
 
+_UNIT = re.compile(r"\(\s*(?:m|metres|meters|points?|pts|pins|pairs|parts|score|total|"
+                   r"0\s*-\s*\d+)\s*\)", re.I)
+_AFFIX = ("totalscore", "total", "score", "sum")
+
+
 def measure_code(name: object) -> str | None:
     """Canonical measure code for a column name or measure value, or None.
 
     Item columns are recognised with or without zero padding ("hfmse_1",
     "HFMSE_01", "HFMSE item 1"); an item number outside the scale gives None.
+    Besides the aliases in :data:`MEASURE_ALIASES`, a measure name is recognised
+    with "total", "score" or "sum" before or after it and with a unit in
+    parentheses ("Total RULM", "HINE-2 score", "6MWT (m)", "HFMSE (0-66)").
+
+    Examples
+    --------
+    >>> measure_code("Total RULM"), measure_code("HINE-2 score"), measure_code("6MWT (m)")
+    ('RULM', 'HINE2', 'SMWT')
     """
     key = normalise(name)
     if key in _MEASURES:
         return _MEASURES[key]
+    bare = normalise(_UNIT.sub(" ", str(name)))
+    for affix in _AFFIX:
+        if bare.startswith(affix) and len(bare) > len(affix):
+            bare = bare[len(affix):]
+            break
+    for affix in _AFFIX:
+        if bare.endswith(affix) and len(bare) > len(affix):
+            bare = bare[: -len(affix)]
+            break
+    if bare != key and bare in _MEASURES:
+        return _MEASURES[bare]
     m = _HFMSE_ITEM.match(key)
     if m:
         code = f"HFMSE_{int(m.group(1)):02d}"
@@ -120,6 +153,26 @@ def measure_code(name: object) -> str | None:
         code = f"RULM_{m.group(1).upper()}"
         return code if code in SCALES else None
     return None
+
+
+#: Roles whose misspelt column name is refused rather than passed through.
+NEAR_MISS_ROLES = ("patient_id", "visit", "date", "day", "first_dose_date", "measure", "score")
+
+
+def near_role(name: object) -> tuple[str, str] | None:
+    """(role, the alias it nearly is) for a misspelt role column such as "vist date".
+
+    Examples
+    --------
+    >>> near_role("vist date"), near_role("comment")
+    (('date', 'visitdate'), None)
+    """
+    key = normalise(name)
+    if len(key) < 4 or key in _ROLES or key in _MEASURES:
+        return None
+    names = [k for k, r in _ROLES.items() if r in NEAR_MISS_ROLES and len(k) >= 4]
+    hit = difflib.get_close_matches(key, names, n=1, cutoff=0.85)
+    return (_ROLES[hit[0]], hit[0]) if hit else None
 
 
 def looks_like_measure(name: object) -> bool:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 import numpy as np
@@ -10,13 +11,27 @@ import pandas as pd
 
 from .problems import Problems
 from .source import read_source
-from .tidy import _map_columns, _text
+from .tidy import _ignore, _map_columns, _text
 from .values import parse_dates, parse_numbers
 
 DOSE_COLUMNS = ("patient_id", "date", "day", "dose", "drug")
 
 
-def read_doses(source: str | os.PathLike | pd.DataFrame, **options: Any) -> pd.DataFrame:
+def read_doses(
+    source: str | os.PathLike | pd.DataFrame | None = None,
+    *,
+    sep: str | None = None,
+    encoding: str | None = None,
+    decimal: str | None = None,
+    sheet_name: str | int | None = None,
+    skiprows: int | None = None,
+    dayfirst: bool | None = None,
+    columns: Mapping[str, str] | None = None,
+    ignore: Sequence[str] | None = None,
+    purdue: str = "single",
+    sql: str | None = None,
+    con: Any = None,
+) -> pd.DataFrame:
     """Read doses given to each patient, with the loader's conventions and errors.
 
     Parameters
@@ -24,9 +39,11 @@ def read_doses(source: str | os.PathLike | pd.DataFrame, **options: Any) -> pd.D
     source : path or DataFrame
         One row per dose: a patient column, a date and/or study-day column, and
         optionally the dose (mg) and the drug.
-    **options
-        ``sep, encoding, decimal, sheet_name, skiprows, dayfirst, columns`` as in
-        :func:`sma_outcomes.read_scores`.
+    sep, encoding, decimal, sheet_name, skiprows, dayfirst, columns, ignore, sql, con
+        As in :func:`sma_outcomes.read_scores`.
+    purdue
+        Accepted so that the reading options of a score file can be passed on
+        unchanged (:data:`~sma_outcomes.load.read.READ_OPTIONS`); not used.
 
     Returns
     -------
@@ -50,17 +67,13 @@ def read_doses(source: str | os.PathLike | pd.DataFrame, **options: Any) -> pd.D
     0         P1   0.0  12.0
     1         P1  16.0  12.0
     """
-    opts = dict(options)
-    reading = {k: opts.pop(k) for k in ("sep", "encoding", "sheet_name", "skiprows", "decimal")
-               if k in opts}
-    dayfirst = opts.pop("dayfirst", None)
-    columns = opts.pop("columns", None) or {}
-    if opts:
-        raise TypeError(f"unexpected option(s): {', '.join(sorted(opts))}")
-    raw = read_source(source, **reading)
+    del purdue
+    raw = read_source(source, sep=sep, encoding=encoding, sheet_name=sheet_name,
+                      skiprows=skiprows, decimal=decimal, sql=sql, con=con)
     problems = Problems(raw.name)
-    frame = raw.frame
+    frame = _ignore(raw.frame, ignore, problems)
     rows = raw.rows
+    columns = dict(columns or {})
     roles, _measures, _rest = _map_columns(frame, columns, problems)
     found = ", ".join(repr(c) for c in frame.columns)
     if "patient_id" not in roles:
@@ -73,13 +86,16 @@ def read_doses(source: str | os.PathLike | pd.DataFrame, **options: Any) -> pd.D
         problems.raise_if_errors()
     out = pd.DataFrame({"patient_id": _text(frame[roles["patient_id"]])})
     if "date" in roles:
-        dates, bad, why = parse_dates(frame[roles["date"]].reset_index(drop=True), dayfirst)
+        dates, bad, why, odd = parse_dates(frame[roles["date"]].reset_index(drop=True),
+                                           dayfirst)
         if why:
             problems.add("date", why, column=str(roles["date"]))
         elif bad.any():
             vals = frame[roles["date"]].to_numpy()[bad]
             problems.add_many("date", rows[bad], str(roles["date"]), vals,
-                              [f"{v!r} is not a valid date" for v in vals])
+                              [f"{v!r} is outside the plausible range of dates (1900-2099)"
+                               if o else f"{v!r} is not a valid date"
+                               for v, o in zip(vals, odd[bad], strict=True)])
         out["date"] = dates.to_numpy()
     else:
         out["date"] = pd.Series(pd.NaT, index=out.index, dtype="datetime64[ns]")

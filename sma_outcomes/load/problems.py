@@ -26,6 +26,8 @@ class Problems:
 
     file: str
     rows: list[dict] = field(default_factory=list)
+    #: Facts found while reading (``columns``: the header; ``time``: a date or day column).
+    notes: dict = field(default_factory=dict)
 
     def add(
         self,
@@ -112,7 +114,27 @@ def _show(value: object) -> str | None:
         if float(value).is_integer():
             return str(int(value))
     text = str(value)
+    if any(not ch.isprintable() or ch in "\u200b\u200c\u200d\u2060\ufeff\u00ad" for ch in text):
+        text = ascii_escapes(text)
     return text if len(text) <= 60 else text[:57] + "..."
+
+
+def ascii_escapes(text: str) -> str:
+    """Invisible and non-printing characters written as escapes (``\\u200b``).
+
+    Examples
+    --------
+    >>> print(ascii_escapes("P1\u200b"))
+    P1\u200b
+    """
+    out = []
+    for ch in text:
+        if not ch.isprintable() or ch in "\u200b\u200c\u200d\u2060\ufeff\u00ad":
+            code = ord(ch)
+            out.append(f"\\x{code:02x}" if code < 0x100 else f"\\u{code:04x}")
+        else:
+            out.append(ch)
+    return "".join(out)
 
 
 def fail(file: str, rule: str, message: str, column: str | None = None, row: int | None = None,

@@ -1,72 +1,146 @@
 """Read HFMSE, RULM and Purdue scores into the tidy score table.
 
-:func:`read_scores` reads delimited text, Excel, SAS transport or a DataFrame,
-in long or wide layout, item-level or totals, and refuses bad data with one
-:class:`~sma_outcomes.DataError` that lists every problem with its file, row (as
-a spreadsheet shows it; the header is row 1), column and value.
-:func:`check_scores` returns the same problems as a table without raising.
+:func:`read_scores` reads delimited text, Excel, Parquet, SAS, a SQL query or a
+DataFrame, in long, wide or wide-by-visit layout, item-level or totals, REDCap
+exports included, and refuses bad data with one :class:`~sma_outcomes.DataError`
+that lists every problem with its file, row (as a spreadsheet shows it; the
+header is row 1), column and value. :func:`check_scores` returns the same
+problems as a table without raising.
+
+:data:`READ_OPTIONS` names the reading options of a file, in one place, so that
+callers (reports, the command line) pass them on without listing them again.
 """
 
 from __future__ import annotations
 
 import os
 import warnings
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 import pandas as pd
 
 from ..exceptions import DataError, DataWarning
-from .problems import PROBLEM_COLUMNS, Problems, describe
-from .source import read_source
+from .columns import measure_code, role_of
+from .problems import PROBLEM_COLUMNS, Problems, describe, fail
+from .source import RawTable, read_source
 from .tidy import tidy_scores
+from .values import parse_dates
+from .visits import find
 
 Source = str | os.PathLike | pd.DataFrame
 
-__all__ = ["read_scores", "check_scores", "Source"]
+#: Reading options of a file, as :func:`read_scores`, :func:`check_scores` and
+#: :func:`~sma_outcomes.read_doses` take them (``sql``/``con`` select a query instead).
+READ_OPTIONS = ("sep", "encoding", "decimal", "sheet_name", "skiprows", "dayfirst", "columns",
+                "ignore", "purdue")
+
+__all__ = ["read_scores", "check_scores", "Source", "READ_OPTIONS"]
 
 
-def _read(source: Source, options: dict[str, Any]) -> tuple[pd.DataFrame, Problems]:
-    reading = {k: options.pop(k) for k in ("sep", "encoding", "sheet_name", "skiprows", "decimal")
-               if k in options}
-    columns = options.pop("columns", None)
-    dayfirst = options.pop("dayfirst", None)
-    purdue = options.pop("purdue", "single")
-    if options:
-        raise TypeError(f"unexpected option(s): {', '.join(sorted(options))}; see "
-                        "help(sma_outcomes.read_scores)")
-    raw = read_source(source, **reading)
+def _read(source: Source | None, opts: dict[str, Any]) -> tuple[pd.DataFrame, Problems]:
+    raw = read_source(source, sep=opts["sep"], encoding=opts["encoding"],
+                      sheet_name=opts["sheet_name"], skiprows=opts["skiprows"],
+                      decimal=opts["decimal"], sql=opts["sql"], con=opts["con"])
+    if raw.kind == "excel" and opts["sheet_name"] is None and len(raw.sheets) > 1:
+        _other_sheet(source, raw, opts)
     problems = Problems(raw.name)
-    tidy = tidy_scores(raw, problems, columns=columns, dayfirst=dayfirst, purdue=purdue)
+    tidy = tidy_scores(raw, problems, columns=opts["columns"], ignore=opts["ignore"],
+                       dayfirst=opts["dayfirst"], purdue=opts["purdue"])
     return tidy, problems
 
 
-def read_scores(source: Source, **options: Any) -> pd.DataFrame:
+def _has_scores(frame: pd.DataFrame, columns: Mapping[str, str] | None) -> bool:
+    """Whether a header has score columns (wide, long, or one column per visit)."""
+    names = [str(c) for c in frame.columns] + [str(v) for v in (columns or {}).values()]
+    roles = {role_of(c) for c in names}
+    if {"measure", "score"} <= roles:
+        return True
+    return any(measure_code(c) is not None for c in names) or bool(find(names)[0])
+
+
+def _other_sheet(source: Source, raw: RawTable, opts: dict[str, Any]) -> None:
+    """The first sheet holds no scores: name the sheet that does, and the option."""
+    if _has_scores(raw.frame, opts["columns"]):
+        return
+    for i, name in enumerate(raw.sheets):
+        if name == raw.sheet:
+            continue
+        try:
+            other = read_source(source, sheet_name=name, skiprows=opts["skiprows"])
+        except DataError:
+            continue
+        if _has_scores(other.frame, opts["columns"]):
+            raise fail(str(source), "sheet",
+                       f"the first sheet, {raw.sheet!r}, holds no score columns, but sheet "
+                       f"{name!r} (number {i}, counting from 0) does: pass sheet_name={name!r} "
+                       f"(CLI: --sheet \"{name}\"); the sheets are "
+                       + ", ".join(f"{j} {s!r}" for j, s in enumerate(raw.sheets)))
+
+
+def _options(**kw: Any) -> dict[str, Any]:
+    if kw["columns"] is not None and not isinstance(kw["columns"], Mapping):
+        raise TypeError("columns= takes a dict {source name: role or measure code}, not "
+                        f"{type(kw['columns']).__name__}")
+    if kw["ignore"] is not None and not isinstance(kw["ignore"], (str, Sequence)):
+        raise TypeError(f"ignore= takes a list of column names, not {type(kw['ignore']).__name__}")
+    return kw
+
+
+def read_scores(
+    source: Source | None = None,
+    *,
+    sep: str | None = None,
+    encoding: str | None = None,
+    decimal: str | None = None,
+    sheet_name: str | int | None = None,
+    skiprows: int | None = None,
+    dayfirst: bool | None = None,
+    columns: Mapping[str, str] | None = None,
+    ignore: Sequence[str] | None = None,
+    purdue: str = "single",
+    sql: str | None = None,
+    con: Any = None,
+) -> pd.DataFrame:
     """Read motor-function scores into the tidy score table.
 
     Parameters
     ----------
     source : str, Path or DataFrame
-        A delimited text file (.csv, .tsv, .txt; comma, tab or semicolon, sniffed),
-        an Excel workbook (.xlsx), a SAS transport file (.xpt), or a DataFrame.
-    **options
-        sep : str
-            Field separator (default: sniffed).
-        encoding : str
-            Text encoding (default UTF-8, with or without BOM; nothing else is tried).
-        decimal : str
-            Decimal separator (default ".", or "," detected in semicolon/tab files).
-        sheet_name : str or int
-            Excel sheet (default the first).
-        skiprows : int
-            Lines above the header to skip (a title row, for instance).
-        dayfirst : bool
-            Read dd/mm/yyyy (True) or mm/dd/yyyy (False). Needed when every date in a
-            column reads both ways: the loader never guesses.
-        columns : dict
-            Map other column names to roles ("patient_id", "visit", "date", "day",
-            "first_dose_date", "measure", "score", "handedness") or measure codes.
-        purdue : {"single", "mean3", "sum3"}
-            How Purdue values were aggregated: "sum3" allows 0..75 per hand.
+        A delimited text file (.csv, .tsv, .txt; comma, tab, semicolon or pipe,
+        sniffed), an Excel workbook (.xlsx, .xlsm), a Parquet file, a SAS file
+        (.xpt, .sas7bdat), a SQLite or DuckDB database file (with ``sql``), or a
+        DataFrame. The format is recognised from the file's content.
+    sep : str, optional
+        Field separator (default: sniffed).
+    encoding : str, optional
+        Text encoding. Default: UTF-8 (with or without byte-order mark); UTF-16 and
+        UTF-32 files with a byte-order mark (Excel's "Unicode Text") are recognised.
+        A given encoding is used as given, before any check for binary content.
+    decimal : str, optional
+        Decimal separator (default ".", or "," detected in semicolon/tab files).
+    sheet_name : str or int, optional
+        Excel sheet: a name, matched ignoring case, or a number counted **from 0**
+        (0 is the first sheet, as in pandas). Default: the first sheet; when it holds
+        no scores and another sheet does, the error names that sheet.
+    skiprows : int, optional
+        Lines (sheet rows) above the header to skip (a title row, for instance).
+    dayfirst : bool, optional
+        Read dd/mm/yyyy (True) or mm/dd/yyyy (False). Needed when every date in a
+        column reads both ways: the loader never guesses.
+    columns : dict, optional
+        Map other column names to roles ("patient_id", "visit", "date", "day",
+        "first_dose_date", "measure", "score", "handedness") or measure codes.
+    ignore : list of str, optional
+        Columns to leave out, as if the file did not have them.
+    purdue : {"single", "mean3", "sum3"}
+        How Purdue values were aggregated: "sum3" allows 0..75 per hand.
+    sql : str, optional
+        A query whose result holds the scores, run on ``con`` or on the database
+        file given as ``source`` (SQLite, or DuckDB with the duckdb package).
+    con : connection, optional
+        A DB-API 2.0 connection (``sqlite3``, DuckDB, psycopg, ...) or a SQLAlchemy
+        engine/connection, with ``sql``.
 
     Returns
     -------
@@ -84,20 +158,28 @@ def read_scores(source: Source, **options: Any) -> pd.DataFrame:
     ------
     DataError
         Listing every problem: out-of-range or non-integer scores, non-numeric
-        values, impossible or ambiguous dates, conflicting duplicates, item sums
-        that disagree with totals, scores without a patient id, unknown measures,
-        missing columns, missing sheets, empty, binary or undecodable files.
+        values, impossible, ambiguous or implausible dates (years outside
+        1900-2099), conflicting duplicates, item sums that disagree with totals,
+        scores without a patient id, patient ids that differ only by case, spaces
+        or invisible characters, summary rows (Mean, Total, SD, ...), unknown or
+        misspelt measure and role columns, missing columns, missing sheets, formula
+        cells without saved values, empty, binary, encrypted or undecodable files.
 
     Warns
     -----
     DataWarning
-        Exact duplicate rows (collapsed) and incomplete item sets.
+        Exact duplicate rows (collapsed), incomplete item sets, unrecognised numeric
+        columns that change within a patient, REDCap forms marked Incomplete.
 
     Notes
     -----
     Reading never writes to the source, and the input DataFrame is not modified.
     Column names are matched ignoring case, spaces, underscores and punctuation,
-    through the aliases in :mod:`sma_outcomes.load.columns`.
+    through the aliases in :mod:`sma_outcomes.load.columns`. Dates are calendar
+    dates: a time of day is dropped, and a time-zone-aware datetime gives its
+    local calendar date (the date where it was recorded, not in UTC). Layouts:
+    long, wide, one column per measure and visit (:mod:`sma_outcomes.load.visits`)
+    and REDCap exports (:mod:`sma_outcomes.load.redcap`).
 
     Examples
     --------
@@ -109,7 +191,10 @@ def read_scores(source: Source, **options: Any) -> pd.DataFrame:
     1       GK01  Baseline  0.0     PP_PREF    4.0
     2       GK01  Baseline  0.0  PP_NONPREF    1.0
     """
-    tidy, problems = _read(source, dict(options))
+    opts = _options(sep=sep, encoding=encoding, decimal=decimal, sheet_name=sheet_name,
+                    skiprows=skiprows, dayfirst=dayfirst, columns=columns, ignore=ignore,
+                    purdue=purdue, sql=sql, con=con)
+    tidy, problems = _read(source, opts)
     problems.raise_if_errors()
     for p in problems.table().itertuples(index=False):
         if p.severity == "warning":
@@ -117,10 +202,34 @@ def read_scores(source: Source, **options: Any) -> pd.DataFrame:
     return tidy
 
 
-def check_scores(source: Source, **options: Any) -> pd.DataFrame:
+def check_scores(
+    source: Source | None = None,
+    *,
+    sep: str | None = None,
+    encoding: str | None = None,
+    decimal: str | None = None,
+    sheet_name: str | int | None = None,
+    skiprows: int | None = None,
+    dayfirst: bool | None = None,
+    columns: Mapping[str, str] | None = None,
+    ignore: Sequence[str] | None = None,
+    purdue: str = "single",
+    sql: str | None = None,
+    con: Any = None,
+    require_time: bool = False,
+) -> pd.DataFrame:
     """List every problem in a source without raising.
 
-    Takes the same options as :func:`read_scores`.
+    Takes the same options as :func:`read_scores`, and:
+
+    Parameters
+    ----------
+    require_time : bool
+        Also report, as an error, a source without a visit date or study-day
+        column, which the timeline and reports need to place visits in time.
+        The message names the missing column and the columns found, and points
+        at a column that holds dates under another name. ``sma-outcomes
+        validate`` sets it.
 
     Returns
     -------
@@ -138,13 +247,41 @@ def check_scores(source: Source, **options: Any) -> pd.DataFrame:
     >>> check_scores(bad)[["row", "column", "value", "rule"]]
        row column value   rule
     0    3  HFMSE    70  range
+    >>> check_scores(bad.assign(HFMSE=20), require_time=True)["message"].str[:45].tolist()
+    ['no visit date or study-day column: the analys']
     """
+    opts = _options(sep=sep, encoding=encoding, decimal=decimal, sheet_name=sheet_name,
+                    skiprows=skiprows, dayfirst=dayfirst, columns=columns, ignore=ignore,
+                    purdue=purdue, sql=sql, con=con)
     try:
-        _tidy, problems = _read(source, dict(options))
+        tidy, problems = _read(source, opts)
     except DataError as err:
         if err.problems is not None:
             return err.problems
         return pd.DataFrame([{"severity": "error", "file": str(source), "row": None,
                               "column": None, "value": None, "rule": "file",
                               "message": str(err)}], columns=list(PROBLEM_COLUMNS))
+    if require_time and not problems.has_errors and not problems.notes.get("time"):
+        _no_time(source, tidy, problems, opts)
     return problems.table()
+
+
+def _no_time(source: Source | None, tidy: pd.DataFrame, problems: Problems,
+             opts: dict[str, Any]) -> None:
+    found = problems.notes.get("columns", [])
+    hint = ""
+    for col in tidy.columns[7:]:
+        values = tidy[col]
+        if values.dtype == object or pd.api.types.is_string_dtype(values.dtype) or \
+                pd.api.types.is_datetime64_any_dtype(values.dtype):
+            sample = values.dropna().drop_duplicates().head(50).reset_index(drop=True)
+            if len(sample) and not parse_dates(sample, opts["dayfirst"] or True)[1].any():
+                hint = (f"; column {col!r} holds dates: map it with columns={{{col!r}: 'date'}} "
+                        f"(CLI: --columns '{col}=date')")
+                break
+    problems.add(
+        "columns",
+        "no visit date or study-day column: the analysis needs one to place visits in time "
+        "(expected a column named like 'date', 'visit date', 'assessment date', 'day', "
+        "'study day' or 'ADY'); found " + ", ".join(repr(c) for c in found) + hint,
+    )

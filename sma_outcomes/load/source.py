@@ -8,20 +8,22 @@ the right row. Nothing here interprets scores.
 
 from __future__ import annotations
 
+import codecs
 import csv
 import io
 import os
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
+from ..exceptions import OptionError
 from .columns import measure_code, role_of
+from .database import query, query_file
+from .excel import MAX_LAYOUT, OLE_MAGIC, read_sheet, refuse_ole, zip_members
 from .problems import fail
 
-TEXT_SUFFIXES = {".csv", ".txt", ".tsv", ".tab", ".dat", ""}
-EXCEL_SUFFIXES = {".xlsx", ".xlsm"}
 SNIFF_BYTES = 64 * 1024
 
 
@@ -33,16 +35,21 @@ class RawTable:
     rows: np.ndarray
     name: str
     decimal: str = "."
+    kind: str = "frame"
+    sheets: list[str] = field(default_factory=list)
+    sheet: str | None = None
 
 
 def read_source(
-    source: str | os.PathLike | pd.DataFrame,
+    source: str | os.PathLike | pd.DataFrame | None,
     *,
     sep: str | None = None,
     encoding: str | None = None,
     sheet_name: str | int | None = None,
     skiprows: int | None = None,
     decimal: str | None = None,
+    sql: str | None = None,
+    con: object = None,
     text_roles: tuple[str, ...] = (
         "patient_id", "visit", "measure", "date", "first_dose_date", "score", "day", "ady",
         "handedness",
@@ -50,14 +57,21 @@ def read_source(
 ) -> RawTable:
     """Read any supported source into a :class:`RawTable`.
 
+    The format is recognised from the file's first bytes (the name's suffix only
+    breaks ties), so a workbook named .csv or a tab-separated export named .xls is
+    read for what it is.
+
     Parameters
     ----------
     source : path or DataFrame
-        A .csv/.tsv/.txt file (separator sniffed), .xlsx/.xlsm workbook, SAS
-        transport .xpt, SAS .sas7bdat, or a DataFrame already in memory.
+        A .csv/.tsv/.txt file (separator sniffed), .xlsx/.xlsm workbook, Parquet
+        file, SAS transport .xpt, SAS .sas7bdat, a SQLite or DuckDB database file
+        (with ``sql``), or a DataFrame already in memory. None with ``sql`` and ``con``.
     sep, encoding, sheet_name, skiprows, decimal
-        As in pandas; ``encoding`` defaults to UTF-8 with or without BOM, and
-        nothing else is tried.
+        As in :func:`sma_outcomes.read_scores`.
+    sql, con
+        A query and a DB-API connection (sqlite3, DuckDB, ...) or SQLAlchemy
+        connectable; or a query and a database file given as ``source``.
     text_roles : tuple of str
         Column roles read from delimited text as categoricals of the cells' text
         (with the measure columns of a wide layout): each distinct text is then
@@ -66,7 +80,8 @@ def read_source(
     Raises
     ------
     DataError
-        Missing, empty, binary or undecodable file; a sheet that does not exist.
+        Missing, empty, binary, encrypted or undecodable file; a sheet that does
+        not exist; a query that fails.
 
     Examples
     --------
@@ -74,11 +89,12 @@ def read_source(
     >>> raw.rows.tolist(), raw.name
     ([2], '<DataFrame>')
     """
+    if sql is not None or con is not None:
+        return _read_sql(source, sql, con)
     if isinstance(source, pd.DataFrame):
-        frame = source.copy(deep=True)
-        frame.columns = [str(c) for c in frame.columns]
-        frame = frame.reset_index(drop=True)
-        return RawTable(frame, np.arange(len(frame)) + 2, "<DataFrame>", decimal or ".")
+        return _from_frame(source, "<DataFrame>", decimal, "frame")
+    if source is None:
+        raise OptionError("read_scores() needs a source: a file, a DataFrame, or sql= with con=")
     path = Path(source)
     name = str(source)
     if not path.exists():
@@ -86,24 +102,131 @@ def read_source(
     if path.is_dir():
         raise fail(name, "file", f"{name} is a folder, not a data file")
     suffix = path.suffix.lower()
-    if suffix in EXCEL_SUFFIXES:
-        return _read_excel(path, name, sheet_name=sheet_name, skiprows=skiprows, decimal=decimal)
-    if suffix == ".xls":
-        raise fail(name, "format", "old .xls workbooks are not supported; save it as .xlsx")
-    if suffix == ".xpt":
+    head = _first_bytes(path)
+    if head.startswith(b"PK\x03\x04"):
+        return _read_zip(path, name, sheet_name=sheet_name, skiprows=skiprows,
+                         decimal=decimal)
+    if head.startswith(OLE_MAGIC):
+        refuse_ole(path, name)
+    if head.startswith(b"PAR1"):
+        return _read_parquet(path, name, decimal)
+    if head.startswith(b"SQLite format 3\x00") or head[8:12] == b"DUCK":
+        raise fail(name, "format", "this is a database file: pass the query that selects the "
+                   "scores, sql='SELECT ... FROM ...' (CLI: --sql \"SELECT ...\")")
+    if suffix == ".xpt" or head.startswith(b"HEADER RECORD*******LIBRARY HEADER RECORD"):
         return _read_sas(path, name, "xport")
     if suffix == ".sas7bdat":
         return _read_sas(path, name, "sas7bdat")
+    if suffix == ".parquet":
+        return _read_parquet(path, name, decimal)
+    if suffix in (".xls", ".xlsx", ".xlsm") and head.lstrip(b"\xef\xbb\xbf \t\r\n")[:1] == b"<":
+        raise fail(name, "format", "this file has an Excel name but is a web page (HTML/XML), as "
+                   "some systems export; open it in Excel and save it as .xlsx, or export CSV")
     return _read_text(
         path, name, sep=sep, encoding=encoding, skiprows=skiprows, decimal=decimal,
-        text_roles=text_roles,
+        text_roles=text_roles, head=head,
     )
+
+
+def _from_frame(frame: pd.DataFrame, name: str, decimal: str | None, kind: str) -> RawTable:
+    frame = frame.copy(deep=True)
+    frame.columns = [str(c) for c in frame.columns]
+    frame = frame.reset_index(drop=True)
+    _check_header(list(frame.columns), name)
+    return RawTable(frame, np.arange(len(frame)) + 2, name, decimal or ".", kind=kind)
+
+
+def _check_header(header: list[str], name: str) -> None:
+    """Refuse a header that names one column twice (which would be read as two)."""
+    seen: dict[str, int] = {}
+    for j, h in enumerate(header):
+        key = str(h).strip().casefold()
+        if not key or key.startswith("unnamed:"):
+            continue
+        if key in seen:
+            raise fail(name, "columns", f"the header names the column {str(h).strip()!r} twice "
+                       f"(columns {seen[key] + 1} and {j + 1}); rename one, or leave one out "
+                       "with ignore=[...]" , column=str(h).strip())
+        seen[key] = j
+
+
+def _read_zip(path: Path, name: str, **kw) -> RawTable:  # noqa: ANN003
+    members = zip_members(path)
+    if any(m.startswith("xl/") for m in members):
+        return _read_excel(path, name, **kw)
+    if "content.xml" in members:
+        raise fail(name, "format", "this is an OpenDocument spreadsheet (.ods); open it and "
+                   "save it as .xlsx, or export CSV")
+    if not members:
+        raise fail(name, "format", "cannot be opened as an Excel workbook (the zip container "
+                   "is damaged); open it in Excel and save it again")
+    raise fail(name, "format", "this is a zip archive, not a workbook; unpack it and read the "
+               "data file inside")
+
+
+def _read_parquet(path: Path, name: str, decimal: str | None) -> RawTable:
+    try:
+        frame = pd.read_parquet(path)
+    except ImportError:
+        raise fail(name, "format", "reading Parquet needs pyarrow: pip install pyarrow") from None
+    except Exception as err:  # pyarrow raises its own error types for a damaged file
+        raise fail(name, "format", f"cannot be read as a Parquet file ({err})") from None
+    return _from_frame(frame, name, decimal, "parquet")
+
+
+def _read_sql(source: object, sql: str | None, con: object) -> RawTable:
+    if not sql or not isinstance(sql, str):
+        raise OptionError("sql= takes the query text (SELECT ...) and con= a database "
+                          f"connection; got sql={sql!r}")
+    if isinstance(source, pd.DataFrame):
+        raise OptionError("give either a DataFrame or sql=, not both")
+    name = "<SQL query>"
+    if con is None:
+        if source is None:
+            raise OptionError("sql= needs con= (a database connection) or a database file as "
+                              "the source")
+        frame = query_file(Path(source), sql)
+        name = f"{source} <SQL query>"
+    else:
+        if source is not None:
+            raise OptionError("give either a source file or con=, not both")
+        frame = query(con, sql)
+    return _from_frame(frame, name, None, "sql")
 
 
 # --------------------------------------------------------------------------- text
 def _first_bytes(path: Path) -> bytes:
     with open(path, "rb") as fh:
         return fh.read(SNIFF_BYTES)
+
+
+def detect_encoding(head: bytes) -> str | None:
+    """An encoding announced by a byte-order mark, or UTF-16 recognised by its zero
+    bytes; None otherwise.
+
+    Examples
+    --------
+    >>> detect_encoding("a,b".encode("utf-16")), detect_encoding(b"a,b")
+    ('utf-16', None)
+    >>> detect_encoding("a,b".encode("utf-32")), detect_encoding("ab,c".encode("utf-16-le"))
+    ('utf-32', 'utf-16-le')
+    """
+    if head.startswith(b"\xff\xfe\x00\x00") or head.startswith(b"\x00\x00\xfe\xff"):
+        return "utf-32"
+    if head.startswith(b"\xff\xfe") or head.startswith(b"\xfe\xff"):
+        return "utf-16"
+    if head.startswith(b"\xef\xbb\xbf"):
+        return "utf-8-sig"
+    sample = head[:4096]
+    half = len(sample) // 2
+    if half >= 2:
+        even = sample[0::2].count(0)
+        odd = sample[1::2].count(0)
+        if odd > 0.4 * half and even == 0:
+            return "utf-16-le"
+        if even > 0.4 * half and odd == 0:
+            return "utf-16-be"
+    return None
 
 
 def _decode_error(path: Path, name: str, encoding: str) -> Exception:
@@ -133,29 +256,37 @@ def _read_text(
     skiprows: int | None,
     decimal: str | None,
     text_roles: tuple[str, ...],
+    head: bytes,
 ) -> RawTable:
-    head = _first_bytes(path)
     if not head.strip():
         raise fail(name, "empty", "the file is empty")
-    if head.startswith(b"PK\x03\x04"):
-        raise fail(name, "format", "this looks like an Excel workbook; give it an .xlsx name")
-    if b"\x00" in head:
-        raise fail(
-            name, "format",
-            "this is a binary file, not delimited text (if it is UTF-16 text, pass "
-            "encoding='utf-16')",
-        )
-    enc = encoding or "utf-8-sig"
-    try:
-        text_head = head.decode(enc, errors="strict")
-    except UnicodeDecodeError:
-        # the sniffed block may end inside a multi-byte character: decode what is safe
+    found = detect_encoding(head)
+    if encoding is not None:
         try:
-            text_head = head[:-4].decode(enc, errors="strict")
-        except UnicodeDecodeError:
-            raise _decode_error(path, name, enc) from None
-    except LookupError:
-        raise fail(name, "encoding", f"unknown encoding {encoding!r}") from None
+            enc = codecs.lookup(encoding).name
+        except LookupError:
+            raise fail(name, "encoding", f"unknown encoding {encoding!r}") from None
+        if enc in ("utf-8", "utf_8") and found == "utf-8-sig":
+            enc = "utf-8-sig"  # the byte-order mark is not part of the first column name
+    elif found is not None:
+        enc = found
+    else:
+        if b"\x00" in head:
+            raise fail(
+                name, "format",
+                "this is a binary file, not delimited text (if it is text in another encoding, "
+                "pass encoding=..., e.g. encoding='utf-16'; CLI: --encoding utf-16)",
+            )
+        enc = "utf-8-sig"
+    try:
+        text_head = codecs.getincrementaldecoder(enc)(errors="strict").decode(head, final=False)
+    except UnicodeDecodeError:
+        raise _decode_error(path, name, enc) from None
+    if "\x00" in text_head:
+        raise fail(name, "format", f"the file read as {enc} holds NUL characters: it is binary, "
+                   "or in another encoding (pass encoding=...)")
+    if not text_head.strip():
+        raise fail(name, "empty", "the file is empty")
     skip = int(skiprows or 0)
     lines = text_head.splitlines()
     body = lines[skip:]
@@ -165,11 +296,13 @@ def _read_text(
         sep = _sniff_sep(body[:50])
     if decimal is None:
         decimal = _sniff_decimal(body[1:50], sep)
-    header = next(csv.reader([body[0]], delimiter=sep))
+    header = next(csv.reader([body[0]], delimiter=sep)) if len(sep) == 1 else body[0].split(sep)
+    _check_header(header, name)
     dtype = {col: "category" for col in header
              if role_of(col) in text_roles or measure_code(col) is not None}
     try:
-        frame = pd.read_csv(
+        with pd.option_context("mode.string_storage", "python"):
+            frame = _read_csv(
             path,
             sep=sep,
             encoding=enc,
@@ -180,18 +313,22 @@ def _read_text(
             na_values=[""],
             skip_blank_lines=False,
             skipinitialspace=False,
-            engine="c",
-            low_memory=False,
-        )
-    except UnicodeDecodeError:
+            engine="c" if len(sep) == 1 else "python",
+            **({"low_memory": False} if len(sep) == 1 else {}),
+            )
+    except UnicodeError:
         raise _decode_error(path, name, enc) from None
     except pd.errors.EmptyDataError:
         raise fail(name, "empty", "the file is empty") from None
-    except pd.errors.ParserError as err:
+    except (pd.errors.ParserError, ValueError) as err:
         raise fail(name, "format", f"cannot be read as delimited text ({err})") from None
     frame.columns = [str(c) for c in frame.columns]
     rows = np.arange(len(frame)) + skip + 2
-    return RawTable(frame, rows, name, decimal)
+    return RawTable(frame, rows, name, decimal, kind="text")
+
+
+def _read_csv(path: Path, **kw) -> pd.DataFrame:  # noqa: ANN003
+    return pd.read_csv(path, **kw)
 
 
 def _sniff_sep(lines: list[str]) -> str:
@@ -223,48 +360,44 @@ def _read_excel(
     path: Path, name: str, *, sheet_name: str | int | None, skiprows: int | None,
     decimal: str | None,
 ) -> RawTable:
-    from openpyxl import load_workbook
-
-    try:
-        wb = load_workbook(path, read_only=True, data_only=True)
-    except Exception as err:  # openpyxl raises many types for a broken zip
-        raise fail(name, "format", f"cannot be opened as an Excel workbook ({err})") from None
-    try:
-        sheets = wb.sheetnames
-        if sheet_name is None or sheet_name == 0:
-            ws = wb[sheets[0]]
-        elif isinstance(sheet_name, int):
-            if not 0 <= sheet_name < len(sheets):
-                raise fail(name, "sheet", f"there is no sheet number {sheet_name}; sheets: "
-                           + ", ".join(repr(s) for s in sheets))
-            ws = wb[sheets[sheet_name]]
-        elif sheet_name not in sheets:
-            raise fail(name, "sheet", f"there is no sheet {sheet_name!r}; the sheets are "
-                       + ", ".join(repr(s) for s in sheets))
-        else:
-            ws = wb[sheet_name]
-        cells = [list(r) for r in ws.iter_rows(values_only=True)]
-    finally:
-        wb.close()
+    sheet = read_sheet(path, name, sheet_name=sheet_name)
+    label = f"{name} [{sheet.title}]"
     skip = int(skiprows or 0)
-    cells = cells[skip:]
+    cells = {k: v for k, v in sheet.cells.items() if k[0] > skip and _filled(v)}
+    if not cells:
+        raise fail(label, "empty", "the sheet is empty" + (f" below row {skip}" if skip else ""))
+    row_ids = sorted({r for r, _ in cells})
+    col_ids = sorted({c for _, c in cells})
+    if len(row_ids) * len(col_ids) > MAX_LAYOUT:
+        raise fail(label, "size", f"the sheet's values span {len(row_ids):,} rows and "
+                   f"{len(col_ids):,} columns, more than this reader lays out; export the "
+                   "scores as CSV or Parquet")
     # the header is the first row with any content after the skipped rows
-    first = next((i for i, r in enumerate(cells) if any(_filled(v) for v in r)), None)
-    if first is None:
-        raise fail(name, "empty", "the sheet is empty")
-    header = cells[first]
-    body = cells[first + 1 :]
-    numbers = np.arange(len(body)) + skip + first + 2
-    width = max([len(header)] + [len(r) for r in body])
-    header = list(header) + [None] * (width - len(header))
-    keep = [
-        j for j in range(width)
-        if _filled(header[j]) or any(j < len(r) and _filled(r[j]) for r in body)
-    ]
-    columns = [str(header[j]) if _filled(header[j]) else f"Unnamed: {j}" for j in keep]
-    data = [[(r[j] if j < len(r) else None) for j in keep] for r in body]
+    header_row = row_ids[0]
+    body_rows = row_ids[1:]
+    col_pos = {c: j for j, c in enumerate(col_ids)}
+    row_pos = {r: i for i, r in enumerate(body_rows)}
+    data = np.full((len(body_rows), len(col_ids)), None, dtype=object)
+    header: list[object] = [None] * len(col_ids)
+    for (r, c), v in cells.items():
+        if r == header_row:
+            header[col_pos[c]] = v
+        else:
+            data[row_pos[r], col_pos[c]] = v
+    columns = [_header_text(h) if _filled(h) else f"Unnamed: {c - 1}"
+               for h, c in zip(header, col_ids, strict=True)]
+    _check_header(columns, label)
     frame = pd.DataFrame(data, columns=columns, dtype=object)
-    return RawTable(frame, numbers, f"{name} [{ws.title}]", decimal or ".")
+    # a row between two data rows that holds nothing is kept (as blank) so that row
+    # numbers stay those of the sheet
+    return RawTable(frame, np.asarray(body_rows, dtype=np.int64), label, decimal or ".",
+                    kind="excel", sheets=sheet.sheets, sheet=sheet.title)
+
+
+def _header_text(value: object) -> str:
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))
+    return str(value).strip() if isinstance(value, str) else str(value)
 
 
 def _filled(v: object) -> bool:

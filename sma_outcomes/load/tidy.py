@@ -12,12 +12,15 @@ import pandas as pd
 
 from .. import schema as S
 from .._shared import plain_number
+from ..exceptions import OptionError
 from ..registry import PURDUE_SINGLE_HAND, SCALES, measure_from_paramcd, suggest_code
-from .columns import looks_like_measure, measure_code, normalise, role_of
+from . import redcap, visits
+from .columns import looks_like_measure, measure_code, near_role, normalise, role_of
 from .items import item_totals
+from .patients import check_ids, check_summary_rows, show
 from .problems import Problems
 from .source import RawTable
-from .values import factorize, parse_dates, parse_numbers
+from .values import DATE_YEARS, STR, factorize, parse_dates, parse_numbers
 
 #: ADaM derived variables that are recomputed by the timeline, not read back.
 ADAM_DERIVED = ("param", "avisitn", "base", "chg", "pchg", "ablfl", "anl01fl")
@@ -31,21 +34,34 @@ def tidy_scores(
     problems: Problems,
     *,
     columns: dict[str, str] | None = None,
+    ignore: list[str] | tuple[str, ...] | None = None,
     dayfirst: bool | None = None,
     purdue: str = "single",
 ) -> pd.DataFrame:
     """Validate a raw frame and return the tidy score table.
 
     Problems are appended to ``problems``; the returned table holds whatever
-    could be read (the caller decides whether to raise).
+    could be read (the caller decides whether to raise). ``problems.notes`` gets
+    ``columns`` (the source's header) and ``time`` (whether a date or study-day
+    column was found).
     """
     if purdue not in PURDUE_AGGREGATIONS:
-        raise ValueError(f"purdue must be one of {sorted(PURDUE_AGGREGATIONS)}, got {purdue!r}")
-    frame, rows = _drop_empty(raw.frame, raw.rows)
+        raise OptionError(f"`purdue` must be one of {sorted(PURDUE_AGGREGATIONS)}, "
+                          f"not {purdue!r}")
+    columns = dict(columns or {})
+    frame, rows = raw.frame, raw.rows
+    problems.notes["columns"] = [str(c) for c in frame.columns]
+    problems.notes["time"] = False
+    frame = _ignore(frame, ignore, problems)
+    if redcap.is_redcap(list(frame.columns)):
+        frame, rows = redcap.prepare(frame, rows, problems, columns)
+    frame, rows = _drop_empty(frame, rows)
     if frame.empty:
         problems.add("empty", "the file has a header but no data rows")
         return _empty_table()
-    roles, measures, passthrough = _map_columns(frame, columns or {}, problems)
+    frame, rows, src_override = _visit_columns(frame, rows, columns, problems)
+    roles, measures, passthrough = _map_columns(frame, columns, problems)
+    problems.notes["time"] = any(r in roles for r in ("date", "day", "ady"))
     if problems.has_errors:
         return _empty_table()
     long = "measure" in roles and "score" in roles
@@ -70,12 +86,19 @@ def tidy_scores(
         return _empty_table()
 
     n = len(frame)
-    patient, pcode, blank_pc = _text_codes(frame[roles["patient_id"]])
+    pcol = str(roles["patient_id"])
+    patient, pcode, blank_pc, puniq, raw_codes, raw_uniq, raw_to_text = _text_codes_full(
+        frame[roles["patient_id"]])
+    check_ids(puniq, pcode, raw_uniq, raw_codes, raw_to_text, rows, pcol, problems)
+    summary = check_summary_rows(puniq, pcode, rows, pcol, problems)
     if "visit" in roles:
-        visit, vcode, _ = _text_codes(frame[roles["visit"]])
+        visit, vcode, _, vuniq, *_rest = _text_codes_full(frame[roles["visit"]])
+        # a row already said under the patient column is not said again
+        check_summary_rows(vuniq, np.where(summary, -1, vcode), rows, str(roles["visit"]),
+                           problems)
     else:
         vcode = np.zeros(n, dtype=np.intp)
-        visit = pd.array([""], dtype="str").take(vcode)
+        visit = pd.array([""], dtype=STR).take(vcode)
     date = _dates(frame, roles, "date", rows, dayfirst, problems)
     first_dose = _dates(frame, roles, "first_dose_date", rows, dayfirst, problems)
     day = _days(frame, roles, rows, raw.decimal, problems, date, first_dose)
@@ -85,8 +108,10 @@ def tidy_scores(
     if "first_dose_date" in roles:
         extra["first_dose_date"] = first_dose
 
+    _varying_columns(frame, passthrough, pcode, rows, raw.decimal, problems)
     if long:
-        table, src_col, muniq = _from_long(frame, roles, rows, raw.decimal, problems)
+        table, src_col, muniq = _from_long(frame, roles, rows, raw.decimal, problems,
+                                           src_override)
         expand = None
     else:
         table, src_col, expand, muniq = _from_wide(frame, measures, raw.decimal)
@@ -131,6 +156,77 @@ def tidy_scores(
 
 
 # --------------------------------------------------------------------------- helpers
+def _ignore(frame: pd.DataFrame, ignore, problems: Problems) -> pd.DataFrame:  # noqa: ANN001
+    """Leave out the columns named in ``ignore`` (names compared as column names are)."""
+    if ignore is None:
+        return frame
+    if isinstance(ignore, str):
+        ignore = [ignore]
+    wanted = {normalise(c): c for c in ignore}
+    have = {normalise(c) for c in frame.columns}
+    missing = [c for k, c in wanted.items() if k not in have]
+    if missing:
+        problems.add("columns", f"ignore= names {missing} but the file has no such column; "
+                     f"found {_found(frame)}")
+    return frame.drop(columns=[c for c in frame.columns if normalise(c) in wanted])
+
+
+def _visit_columns(frame, rows, user, problems):
+    """A wide-by-visit sheet ("HFMSE baseline", "HFMSE month 6") made long."""
+    mapped = {normalise(k) for k in user}
+    cols = [c for c in frame.columns if normalise(c) not in mapped]
+    measures, times = visits.find(cols)
+    if not measures:
+        return frame, rows, None
+    own_roles = {role_of(c) for c in frame.columns if normalise(c) not in mapped}
+    own_roles |= {role_of(v) for v in user.values()}
+    if "visit" in own_roles or "measure" in own_roles:
+        return frame, rows, None  # a visit column exists: the columns are refused later
+    for role in ("date", "day"):
+        if role in own_roles and any(r == role for r, _ in times.values()):
+            col = next(c for c in frame.columns if role_of(c) == role)
+            problems.add("columns", f"column {col!r} gives one {role} per row but the scores "
+                         f"are one column per visit and some visits have their own {role} "
+                         "column; remove or rename one of them")
+    long, rows = visits.to_long(frame, rows, measures, times)
+    return long, rows, long.pop("_src")
+
+
+def _varying_columns(frame, passthrough, pcode, rows, decimal, problems) -> None:
+    """Report unrecognised numeric columns that vary within a patient."""
+    n_pat = int(pcode.max()) + 1 if len(pcode) else 0
+    for col in passthrough:
+        if str(col).startswith("Unnamed:"):
+            continue
+        values = frame[col]
+        if pd.api.types.is_bool_dtype(values.dtype):
+            continue
+        if pd.api.types.is_numeric_dtype(values.dtype):
+            num = values.to_numpy(dtype=float, na_value=np.nan)
+        elif values.dtype == object or pd.api.types.is_string_dtype(values.dtype):
+            num, code, bad = parse_numbers(values.reset_index(drop=True), decimal)
+            if bad.any() or np.isnan(num).all():
+                continue
+        else:
+            continue
+        first = np.full(n_pat + 1, np.nan)
+        order = np.arange(len(num))[::-1]
+        known = ~np.isnan(num[order])
+        first[pcode[order][known]] = num[order][known]
+        ref = first[pcode]
+        varies = ~np.isnan(num) & ~np.isnan(ref) & (num != ref)
+        if varies.any():
+            at = int(np.flatnonzero(varies)[0])
+            problems.add(
+                "column",
+                f"column {col!r} holds numbers that change within a patient but is not a known "
+                "measure, so it is not analysed (kept as a column of the table); if it is a "
+                f"score, map it with columns={{{str(col)!r}: CODE}} (CLI: --columns "
+                f"'{col}=CODE'); to leave it out, ignore=[{str(col)!r}]",
+                row=int(rows[at]), column=str(col), value=num[at], severity="warning",
+            )
+
+
 def _found(frame: pd.DataFrame, most: int = 12) -> str:
     names = [repr(str(c)) for c in frame.columns]
     more = f", ... ({len(names)} columns)" if len(names) > most else ""
@@ -233,17 +329,36 @@ def _map_columns(
         elif code is not None:
             seen.setdefault(code, []).append(str(col))
             measures.setdefault(col, code)
-        elif looks_like_measure(col):
-            hint = suggest_code(col)
+        elif looks_like_measure(col) or visits.prefix_measure(col):
+            prefix = visits.prefix_measure(col)
+            if prefix is not None:
+                code_, rest = prefix
+                hint = (f"; it starts with the measure {code_} followed by {rest!r}: if such "
+                        f"columns hold one visit each, name them like '{code_} baseline', "
+                        f"'{code_} month 6' (read as one column per visit) with no visit "
+                        "column; otherwise map it with columns={...}, or leave it out with "
+                        "ignore=[...]")
+            else:
+                near = suggest_code(col)
+                hint = (f"; did you mean {near!r}?" if near else "") + (
+                    " (pass columns={...} to map it, or rename it)")
             problems.add(
                 "measure",
-                f"column {col!r} looks like a score column but is not a known measure"
-                + (f"; did you mean {hint!r}?" if hint else "")
-                + " (pass columns={...} to map it, or rename it)",
+                f"column {col!r} looks like a score column but is not a known measure" + hint,
                 column=str(col), value=col,
             )
         else:
             passthrough.append(col)
+    for col in passthrough:
+        near = near_role(col)
+        if near is not None and near[0] not in roles and normalise(col) not in user_norm:
+            problems.add(
+                "columns",
+                f"column {col!r} looks like a misspelt {near[1]!r} (the {near[0]} column); "
+                f"rename it, or map it with columns={{{str(col)!r}: {near[0]!r}}} (CLI: "
+                f"--columns '{col}={near[0]}')",
+                column=str(col), value=col,
+            )
     for what, cols in seen.items():
         if len(cols) > 1:
             problems.add(
@@ -263,12 +378,18 @@ def _plain(col: pd.Series) -> pd.Series:
 
 def _text(col: pd.Series) -> pd.Series:
     """Identifier/label text: trimmed, whole-number floats without '.0', blanks as ''."""
-    return pd.Series(_text_codes(col)[0], dtype="str")
+    return pd.Series(_text_codes(col)[0], dtype=STR)
 
 
 def _text_codes(col: pd.Series) -> tuple[pd.api.extensions.ExtensionArray, np.ndarray, int]:
     """:func:`_text` as a string array, integer codes of the distinct cleaned texts, and
     the code of the empty text."""
+    return _text_codes_full(col)[:3]
+
+
+def _text_codes_full(col: pd.Series):  # noqa: ANN202 - a tuple of seven
+    """:func:`_text_codes` plus the distinct cleaned texts, each row's code of its raw
+    cell (-1 blank), the distinct raw cells and the cleaned code of each raw cell."""
     codes, uniques = factorize(col)
     if pd.api.types.is_string_dtype(uniques.dtype):
         clean = uniques.str.strip().to_numpy(dtype=object)
@@ -279,25 +400,45 @@ def _text_codes(col: pd.Series) -> tuple[pd.api.extensions.ExtensionArray, np.nd
     text_codes, text_uniques = pd.factorize(np.append(clean, ""))
     idx = text_codes[np.where(codes < 0, len(uniques), codes)]
     # taking from the distinct texts avoids validating a million strings one by one
-    texts = pd.array(np.asarray(text_uniques, dtype=object), dtype="str")
-    return texts.take(idx), idx, int(np.flatnonzero(np.asarray(text_uniques) == "")[0])
+    texts = pd.array(np.asarray(text_uniques, dtype=object), dtype=STR)
+    blank = int(np.flatnonzero(np.asarray(text_uniques) == "")[0])
+    return (texts.take(idx), idx, blank, np.asarray(text_uniques, dtype=object), codes,
+            uniques, text_codes[: len(uniques)])
 
 
 def _dates(frame, roles, role, rows, dayfirst, problems) -> pd.Series:
     if role not in roles:
         return pd.Series(pd.NaT, index=range(len(frame)), dtype="datetime64[ns]")
     col = roles[role]
-    dates, bad, ambiguity = parse_dates(frame[col].reset_index(drop=True), dayfirst)
+    dates, bad, ambiguity, odd = parse_dates(frame[col].reset_index(drop=True), dayfirst)
     if ambiguity:
         problems.add("date", ambiguity, column=str(col), row=int(rows[np.argmax(bad)]) if bad.any()
                      else None, value=frame[col].iloc[int(np.argmax(bad))] if bad.any() else None)
         return dates
     if bad.any():
         vals = frame[col].to_numpy()[bad]
-        problems.add_many("date", rows[bad], str(col), vals,
-                          [f"{v!r} is not a valid date (use YYYY-MM-DD, or dd/mm/yyyy with "
-                           "dayfirst=True)" for v in vals])
+        lo, hi = DATE_YEARS
+        problems.add_many("date", rows[bad], str(col), [_date_text(v) for v in vals],
+                          [f"{_shown_date(v)} is outside the plausible range of dates "
+                           f"({lo}-{hi}); correct the year" if o else
+                           f"{_shown_date(v)} is not a valid "
+                           "date (use YYYY-MM-DD, or dd/mm/yyyy with dayfirst=True)"
+                           for v, o in zip(vals, odd[bad], strict=True)])
     return dates
+
+
+def _shown_date(value: object) -> str:
+    return show(value) if isinstance(value, str) else _date_text(value)
+
+
+def _date_text(value: object) -> str:
+    """A date cell as written (native dates as YYYY-MM-DD)."""
+    if hasattr(value, "year") and hasattr(value, "month") and not isinstance(value, str):
+        try:
+            return f"{value.year:04d}-{value.month:02d}-{value.day:02d}"
+        except (TypeError, ValueError):
+            pass
+    return str(value)
 
 
 def _days(frame, roles, rows, decimal, problems, dates, first_dose) -> pd.Series:
@@ -322,7 +463,7 @@ def _days(frame, roles, rows, decimal, problems, dates, first_dose) -> pd.Series
     return pd.Series(day, dtype=float)
 
 
-def _from_long(frame, roles, rows, decimal, problems):
+def _from_long(frame, roles, rows, decimal, problems, src_override=None):
     mcol, scol = roles["measure"], roles["score"]
     values = frame[mcol].reset_index(drop=True)
     codes, uniques = factorize(values)
@@ -347,7 +488,7 @@ def _from_long(frame, roles, rows, decimal, problems):
     canon_codes, muniq = pd.factorize(lookup)
     idx = np.where(codes < 0, len(uniques), codes)
     mcode = canon_codes[idx]
-    measure = pd.array(np.asarray(muniq, dtype=object), dtype="str").take(mcode)
+    measure = pd.array(np.asarray(muniq, dtype=object), dtype=STR).take(mcode)
     raw_scores = frame[scol].reset_index(drop=True)
     num, code, bad = parse_numbers(raw_scores, decimal)
     raw = raw_scores.to_numpy()
@@ -359,7 +500,10 @@ def _from_long(frame, roles, rows, decimal, problems):
         code = np.where(bad, raw.astype(str), np.asarray(code, dtype=object))
     table = {S.MEASURE: measure, S.SCORE: num, S.MISSING_CODE: code, "bad": bad, "_mc": mcode,
              "raw": raw}
-    src = pd.Categorical.from_codes(np.zeros(len(frame), dtype=np.int8), [str(scol)])
+    if src_override is not None:
+        src = pd.Categorical(np.asarray(src_override, dtype=object).astype(str))
+    else:
+        src = pd.Categorical.from_codes(np.zeros(len(frame), dtype=np.int8), [str(scol)])
     return table, src, list(muniq)
 
 
@@ -390,7 +534,7 @@ def _from_wide(frame, measures, decimal):
     canon = [measures[c] for c in cols]
     canon_codes, muniq = pd.factorize(np.array(canon, dtype=object))
     table = {
-        S.MEASURE: pd.array(np.asarray(muniq, dtype=object), dtype="str").take(
+        S.MEASURE: pd.array(np.asarray(muniq, dtype=object), dtype=STR).take(
             canon_codes[pick]),
         S.SCORE: num, S.MISSING_CODE: code, "bad": bad, "raw": raw,
         "_mc": canon_codes[pick],

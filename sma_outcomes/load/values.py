@@ -11,6 +11,10 @@ import re
 import numpy as np
 import pandas as pd
 
+#: The text dtype of the tidy table: pandas' "str", stored as Python strings (taking
+#: from a few distinct values is twice as fast as with Arrow storage).
+STR = pd.StringDtype("python", na_value=np.nan)
+
 #: Codes for a score that was not obtained (compared case-insensitively, trimmed).
 #: The code is kept in ``missing_code``; the score becomes NaN.
 MISSING_CODES: dict[str, str] = {
@@ -30,8 +34,12 @@ MISSING_CODES: dict[str, str] = {
     ".": ".",
 }
 
-_ISO = re.compile(r"^(\d{4})-(\d{1,2})-(\d{1,2})(?:[ T]\d{1,2}:\d{2}(?::\d{2}(?:\.\d+)?)?)?$")
+_ISO = re.compile(r"^(\d{4})-(\d{1,2})-(\d{1,2})"
+                  r"(?:[ T]\d{1,2}:\d{2}(?::\d{2}(?:\.\d+)?)?(?:Z|[+-]\d{2}:?\d{2})?)?$")
 _DMY = re.compile(r"^(\d{1,2})[./-](\d{1,2})[./-](\d{4})(?:[ T]\d{1,2}:\d{2}(?::\d{2})?)?$")
+
+#: Years of a plausible visit or dose date; a date outside is refused with its row.
+DATE_YEARS = (1900, 2099)
 
 
 def factorize(values: pd.Series) -> tuple[np.ndarray, pd.Index]:
@@ -89,7 +97,7 @@ def parse_numbers(
     """
     if pd.api.types.is_numeric_dtype(values.dtype) and not pd.api.types.is_bool_dtype(values):
         number = values.to_numpy(dtype=float, na_value=np.nan)
-        code = pd.array([""], dtype="str").take(np.zeros(len(values), dtype=np.intp))
+        code = pd.array([""], dtype=STR).take(np.zeros(len(values), dtype=np.intp))
         return number, code, np.zeros(len(values), dtype=bool)
     codes, uniques = factorize(values)
     u_num = np.full(len(uniques) + 1, np.nan)
@@ -120,7 +128,7 @@ def parse_numbers(
             u_bad[i] = True
     idx = np.where(codes < 0, len(uniques), codes)
     # text arrays are built by taking from the few distinct codes: no per-row validation
-    return u_num[idx], pd.array(u_code, dtype="str").take(idx), u_bad[idx]
+    return u_num[idx], pd.array(u_code, dtype=STR).take(idx), u_bad[idx]
 
 
 def _components(text: str) -> tuple[str, int, int, int] | None:
@@ -135,7 +143,7 @@ def _components(text: str) -> tuple[str, int, int, int] | None:
 
 def parse_dates(
     values: pd.Series, dayfirst: bool | None = None
-) -> tuple[pd.Series, np.ndarray, str | None]:
+) -> tuple[pd.Series, np.ndarray, str | None, np.ndarray]:
     """Parse a date column without guessing.
 
     ISO dates (2020-03-04) and native spreadsheet dates are read as they are.
@@ -144,35 +152,59 @@ def parse_dates(
     a second number above 12 month-first); a column where every date reads both
     ways is refused rather than guessed.
 
+    Dates are calendar dates: a time of day is dropped. A time-zone-aware
+    datetime (or an ISO text with an offset, ``2021-03-04T23:30:00+01:00``) gives
+    its *local* calendar date, the date written on the clinic's own calendar, not
+    the date in UTC. Years outside :data:`DATE_YEARS` (1900-2099) are refused as
+    implausible (3021 or 1650 are typing errors), which also keeps every date
+    within what pandas can hold.
+
     Returns
     -------
     dates : Series of datetime64[ns]
-        NaT for blanks and unreadable cells.
+        NaT for blanks, unreadable and implausible cells.
     bad : ndarray of bool
-        Cells that are not a date, or an impossible date (31/02/2020).
+        Cells that are not a date, an impossible date (31/02/2020) or an
+        implausible one.
     ambiguity : str or None
         Why the column could not be read without ``dayfirst`` (then every
         non-ISO date is NaT and marked bad), or None.
+    implausible : ndarray of bool
+        The bad cells that are real dates with an implausible year.
 
     Examples
     --------
-    >>> d, bad, why = parse_dates(pd.Series(["13/02/2020", "2020-03-01", ""]))
-    >>> [str(x.date()) if x == x else None for x in d], bad.tolist(), why
-    (['2020-02-13', '2020-03-01', None], [False, False, False], None)
+    >>> d, bad, why, odd = parse_dates(pd.Series(["13/02/2020", "2020-03-01", "", "3021-01-02"]))
+    >>> [str(x.date()) if x == x else None for x in d], bad.tolist(), why, odd.tolist()
+    (['2020-02-13', '2020-03-01', None, None], [False, False, False, True], None, [False, False, False, True])
     >>> parse_dates(pd.Series(["03/02/2020"]))[2][:40]
     'every date could be day-first or month-f'
     """
-    n = len(values)
+    lo, hi = DATE_YEARS
     if pd.api.types.is_datetime64_any_dtype(values.dtype):
-        out = pd.Series(values.to_numpy(dtype="datetime64[ns]"), index=values.index)
-        return out, np.zeros(n, dtype=bool), None
+        col = values
+        if getattr(col.dt, "tz", None) is not None:
+            col = col.dt.tz_localize(None)  # wall-clock time where it was recorded
+        years = col.dt.year.to_numpy(dtype=float, na_value=np.nan)
+        odd = ~np.isnan(years) & ((years < lo) | (years > hi))
+        col = col.where(~odd).dt.normalize()
+        out = pd.Series(col.to_numpy(dtype="datetime64[ns]"), index=values.index)
+        return out, odd, None, odd
     codes, uniques = factorize(values)
     parts: list[tuple[str, int, int, int] | None] = []
     u_bad = np.zeros(len(uniques) + 1, dtype=bool)
-    u_native: dict[int, pd.Timestamp] = {}
+    u_odd = np.zeros(len(uniques) + 1, dtype=bool)
     for i, v in enumerate(uniques):
-        if isinstance(v, (pd.Timestamp, np.datetime64)) or hasattr(v, "year"):
-            u_native[i] = pd.Timestamp(v)
+        if isinstance(v, np.datetime64):
+            v = pd.Timestamp(v)
+        if hasattr(v, "year") and not isinstance(v, str):
+            if v is pd.NaT or pd.isna(v):
+                parts.append(None)
+                continue
+            parts.append(("iso", int(v.year), int(v.month), int(v.day)))
+            continue
+        if isinstance(v, (bool, np.bool_, int, float, np.integer, np.floating)):
+            u_bad[i] = True  # a number is not a date (an Excel serial exported as text)
             parts.append(None)
             continue
         text = str(v).strip()
@@ -216,17 +248,19 @@ def parse_dates(
             year[i], month[i], day[i] = p[3], m_, d_
         else:
             u_bad[i] = True
-    u_dates = pd.Series(pd.NaT, index=range(len(uniques) + 1), dtype="datetime64[ns]")
+            continue
+        if not lo <= year[i] <= hi:
+            u_bad[i] = u_odd[i] = True
+            year[i] = -1
+    u_dates = np.full(len(uniques) + 1, np.datetime64("NaT"), dtype="datetime64[ns]")
     ok = year >= 0
     if ok.any():
         built = pd.to_datetime(
             pd.DataFrame({"year": year[ok], "month": month[ok], "day": day[ok]}), errors="coerce"
         )
-        u_dates.iloc[np.flatnonzero(ok)] = built.to_numpy()
+        u_dates[np.flatnonzero(ok)] = built.to_numpy(dtype="datetime64[ns]")
         impossible = np.flatnonzero(ok)[built.isna().to_numpy()]
         u_bad[impossible] = True
-    for i, ts in u_native.items():
-        u_dates.iloc[i] = ts
     idx = np.where(codes < 0, len(uniques), codes)
-    out = pd.Series(u_dates.to_numpy()[idx], index=values.index)
-    return out, u_bad[idx], ambiguity
+    out = pd.Series(u_dates[idx], index=values.index)
+    return out, u_bad[idx], ambiguity, u_odd[idx]
