@@ -541,3 +541,68 @@ def measure_from_paramcd(code: str) -> str:
     extra = f"; did you mean {PARAMCD[hint]!r} ({hint})?" if hint else ""
     raise MeasureError(f"PARAMCD {code!r} is not a known parameter code{extra}")
 
+
+# Plain names and axis labels for figures (read-only views of the scales above).
+
+#: Length of a timed Purdue Pegboard trial in seconds: 30 s, assembly 60 s (Tiffin 1948).
+_PP_SECONDS = {"PP_ASSEMBLY": 60}
+
+
+def plain_name(code: str) -> str:
+    """The measure's name for titles and axis labels, without the word "total".
+
+    Unknown codes are returned as given.
+
+    Examples
+    --------
+    >>> plain_name("HFMSE"), plain_name("PP_PREF")
+    ('HFMSE', 'Purdue Pegboard, preferred hand')
+    """
+    scale = SCALES.get(code)
+    if scale is None:
+        return str(code)
+    name = scale.name
+    return name[: -len(" total")] if name.endswith(" total") else name
+
+
+def unit_label(code: str) -> str:
+    """The unit of a score as a reader needs it: timed Purdue trials name their duration.
+
+    Examples
+    --------
+    >>> unit_label("HFMSE"), unit_label("PP_PREF"), unit_label("PP_ASSEMBLY")
+    ('points', 'pins in 30 s', 'parts in 60 s')
+    """
+    scale = SCALES.get(code)
+    if scale is None:
+        return ""
+    if scale.family == "PP":
+        return f"{scale.unit} in {_PP_SECONDS.get(code, 30)} s"
+    return scale.unit
+
+
+def axis_label(code: str, *, change: bool = False, percent: bool = False) -> str:
+    """Axis label naming the measure and its unit: "HFMSE (points)".
+
+    Parameters
+    ----------
+    code : str
+        Measure code; an unknown code is returned as given.
+    change, percent : bool
+        Label a change from baseline, or a percent change.
+
+    Examples
+    --------
+    >>> axis_label("PP_PREF")
+    'Purdue Pegboard, preferred hand (pins in 30 s)'
+    >>> axis_label("HFMSE", change=True), axis_label("RULM", percent=True)
+    ('Change in HFMSE (points)', 'Change in RULM (% of baseline)')
+    """
+    if code not in SCALES:
+        return str(code)
+    name = plain_name(code)
+    if percent:
+        return f"Change in {name} (% of baseline)"
+    if change:
+        return f"Change in {name} ({unit_label(code)})"
+    return f"{name} ({unit_label(code)})"

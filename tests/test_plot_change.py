@@ -48,7 +48,7 @@ def test_waterfall_bars_sorted_changes(table):
     cats = classify_change(np.array(heights), 3.0)
     table_c = {"improved": IMPROVED, "stable": STABLE, "worsened": WORSENED}
     assert colors == [to_rgba(table_c[c]) for c in cats]
-    assert ax.get_ylabel() == "Change in HFMSE total (points)"
+    assert ax.get_ylabel() == "Change in HFMSE (points)"
 
 
 def test_waterfall_percent_has_no_default_threshold(table):
@@ -57,7 +57,7 @@ def test_waterfall_percent_has_no_default_threshold(table):
     np.testing.assert_allclose(sorted(p.get_height() for p in ax.patches),
                                sorted(month18(table)["pct_change"]))
     assert by_gid(ax, "threshold") == []
-    assert ax.get_ylabel() == "Change in HFMSE total (% of baseline)"
+    assert ax.get_ylabel() == "Change in HFMSE (% of baseline)"
     fig = plot_waterfall(table, measure="HFMSE", timepoint="Month 18", y="pct_change", threshold=20)
     assert sorted(line.get_ydata()[0] for line in by_gid(fig.axes[0], "threshold")) == [-20, 20]
 
@@ -110,7 +110,7 @@ def test_slope_segments_equal_baseline_and_score(table):
     (mean,) = by_gid(ax, "mean")
     np.testing.assert_allclose(mean.get_ydata(), [rows.baseline.mean(), rows.score.mean()])
     assert [t.get_text() for t in ax.get_xticklabels()] == ["Baseline", "Month 18"]
-    assert ax.get_ylabel() == "Purdue Pegboard, preferred hand (pins, 0–25)"
+    assert " ".join(ax.get_ylabel().split()) == "Purdue Pegboard, preferred hand (pins in 30 s)"
 
 
 def test_slope_labels_spread_without_overlap():
@@ -130,3 +130,15 @@ def test_spread():
     out = _spread(np.array([5.0, 5.0, 5.0, 0.0]), 1.0, lo=0.0, hi=6.0)
     assert out.tolist() == [4.0, 5.0, 6.0, 0.0]
     assert np.all(np.diff(np.sort(out)) >= 1.0 - 1e-12)
+
+
+def test_timepoint_defaults_to_the_last_common_one():
+    """No study-specific default: the last timepoint with a change for at least half."""
+    data, _ = make_table(6)
+    late = data.assign(timepoint=data["timepoint"].astype(str))
+    # only one of six patients reaches Month 18: it is not "common"
+    late = late[(late.timepoint != "Month 18") | (late.patient_id == "P1")]
+    fig = plot_waterfall(late, measure="HFMSE")
+    assert fig.axes[0].get_title("left") == "HFMSE at Month 14"
+    fig = plot_slope(data, measure="HFMSE")
+    assert [t.get_text() for t in fig.axes[0].get_xticklabels()] == ["Baseline", "Month 18"]

@@ -80,7 +80,7 @@ def test_drawn_lines_and_means(small):
     bars = ci.get_segments()
     np.testing.assert_allclose([b[0, 1] for b in bars], s.ci_low)
     np.testing.assert_allclose([b[1, 1] for b in bars], s.ci_high)
-    assert ax.get_ylabel() == "HFMSE total (points, 0–66)"
+    assert ax.get_ylabel() == "HFMSE (points)"
 
 
 def test_missing_score_breaks_patient_line():
@@ -100,7 +100,7 @@ def test_change_with_threshold_and_hue(small):
     assert len(by_gid(ax, "mean")) == 2
     labels = [t.get_text() for t in fig.legends[0].get_texts()]
     assert "SMA type 2 (n = 4)" in labels and "SMA type 3 (n = 2)" in labels
-    assert ax.get_ylabel() == "Change in HFMSE total (points)"
+    assert ax.get_ylabel() == "Change in HFMSE (points)"
 
 
 class FakeLMM:
@@ -121,7 +121,8 @@ class FakeLMM:
 def test_model_curve_adapter():
     cur = model_curve(FakeLMM(), np.array([0.0, DAYS_PER_MONTH * 6]), fixed={"sma_type": "2"})
     assert cur.estimate.tolist() == [20.0, 23.0]
-    assert cur.ci_high.tolist() == [22.0, 25.0]
+    # FakeLMM.predict takes no `level`: the band comes from its se at the 95 % normal quantile
+    np.testing.assert_allclose(cur.ci_high, [20 + 1.959964, 23 + 1.959964], atol=1e-6)
 
 
 def test_model_curve_per_hue_level(small):
@@ -194,3 +195,78 @@ def test_real_lmm_curve_per_sma_type(small):
         x = curve.get_xdata()
         want = fit.predict(pd.DataFrame({"months": x, "sma_type": level}), include_random=False)
         np.testing.assert_allclose(curve.get_ydata(), want["estimate"], rtol=1e-12)
+
+
+def _band(fig):
+    (band,) = by_gid(fig.axes[0], "model-band")
+    (curve,) = by_gid(fig.axes[0], "model")
+    verts = band.get_paths()[0].vertices
+    n = len(curve.get_xdata())
+    # fill_between: the lower edge left to right, then the upper edge back
+    low = verts[1:n + 1, 1]
+    high = verts[n + 2:2 * n + 2, 1][::-1]
+    return curve.get_xdata(), curve.get_ydata(), low, high
+
+
+def test_band_drawn_at_the_labelled_level_from_se(small):
+    """Issue 10: level=0.8 was labelled "80% CI" but the 95 % band was drawn."""
+    from scipy import stats
+
+    class NoCov(FakeLMM):
+        covariates = []
+
+        def predict(self, newdata, include_random=True):  # the old signature: no `level`
+            est = 20.0 + 0.5 * newdata["months"].to_numpy()
+            return newdata.assign(estimate=est, se=1.0, ci_low=est - 1.96, ci_high=est + 1.96)
+
+    fig = plot_cohort(small, measure="HFMSE", model=NoCov(), level=0.8)
+    _, est, low, high = _band(fig)
+    q = stats.norm.ppf(0.9)  # se = 1, no df column: normal quantile
+    np.testing.assert_allclose(high - est, q, rtol=1e-9)
+    np.testing.assert_allclose(est - low, q, rtol=1e-9)
+    labels = [t.get_text() for t in fig.legends[0].get_texts()]
+    assert "Mixed model, population (80% CI)" in labels and "Mean (80% CI)" in labels
+
+
+def test_level_passed_to_a_predict_that_takes_it(small):
+    seen = []
+
+    class WithLevel(FakeLMM):
+        covariates = []
+        level = 0.9
+
+        def predict(self, newdata, include_random=True, *, level=None):
+            seen.append(level)
+            est = 20.0 + 0.5 * newdata["months"].to_numpy()
+            return newdata.assign(estimate=est, ci_low=est - level, ci_high=est + level)
+
+    fig = plot_cohort(small, measure="HFMSE", model=WithLevel(), level=0.8)
+    _, est, low, high = _band(fig)
+    assert seen == [0.8]
+    np.testing.assert_allclose(high - est, 0.8)
+    plot_cohort(small, measure="HFMSE", model=WithLevel())  # default: the model's own level
+    assert seen[-1] == 0.9
+
+    class Bare(FakeLMM):
+        covariates = []
+
+        def predict(self, newdata, include_random=True):
+            return newdata.assign(estimate=1.0, ci_low=0.0, ci_high=2.0)
+
+    with pytest.raises(ValueError, match="cannot draw a 80% band"):
+        plot_cohort(small, measure="HFMSE", model=Bare(), level=0.8)
+
+
+def test_real_lmm_band_at_level(small):
+    from scipy import stats
+
+    from sma_outcomes.stats import lmm
+    data = small.copy()
+    data["months"] = data["day"] / DAYS_PER_MONTH
+    fit = lmm.fit_lmm(data, measure="HFMSE", random="intercept")
+    fig = plot_cohort(data, measure="HFMSE", model=fit, level=0.8)
+    x, est, low, high = _band(fig)
+    pred = fit.predict(pd.DataFrame({"months": x}), include_random=False)
+    q = stats.t.ppf(0.9, pred["df"].to_numpy())
+    np.testing.assert_allclose(high, pred["estimate"] + q * pred["se"], rtol=1e-9)
+    np.testing.assert_allclose(low, pred["estimate"] - q * pred["se"], rtol=1e-9)

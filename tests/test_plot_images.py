@@ -41,7 +41,7 @@ def _figures():
         "waterfall": lambda: plot_waterfall(data, measure="HFMSE", timepoint="Month 18"),
         "slope": lambda: plot_slope(data, measure="PP_PREF", timepoint="Month 18"),
         "timeline": lambda: plot_timeline(data, doses=doses),
-        "items": lambda: plot_item_heatmap(item_table(), scale="HFMSE", timepoint="Month 18"),
+        "items": lambda: plot_item_heatmap(item_table(), measure="HFMSE", timepoint="Month 18"),
     }
 
 

@@ -168,7 +168,7 @@ def test_baseline_without_timeline_columns():
 def test_labels_from_registry(table):
     data, doses = table
     fig = plot_patient(data, patient_id="P1", doses=doses)
-    assert fig.axes[0].get_ylabel().replace("\n", " ") == "HFMSE total (points, 0–66)"
+    assert fig.axes[0].get_ylabel().replace("\n", " ") == "HFMSE (points)"
     assert "Purdue Pegboard" in fig.axes[1].get_ylabel()
     assert fig.axes[-1].get_xlabel() == "Months since first dose"
     assert [t.get_text() for t in fig.texts] == ["Patient P1 · SMA type 2"]
@@ -285,8 +285,9 @@ def test_small_multiples_patients_by_measures(table):
     data, doses = table
     fig = plot_patients(data, patient_ids=["P3", "P1"], measures=["HFMSE", "PP_NONPREF"],
                         doses=doses)
-    assert [ax.get_title("left") for ax in fig.axes] == [
-        "P3 · HFMSE", "P3 · PP non-pref", "P1 · HFMSE", "P1 · PP non-pref"]
+    assert [ax.get_title("left") for ax in fig.axes] == ["P3", "P3", "P1", "P1"]
+    assert [" ".join(ax.get_ylabel().split()) for ax in fig.axes[:2]] == [
+        "HFMSE (points)", "Purdue Pegboard, non-preferred hand (pins in 30 s)"]
     y = by_gid(fig.axes[1], "scores")[0].get_ydata()
     assert np.isnan(y).sum() == 1  # P3's UTA visit is a gap
 

@@ -88,9 +88,9 @@ def item_table(n=4, seed=0):
 
 def test_item_matrix_and_heatmap_cells():
     d = item_table()
-    m = item_matrix(d, scale="HFMSE", timepoint="Month 18")
+    m = item_matrix(d, measure="HFMSE", timepoint="Month 18")
     assert m.shape == (4, 33) and list(m.columns)[:2] == ["HFMSE_01", "HFMSE_02"]
-    fig = plot_item_heatmap(d, scale="HFMSE", timepoint="Month 18")
+    fig = plot_item_heatmap(d, measure="HFMSE", timepoint="Month 18")
     ax = fig.axes[0]
     img = ax.images[0].get_array()
     np.testing.assert_array_equal(img.filled(np.nan), m.to_numpy())
@@ -99,7 +99,7 @@ def test_item_matrix_and_heatmap_cells():
     assert [t.get_text() for t in ax.get_yticklabels()] == ["P1", "P2", "P3", "P4"]
     texts = by_gid(ax, "item-value")
     assert len(texts) == int(np.sum(np.nan_to_num(m.to_numpy()) != 0))
-    assert fig.axes[1].get_ylabel() == "Change in item score (points)"
+    assert " ".join(fig.axes[1].get_ylabel().split()) == "Change in item score (points)"
     # colours: -2..2 each its own class, 0 white
     norm, cmap = ax.images[0].norm, ax.images[0].cmap
     assert [cmap(norm(v))[:3] for v in (0.0,)] == [(1.0, 1.0, 1.0)]
@@ -109,7 +109,7 @@ def test_item_matrix_and_heatmap_cells():
 def test_item_heatmap_scores_and_rulm():
     rows = [dict(patient_id="A", measure=f"RULM_{k}", timepoint="Month 6", score=1.0, change=0.0)
             for k in "BCD"]
-    fig = plot_item_heatmap(pd.DataFrame(rows), scale="RULM", timepoint="Month 6", y="score")
+    fig = plot_item_heatmap(pd.DataFrame(rows), measure="RULM", timepoint="Month 6", y="score")
     ax = fig.axes[0]
     assert [t.get_text() for t in ax.get_xticklabels()][:3] == ["B", "C", "D"]
     assert ax.images[0].get_array().count() == 3  # items E..T not scored
@@ -118,18 +118,37 @@ def test_item_heatmap_scores_and_rulm():
 def test_item_heatmap_errors():
     d = item_table()
     with pytest.raises(DataError, match="no HFMSE item scores|item-level data"):
-        plot_item_heatmap(d.assign(measure="HFMSE"), scale="HFMSE", timepoint="Month 18")
+        plot_item_heatmap(d.assign(measure="HFMSE"), measure="HFMSE", timepoint="Month 18")
     with pytest.raises(DataError, match="Month 6"):
-        plot_item_heatmap(d, scale="HFMSE", timepoint="Month 6")
+        plot_item_heatmap(d, measure="HFMSE", timepoint="Month 6")
     with pytest.raises(ValueError, match="has no items"):
-        plot_item_heatmap(d, scale="PP_PREF", timepoint="Month 18")
+        plot_item_heatmap(d, measure="PP_PREF", timepoint="Month 18")
 
 
 def test_item_heatmap_thirty_patients_labels_do_not_overlap():
-    fig = plot_item_heatmap(item_table(30, seed=2), scale="HFMSE", timepoint="Month 18")
+    fig = plot_item_heatmap(item_table(30, seed=2), measure="HFMSE", timepoint="Month 18")
     renderer = FigureCanvasAgg(fig).get_renderer()
     ax = fig.axes[0]
     for labels in (ax.get_yticklabels(), ax.get_xticklabels()):
         assert min(t.get_fontsize() for t in labels) >= 4.5
         assert no_overlap([t.get_window_extent(renderer) for t in labels])
     assert len(ax.get_yticklabels()) == 30 and len(ax.get_xticklabels()) == 33
+
+
+def test_item_heatmap_scale_keyword_is_deprecated():
+    d = item_table()
+    new = plot_item_heatmap(d, measure="HFMSE", timepoint="Month 18")
+    with pytest.warns(FutureWarning, match=r"plot_item_heatmap\(measure=\.\.\.\) instead"):
+        old = plot_item_heatmap(d, scale="HFMSE", timepoint="Month 18")
+    np.testing.assert_array_equal(old.axes[0].images[0].get_array(),
+                                  new.axes[0].images[0].get_array())
+    with pytest.warns(FutureWarning, match=r"item_matrix\(measure="):
+        item_matrix(d, scale="HFMSE", timepoint="Month 18")
+    with pytest.raises(TypeError, match="both"):
+        plot_item_heatmap(d, scale="HFMSE", measure="HFMSE")
+
+
+def test_item_heatmap_timepoint_defaults_to_the_last_common_one():
+    d = pd.concat([item_table().assign(timepoint="Month 6"), item_table(seed=1)])
+    fig = plot_item_heatmap(d, measure="HFMSE")
+    assert fig.axes[0].get_title("left") == "HFMSE items at Month 18"

@@ -17,7 +17,8 @@ import pandas as pd
 
 from .._shared import check_choice, natural_key, require_columns
 from ..exceptions import DataError, DataWarning
-from ..registry import SCALES, get_scale
+from ..registry import SCALES, get_scale, plain_name
+from ..registry import axis_label as _registry_axis_label
 from ..schema import (
     ANALYSED,
     BASELINE,
@@ -109,17 +110,27 @@ def resolve_threshold(measure: str, threshold: float | dict | None) -> float | N
 
 
 def axis_label(measure: str, *, change: bool = False, percent: bool = False) -> str:
-    """Label from the registry, or the bare code for an unknown measure.
+    """Axis label naming the measure and its unit, from the registry.
+
+    An unknown measure is labelled with its code.
 
     Examples
     --------
-    >>> axis_label("RULM")
-    'RULM total (points, 0–37)'
+    >>> axis_label("RULM"), axis_label("PP_PREF", change=True)
+    ('RULM (points)', 'Change in Purdue Pegboard, preferred hand (pins in 30 s)')
     """
-    try:
-        return get_scale(measure).axis_label(change=change, percent=percent)
-    except KeyError:
-        return measure
+    return _registry_axis_label(measure, change=change, percent=percent)
+
+
+def title_name(measure: str) -> str:
+    """Plain name of a measure for titles (the code for an unknown measure).
+
+    Examples
+    --------
+    >>> title_name("PP_NONPREF")
+    'Purdue Pegboard, non-preferred hand'
+    """
+    return plain_name(measure)
 
 
 def short_name(measure: str) -> str:

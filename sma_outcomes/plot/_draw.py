@@ -6,16 +6,13 @@ find it: ``"scores"``, ``"missing"``, ``"baseline"``, ``"band"``,
 
 Examples
 --------
->>> from sma_outcomes.plot._draw import wrap_label
->>> print(wrap_label("Purdue Pegboard, preferred hand (pins, 0–25)", 24))
-Purdue Pegboard,
-preferred hand
-(pins, 0–25)
+>>> from sma_outcomes.plot._draw import measure_color
+>>> measure_color("PP_PREF")
+'#D55E00'
 """
 
 from __future__ import annotations
 
-import textwrap
 from collections.abc import Sequence
 
 import numpy as np
@@ -54,23 +51,6 @@ def measure_color(measure: str) -> str:
         return _FIXED[scale.parent]
     index = _TOTALS.index(measure) if measure in _TOTALS else sum(map(ord, measure))
     return PALETTE[index % 7]
-
-
-def wrap_label(text: str, width: int) -> str:
-    """Wrap an axis label at spaces, keeping the "(unit, range)" part together.
-
-    Examples
-    --------
-    >>> wrap_label("HFMSE total (points, 0–66)", 40)
-    'HFMSE total (points, 0–66)'
-    """
-    if len(text) <= width:
-        return text
-    head, sep, tail = text.partition(" (")
-    lines = textwrap.wrap(head, width=max(width, 8), break_on_hyphens=False)
-    if sep:
-        lines.append("(" + tail)
-    return "\n".join(lines)
 
 
 def dose_label(phase: str) -> str:

@@ -21,7 +21,7 @@ from matplotlib.figure import Figure
 from matplotlib.lines import Line2D
 from matplotlib.patches import Patch
 
-from .._shared import check_choice, natural_key
+from .._shared import check_choice, last_common_timepoint, natural_key
 from ..exceptions import DataError, DataWarning
 from ..schema import BASELINE, CHANGE, PATIENT, PCT_CHANGE, SCORE
 from . import _data as D
@@ -104,7 +104,7 @@ def plot_waterfall(
     data: pd.DataFrame,
     *,
     measure: str,
-    timepoint: str,
+    timepoint: str | None = None,
     y: str = "change",
     threshold: float | None = None,
     hue: str | None = None,
@@ -127,8 +127,9 @@ def plot_waterfall(
         Table from :func:`sma_outcomes.change_from_baseline`.
     measure : str
         Measure code.
-    timepoint : str
-        Nominal timepoint, e.g. ``"Month 18"``.
+    timepoint : str, optional
+        Nominal timepoint, e.g. ``"Month 18"``. Default: the last timepoint at
+        which at least half of the patients have a change from baseline.
     y : {"change", "pct_change"}
         Change in the scale's unit or percent of baseline.
     threshold : float, optional
@@ -162,10 +163,11 @@ def plot_waterfall(
     [5.0, 1.0, -3.0]
     """
     check_choice("y", y, (CHANGE, PCT_CHANGE))
+    if timepoint is None:
+        timepoint = last_common_timepoint(data, [measure], func="plot_waterfall")
     rows = D.at_timepoint(data, measure, timepoint, [y] + ([hue] if hue else []))
     rows = _finite(rows, [y], f"a {y.replace('_', ' ')} at {timepoint}")
     if len(rows) == 0:
-
         raise DataError(f"no {measure} {y} at {timepoint} to draw")
     rows = rows.assign(_key=rows[PATIENT].map(natural_key))
     rows = rows.sort_values("_key", kind="mergesort")
@@ -189,7 +191,6 @@ def plot_waterfall(
             colors = [cmap.get(v, GREY) for v in rows[hue]]
             handles = [Patch(color=cmap[lev], label=hue_label(hue, lev)) for lev in levels]
         else:
-
             cats = classify_change(values, thr)
             colors = _category_colors(cats, measure_color(measure))
             handles = _category_handles(cats, thr, unit)
@@ -214,7 +215,7 @@ def plot_waterfall(
             ax.set_xticks([])
             ax.set_xlabel(f"Patients (n = {n}), sorted by change")
         ax.spines["bottom"].set_visible(False)
-        ax.set_title(title if title is not None else f"{D.short_name(measure)} at {timepoint}")
+        ax.set_title(title if title is not None else f"{D.title_name(measure)} at {timepoint}")
         if handles:
             ax.legend(handles=handles, loc="upper right", handlelength=1.0)
         finish(fig, own=own)
@@ -261,7 +262,7 @@ def plot_slope(
     data: pd.DataFrame,
     *,
     measure: str,
-    timepoint: str,
+    timepoint: str | None = None,
     threshold: float | None = None,
     hue: str | None = None,
     labels: bool | None = None,
@@ -284,8 +285,9 @@ def plot_slope(
         Table from :func:`sma_outcomes.change_from_baseline` (baseline, score).
     measure : str
         Measure code.
-    timepoint : str
-        Nominal timepoint for the right-hand end.
+    timepoint : str, optional
+        Nominal timepoint for the right-hand end. Default: the last timepoint
+        at which at least half of the patients have a change from baseline.
     threshold : float, optional
         Meaningful change; default the registry's.
     hue : str, optional
@@ -318,10 +320,11 @@ def plot_slope(
     >>> fig.axes[0].collections[0].get_segments()[0].tolist()
     [[0.0, 20.0], [1.0, 26.0]]
     """
+    if timepoint is None:
+        timepoint = last_common_timepoint(data, [measure], func="plot_slope")
     rows = D.at_timepoint(data, measure, timepoint, [BASELINE, SCORE] + ([hue] if hue else []))
     rows = _finite(rows, [BASELINE, SCORE], f"both a baseline and a score at {timepoint}")
     if len(rows) == 0:
-
         raise DataError(f"no {measure} baseline and score pairs at {timepoint} to draw")
     rows = rows.assign(_key=rows[PATIENT].map(natural_key)).sort_values("_key", kind="mergesort")
     b = rows[BASELINE].to_numpy(float)
@@ -344,7 +347,6 @@ def plot_slope(
             handles = [Line2D([], [], color=cmap[lev], lw=1.2, label=hue_label(hue, lev))
                        for lev in levels]
         else:
-
             cats = classify_change(s - b, thr)
             colors = _category_colors(cats, measure_color(measure))
             handles = [Line2D([], [], color=h.get_facecolor(), lw=1.2, label=h.get_label())

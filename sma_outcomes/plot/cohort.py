@@ -10,6 +10,7 @@ Examples
 
 from __future__ import annotations
 
+import inspect
 import warnings
 from typing import Any
 
@@ -22,7 +23,7 @@ from matplotlib.lines import Line2D
 from matplotlib.patches import Patch
 from scipy import stats
 
-from .._shared import check_choice, natural_key, require_columns
+from .._shared import check_choice, check_level, natural_key, require_columns
 from ..exceptions import DataError, ModelWarning
 from ..schema import (
     ANALYSED,
@@ -140,8 +141,7 @@ def cohort_summary(
     26.9683
     """
     check_choice("time", time, D.TIME_UNITS)
-    if not 0 < level < 1:
-        raise ValueError(f"`level` must be between 0 and 1, not {level!r}")
+    level = check_level(level)
     rows = _rows(data, measure, y)
     if ANALYSED in rows.columns:
         rows = rows[rows[ANALYSED].fillna(False).astype(bool)]
@@ -210,14 +210,21 @@ def model_curve(
     *,
     patients: pd.DataFrame | None = None,
     fixed: dict[str, Any] | None = None,
+    level: float = 0.95,
 ) -> pd.DataFrame:
-    """Population curve of a fitted LMM on a grid of study days.
+    """Population curve of a fitted LMM on a grid of study days, with its band at ``level``.
 
     Adapter between the plots and :class:`sma_outcomes.stats.LMMResult`: it
     needs only ``model.time`` (``"days"``, ``"months"`` or ``"years"``),
     ``model.covariates`` (names, may be empty) and
     ``model.predict(newdata, include_random=False)`` returning ``estimate``
     (or ``prediction``), ``ci_low`` and ``ci_high``.
+
+    The band is at ``level``: passed on as ``predict(..., level=level)`` when
+    ``predict`` takes it; otherwise recomputed from the ``se`` column (with
+    the t quantile at the ``df`` column when there is one, else the normal
+    quantile). A model whose ``predict`` gives neither raises a ValueError
+    for a level other than 0.95, rather than draw a band of another level.
 
     Covariates are set from ``fixed`` when given there, otherwise to their mean
     (numeric) or most frequent value (other) over ``patients`` (one row per
@@ -232,6 +239,8 @@ def model_curve(
         One row per patient with the covariate columns.
     fixed : dict, optional
         Covariate values to use.
+    level : float
+        Confidence level of the band.
 
     Returns
     -------
@@ -265,21 +274,44 @@ def model_curve(
             newdata[cov] = _representative(patients[cov])
         else:
             raise DataError(f"the model has covariate {cov!r}, which the table does not have")
-    pred = model.predict(newdata, include_random=False)
+    level = check_level(level)
+    takes_level = _takes_level(model.predict)
+    if takes_level:
+        pred = model.predict(newdata, include_random=False, level=level)
+    else:
+        pred = model.predict(newdata, include_random=False)
     est = next((c for c in ("estimate", "prediction", "predicted", "fitted") if c in pred), None)
     if est is None or "ci_low" not in pred or "ci_high" not in pred:
         raise ValueError(
             "model.predict(newdata, include_random=False) must return 'estimate', "
             f"'ci_low' and 'ci_high' columns; got {list(pred.columns)}"
         )
+    estimate = pred[est].to_numpy(float)
+    low, high = pred["ci_low"].to_numpy(float), pred["ci_high"].to_numpy(float)
+    if not takes_level:
+        if "se" in pred:
+            se = pred["se"].to_numpy(float)
+            df = pred["df"].to_numpy(float) if "df" in pred else np.full(len(se), np.inf)
+            q = np.where(np.isfinite(df), stats.t.ppf(0.5 + level / 2, np.where(
+                np.isfinite(df), df, 1.0)), stats.norm.ppf(0.5 + level / 2))
+            low, high = estimate - q * se, estimate + q * se
+        elif not np.isclose(level, 0.95):
+            raise ValueError(
+                f"cannot draw a {level:.0%} band: model.predict() takes no `level` and "
+                "returns no `se` column; use level=0.95 or a model that gives either"
+            )
     return pd.DataFrame(
-        {
-            DAY: np.asarray(days, float),
-            "estimate": pred[est].to_numpy(float),
-            "ci_low": pred["ci_low"].to_numpy(float),
-            "ci_high": pred["ci_high"].to_numpy(float),
-        }
+        {DAY: np.asarray(days, float), "estimate": estimate, "ci_low": low, "ci_high": high}
     )
+
+
+def _takes_level(predict: Any) -> bool:
+    """Whether ``predict`` accepts a ``level`` keyword."""
+    try:
+        params = inspect.signature(predict).parameters
+    except (TypeError, ValueError):
+        return False
+    return "level" in params or any(p.kind is p.VAR_KEYWORD for p in params.values())
 
 
 def _check_model(model: Any, measure: str, y: str) -> None:
@@ -295,18 +327,36 @@ def _check_model(model: Any, measure: str, y: str) -> None:
 # drawing
 
 
-def _segments(x: np.ndarray, y: np.ndarray) -> list[np.ndarray]:
-    """Pieces of a polyline between missing values (never bridged)."""
+def _segments(x: np.ndarray, y: np.ndarray, ids: np.ndarray | None = None) -> list[np.ndarray]:
+    """Pieces of each patient's polyline between missing values (never bridged).
+
+    ``x``, ``y`` and ``ids`` are sorted by patient and time; a piece ends at a
+    missing value and where the patient changes. Vectorised: thousands of
+    patients cost one pass.
+
+    Examples
+    --------
+    >>> x = np.array([0.0, 1, 2, 0, 1]); y = np.array([1.0, np.nan, 3, 4, 5])
+    >>> [s[:, 1].tolist() for s in _segments(x, y, np.array(list("aaabb")))]
+    [[1.0], [3.0], [4.0, 5.0]]
+    """
+    x = np.asarray(x, float)
+    y = np.asarray(y, float)
     ok = np.isfinite(x) & np.isfinite(y)
-    segs, start = [], None
-    for i, good in enumerate(np.append(ok, False)):
-        if good and start is None:
-            start = i
-        elif not good and start is not None:
-            if i - start >= 1:
-                segs.append(np.column_stack([x[start:i], y[start:i]]))
-            start = None
-    return segs
+    if not ok.any():
+        return []
+    # a new piece starts at every good point whose predecessor is bad or another patient's
+    start = ok.copy()
+    start[1:] &= ~ok[:-1] | (ids[1:] != ids[:-1] if ids is not None else False)
+    piece = np.cumsum(start)[ok]
+    pts = np.column_stack([x[ok], y[ok]])
+    cuts = np.flatnonzero(np.diff(piece)) + 1
+    return np.split(pts, cuts)
+
+
+#: Above this many patient lines, vector output rasterises them (one image, not
+#: thousands of paths); axes, text and means stay vector.
+RASTER_ABOVE = 200
 
 
 def plot_cohort(
@@ -319,7 +369,7 @@ def plot_cohort(
     hue: str | None = None,
     show_patients: bool = True,
     show_mean: bool = True,
-    level: float = 0.95,
+    level: float | None = None,
     threshold: float | None = None,
     legend: bool = True,
     title: str | None = None,
@@ -356,8 +406,10 @@ def plot_cohort(
         and curves.
     show_patients, show_mean : bool
         Draw the individual lines; draw the means with CIs.
-    level : float
-        Confidence level of the mean's interval.
+    level : float, optional
+        Confidence level of the means' intervals and of the model's band
+        (both labelled with it); default the model's ``level`` when a model
+        with one is given, else 0.95.
     threshold : float, optional
         For change plots, the meaningful change line (default the registry's).
     legend : bool
@@ -385,6 +437,10 @@ def plot_cohort(
     ['patients']
     """
     check_choice("time", time, D.TIME_UNITS)
+    if level is None:
+        level = getattr(model, "level", None) if model is not None else None
+        level = 0.95 if level is None else level
+    level = check_level(level)
     rows = _rows(data, measure, y)
     levels = _levels(rows, hue)
     summary = (
@@ -412,21 +468,25 @@ def plot_cohort(
         npat = rows[PATIENT].nunique()
 
         if show_patients:
+            ordered = rows.sort_values([PATIENT, DAY], kind="mergesort")
+            raster = npat > RASTER_ABOVE
             for lev in levels:
-                sub = rows if lev is None else rows[rows[hue] == lev]
-                segs = []
-                for _pid, g in sub.sort_values([PATIENT, DAY], kind="mergesort").groupby(PATIENT, sort=False):
-                    segs += _segments(D.to_time(g[DAY].to_numpy(float), time),
-                                      pd.to_numeric(g[y], errors="coerce").to_numpy(float))
+                sub = ordered if lev is None else ordered[(ordered[hue] == lev).to_numpy()]
+                segs = _segments(D.to_time(sub[DAY].to_numpy(float), time),
+                                 pd.to_numeric(sub[y], errors="coerce").to_numpy(float),
+                                 sub[PATIENT].to_numpy())
                 color = GREY if lev is None else colors[lev]
-                lc = LineCollection(segs, colors=color, linewidths=0.6, alpha=0.45 if lev is None else 0.35,
+                thin = 0.6 if npat <= RASTER_ABOVE else 0.4
+                alpha = (0.45 if lev is None else 0.35) * (1.0 if npat <= RASTER_ABOVE else 0.6)
+                lc = LineCollection(segs, colors=color, linewidths=thin, alpha=alpha,
                                     zorder=1, gid="patients")
+                lc.set_rasterized(raster)
                 ax.add_collection(lc)
                 single = [s for s in segs if len(s) == 1]
                 if single:
                     pts = np.vstack(single)
                     ax.plot(pts[:, 0], pts[:, 1], ls="none", marker="o", ms=1.5, color=color,
-                            alpha=0.45, zorder=1, gid="patients-points")
+                            alpha=alpha, zorder=1, gid="patients-points", rasterized=raster)
             if hue is None:
                 handles.append(Line2D([], [], color=GREY, lw=0.6, label=f"Patients (n = {npat})"))
 
@@ -442,7 +502,7 @@ def plot_cohort(
                 )
             for lev in curve_levels:
                 cur = model_curve(model, grid, patients=per_patient,
-                                  fixed=None if lev is None else {hue: lev})
+                                  fixed=None if lev is None else {hue: lev}, level=level)
                 cx = D.to_time(cur[DAY].to_numpy(), time)
                 color = GREY_DARK if lev is None else colors[lev]
                 ax.fill_between(cx, cur["ci_low"], cur["ci_high"], color=color, alpha=0.15, lw=0,

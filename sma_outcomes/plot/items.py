@@ -15,9 +15,9 @@ from matplotlib.axes import Axes
 from matplotlib.colors import BoundaryNorm, ListedColormap
 from matplotlib.figure import Figure
 
-from .._shared import check_choice, require_columns
-from ..exceptions import DataError
-from ..registry import get_scale, items_of
+from .._shared import check_choice, last_common_timepoint, renamed, require_columns
+from ..exceptions import DataError, MeasureError
+from ..registry import get_scale, items_of, plain_name, unit_label
 from ..schema import ANALYSED, CHANGE, MEASURE, PATIENT, SCORE, TIMEPOINT
 from . import _data as D
 from .style import DOUBLE_COLUMN, finish, house_style, new_figure
@@ -34,11 +34,12 @@ _SEQUENTIAL = ("#FFFFFF", "#C6DBEF", "#6BAED6", "#2171B5", "#08306B")
 _MISSING = "#BDBDBD"
 
 
+@renamed(scale="measure")
 def item_matrix(
     data: pd.DataFrame,
     *,
-    scale: str,
-    timepoint: str,
+    measure: str,
+    timepoint: str | None = None,
     y: str = "change",
     patient_ids: Sequence[str] | None = None,
 ) -> pd.DataFrame:
@@ -49,10 +50,11 @@ def item_matrix(
     data : DataFrame
         Tidy table with item-level measures (HFMSE_01..HFMSE_33, RULM_B..RULM_T)
         and, for ``y="change"``, the columns of :func:`change_from_baseline`.
-    scale : {"HFMSE", "RULM"}
-        The total whose items are wanted.
-    timepoint : str
-        Nominal timepoint.
+    measure : {"HFMSE", "RULM"}
+        The total whose items are wanted (``scale=`` is its deprecated name).
+    timepoint : str, optional
+        Nominal timepoint; default the last one at which at least half of the
+        patients have an item change.
     y : {"change", "score"}
         Value in the cells.
     patient_ids : list of str, optional
@@ -69,14 +71,16 @@ def item_matrix(
     >>> import pandas as pd
     >>> df = pd.DataFrame({"patient_id": ["a", "a"], "measure": ["RULM_B", "RULM_C"],
     ...     "timepoint": "Month 6", "change": [1.0, -1.0]})
-    >>> m = item_matrix(df, scale="RULM", timepoint="Month 6")
+    >>> m = item_matrix(df, measure="RULM", timepoint="Month 6")
     >>> m.loc["a", ["RULM_B", "RULM_C", "RULM_D"]].tolist()
     [1.0, -1.0, nan]
     """
     check_choice("y", y, (CHANGE, SCORE))
+    scale = measure
     items = list(items_of(get_scale(scale).code))
     if not items:
-        raise ValueError(f"{scale} has no items; use a total with items such as HFMSE or RULM")
+        raise MeasureError(f"`measure`: {scale} has no items; use a total with items such as "
+                           "HFMSE or RULM")
     hint = "run sma_outcomes.change_from_baseline(data) first" if y == CHANGE else ""
     require_columns(data, [PATIENT, MEASURE, TIMEPOINT, y], func="plot_item_heatmap", hint=hint)
     rows = data[data[MEASURE].isin(items)]
@@ -85,6 +89,8 @@ def item_matrix(
             f"the table has no {scale} item scores ({items[0]}..{items[-1]}); the item "
             "heatmap needs item-level data"
         )
+    if timepoint is None:
+        timepoint = last_common_timepoint(rows, func="item_matrix")
     rows = rows[rows[TIMEPOINT].astype(object) == timepoint]
     if ANALYSED in rows.columns:
         rows = rows[rows[ANALYSED].fillna(False).astype(bool)]
@@ -100,11 +106,12 @@ def item_matrix(
     return mat
 
 
+@renamed(scale="measure")
 def plot_item_heatmap(
     data: pd.DataFrame,
     *,
-    scale: str,
-    timepoint: str,
+    measure: str,
+    timepoint: str | None = None,
     y: str = "change",
     patient_ids: Sequence[str] | None = None,
     annotate: bool | None = None,
@@ -124,10 +131,12 @@ def plot_item_heatmap(
     ----------
     data : DataFrame
         Tidy table with item-level measures (see :func:`item_matrix`).
-    scale : {"HFMSE", "RULM"}
-        The total whose items are drawn.
-    timepoint : str
-        Nominal timepoint, e.g. ``"Month 18"``.
+    measure : {"HFMSE", "RULM"}
+        The total whose items are drawn. ``scale=`` still works, with a
+        ``FutureWarning``: it is the deprecated name of ``measure=``.
+    timepoint : str, optional
+        Nominal timepoint, e.g. ``"Month 18"``; default the last one at which
+        at least half of the patients have an item change.
     y : {"change", "score"}
         Change from baseline (diverging colours) or the item score itself.
     patient_ids : list of str, optional
@@ -153,12 +162,15 @@ def plot_item_heatmap(
     >>> df = pd.DataFrame({"patient_id": ["a", "a", "b"],
     ...     "measure": ["RULM_B", "RULM_C", "RULM_B"], "timepoint": "Month 6",
     ...     "change": [1.0, -1.0, 2.0]})
-    >>> fig = plot_item_heatmap(df, scale="RULM", timepoint="Month 6")
+    >>> fig = plot_item_heatmap(df, measure="RULM", timepoint="Month 6")
     >>> fig.axes[0].images[0].get_array()[0, :2].tolist()
     [1.0, -1.0]
     """
-    mat = item_matrix(data, scale=scale, timepoint=timepoint, y=y, patient_ids=patient_ids)
-    sc = get_scale(scale)
+    item_rows = data[data[MEASURE].isin(items_of(get_scale(measure).code))]
+    if timepoint is None and len(item_rows):
+        timepoint = last_common_timepoint(item_rows, func="plot_item_heatmap")
+    mat = item_matrix(data, measure=measure, timepoint=timepoint, y=y, patient_ids=patient_ids)
+    sc = get_scale(measure)
     item_scales = [get_scale(c) for c in mat.columns]
     top = max(s.maximum for s in item_scales)
     if y == CHANGE:
@@ -166,12 +178,12 @@ def plot_item_heatmap(
         k = min(max(k, 1), 3)
         colors = list(_DIVERGING[k])
         bounds = np.arange(-k - 0.5, k + 1.0, 1.0)
-        label = f"Change in item score ({sc.unit})"
+        label = f"Change in item score ({unit_label(sc.code)})"
     else:
         k = min(max(int(np.ceil(top)), 1), 4)
         colors = list(_SEQUENTIAL[: k + 1])
         bounds = np.arange(-0.5, k + 1.0, 1.0)
-        label = f"Item score ({sc.unit})"
+        label = f"Item score ({unit_label(sc.code)})"
     cmap = ListedColormap(colors).with_extremes(bad=_MISSING)
     norm = BoundaryNorm(bounds, cmap.N)
     npat, nit = mat.shape
@@ -198,9 +210,9 @@ def plot_item_heatmap(
         ax.tick_params(which="minor", length=0)
         for side in ("top", "right", "left", "bottom"):
             ax.spines[side].set_visible(False)
-        ax.set_xlabel(f"{sc.abbreviation} item")
+        ax.set_xlabel(f"{plain_name(sc.code)} item")
         ax.set_ylabel("Patient")
-        ax.set_title(title if title is not None else f"{sc.abbreviation} items at {timepoint}")
+        ax.set_title(title if title is not None else f"{plain_name(sc.code)} items at {timepoint}")
         show = annotate if annotate is not None else npat <= 40
         if show:
             for (i, j), v in np.ndenumerate(mat.to_numpy(float)):

@@ -31,9 +31,8 @@ from ._draw import (
     measure_color,
     number_rows,
     shade_loading,
-    wrap_label,
 )
-from .style import DOUBLE_COLUMN, SINGLE_COLUMN, finish, house_style, new_figure
+from .style import DOUBLE_COLUMN, SINGLE_COLUMN, finish, house_style, new_figure, wrap_label
 
 __all__ = ["plot_patient", "plot_patients"]
 
@@ -464,6 +463,9 @@ def plot_patients(
         nc, nr = len(measures), len(pids)
         cells = [(pid, m) for pid in pids for m in measures]
     height = nr * panel_height + 0.55 + (0.35 if legend else 0.0)
+    # y labels name measure and unit; wrapped to the panel height (6 pt characters)
+    chars = max(12, int((panel_height - 0.3) * 72 / (0.55 * 6.0)))
+    labels = {m: wrap_label(D.axis_label(m), chars) for m in measures}
 
     with house_style():
         fig = new_figure(width, height, layout="constrained")
@@ -482,7 +484,9 @@ def plot_patients(
                     dose_numbers=False, axes_width_pt=axw, markersize=2.6, lw=1.0,
                 )
             )
-            a.set_title(pid if single else f"{pid} · {D.short_name(m)}", fontsize=6.5)
+            a.set_title(pid, fontsize=6.5, pad=6.0 if all_doses is not None else 3.0)
+            if not single or k % nc == 0:  # one measure: the first panel of each row
+                a.set_ylabel(labels[m], fontsize=6.0, labelpad=2.0)
             ylims.setdefault(m, []).append(a.get_ylim())
         for a in flat[len(cells):]:
             a.set_visible(False)
@@ -496,8 +500,6 @@ def plot_patients(
                 grid[r, c].tick_params(labelbottom=(r == col[-1]))
         _x_locator(flat[0], xlim[1] - xlim[0], time)
         fig.supxlabel(D.time_label(time), fontsize=7)
-        if single:
-            fig.supylabel(D.axis_label(measures[0]), fontsize=7)
         if legend:
             merged = _merge_legend(infos)
             color = infos[0]["color"] if single else "#4D4D4D"

@@ -19,6 +19,7 @@ Examples
 from __future__ import annotations
 
 import contextlib
+import textwrap
 from collections.abc import Iterator
 from typing import Any
 
@@ -36,6 +37,7 @@ __all__ = [
     "house_style",
     "new_figure",
     "color_for",
+    "wrap_label",
 ]
 
 #: The eight Okabe-Ito colours (Okabe & Ito 2008, "Color Universal Design").
@@ -183,6 +185,58 @@ def color_for(index: int) -> str:
     return PALETTE[index % len(PALETTE)]
 
 
+def wrap_label(text: str, width: int) -> str:
+    """Wrap a label at spaces, keeping the "(unit)" part on a line of its own.
+
+    Examples
+    --------
+    >>> wrap_label("HFMSE (points)", 40)
+    'HFMSE (points)'
+    >>> print(wrap_label("Change in Purdue Pegboard, preferred hand (pins in 30 s)", 32))
+    Change in Purdue Pegboard,
+    preferred hand
+    (pins in 30 s)
+    """
+    text = " ".join(str(text).split())
+    if len(text) <= width:
+        return text
+    head, sep, tail = text.partition(" (")
+    lines = textwrap.wrap(head, width=max(width, 8), break_on_hyphens=False)
+    if sep:
+        tail = "(" + tail
+        if len(lines[-1]) + 1 + len(tail) <= width:
+            lines[-1] += " " + tail
+        else:
+            lines.append(tail)
+    return "\n".join(lines)
+
+
+def _fit_labels(fig: Figure, renderer) -> bool:
+    """Wrap every y-axis label (and the figure's supylabel) longer than its axes.
+
+    Returns whether a label changed (the layout must then run again).
+    """
+    changed = False
+    labels = [(ax.yaxis.label, ax.get_window_extent(renderer).height)
+              for ax in fig.axes if ax.get_visible()]
+    if fig._supylabel is not None:
+        labels.append((fig._supylabel, 0.92 * fig.bbox.height))
+    for label, room in labels:
+        text = label.get_text()
+        if not text or not label.get_visible() or room <= 0:
+            continue
+        length = label.get_window_extent(renderer).height  # rotated: the text's length
+        if length <= room:
+            continue
+        longest = max(len(line) for line in text.split("\n"))
+        per_char = length / max(longest, 1)  # length of one character on the longest line
+        wrapped = wrap_label(text, max(8, min(longest - 1, int(0.97 * room / per_char))))
+        if wrapped != text:
+            label.set_text(wrapped)
+            changed = True
+    return changed
+
+
 def finish(fig: Figure, *, own: bool = True) -> None:
     """Make a figure independent of the rcParams in force when it is drawn.
 
@@ -206,6 +260,12 @@ def finish(fig: Figure, *, own: bool = True) -> None:
     engine = fig.get_layout_engine()
     if own and engine is not None and type(engine).__name__ == "ConstrainedLayoutEngine":
         engine.execute(fig)
+        # a label longer than its axes would leave the canvas: wrap it, lay out again
+        renderer = fig._get_renderer()
+        for _ in range(3):
+            if not _fit_labels(fig, renderer):
+                break
+            engine.execute(fig)
         fig.set_layout_engine("none")
 
 
