@@ -165,6 +165,8 @@ def test_expected_trajectory_and_validation():
         make_reference(pd.DataFrame({"measure": "HFMSE", "age_min": [2.0, 4.0],
                                      "age_max": [5.0, 8.0], "mean": 0.0, "sd": 1.0}),
                        name="bad")
+    with pytest.raises(OptionError, match="no reference describes"):
+        compare_to_reference(_changes(6.0, 7.0, 1.0, measure="RULM"), ONE_BAND, measures="RULM")
     with pytest.raises(OptionError, match="sd_scaling"):
         compare_to_reference(_changes(6.0, 7.0, 1.0), ONE_BAND, sd_scaling="linear")
 

@@ -516,6 +516,10 @@ def compare_to_reference(
             raise OptionError(f"the references describe {covered}, none of which is in the data "
                               f"(the data have {present})")
         measures = chosen
+    wanted = [measures] if isinstance(measures, str) else list(measures)
+    if not set(wanted) & set(covered):
+        raise OptionError(f"`measures` {wanted}: no reference describes them; the references "
+                          f"describe {covered}")
     rows = change_rows(data, measures, timepoint, func="compare_to_reference")
     require_columns(data, [schema.IS_BASELINE], func="compare_to_reference",
                     hint="it dates the baseline; change_from_baseline() adds it")
