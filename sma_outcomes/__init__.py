@@ -60,6 +60,8 @@ _LAZY: dict[str, str] = {
     "responders": "sma_outcomes.stats",
     "fit_lmm": "sma_outcomes.stats",
     "fit_mmrm": "sma_outcomes.stats",
+    "LMMResult": "sma_outcomes.stats",
+    "MMRMResult": "sma_outcomes.stats",
     "patient_verdicts": "sma_outcomes.stats",
     "concordance": "sma_outcomes.stats",
     "fit_mi": "sma_outcomes.stats",

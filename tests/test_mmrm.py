@@ -8,7 +8,14 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from sma_outcomes import ConvergenceWarning, DataError, DataWarning, ModelWarning
+from sma_outcomes import (
+    ColumnError,
+    ConvergenceWarning,
+    DataError,
+    DataWarning,
+    MeasureError,
+    ModelWarning,
+)
 from sma_outcomes.stats.mmrm import FALLBACK_CHAIN, MMRMResult, fit_mmrm
 from sma_outcomes.stats.mmrm import fit as fit_module
 
@@ -85,10 +92,11 @@ def test_baseline_only_patients_warned(changes):
 
 
 def test_several_measures_need_measure(changes):
-    with pytest.raises(DataError, match="several measures"):
+    with pytest.raises(MeasureError, match=r"data have 2: pass `measure=` one of \['HFMSE', 'RULM'\]"):
         fit_mmrm(changes)
-    with pytest.raises(DataError, match="not in the table"):
+    with pytest.raises(MeasureError, match="`measure` 'MFM32' is not in the data"):
         fit_mmrm(changes, "MFM32")
+    assert issubclass(MeasureError, DataError)
 
 
 def test_duplicate_visit_is_an_error(changes):
@@ -105,7 +113,7 @@ def test_bad_names_are_explained(changes):
         fit_mmrm(changes, "HFMSE", df="containment")
     with pytest.raises(ValueError, match="REML"):
         fit_mmrm(changes, "HFMSE", df="kr", reml=False)
-    with pytest.raises(DataError, match="'site'"):
+    with pytest.raises(ColumnError, match="fit_mmrm\\(\\) needs the column 'site'"):
         fit_mmrm(changes, "HFMSE", covariates=("baseline", "site"))
 
 
@@ -259,6 +267,29 @@ def test_inestimable_cell_reported(changes):
     cell = f.lsmeans.query("visit == 'Month 14' and arm == 'Risdiplam'")
     assert cell["estimate"].isna().all()
     assert f.lsmeans.query("visit == 'Month 6'")["estimate"].notna().all()
+
+
+@pytest.mark.parametrize("empty_arm", ["Nusinersen", "Risdiplam"])
+def test_inestimable_cell_warning_names_the_empty_cell(changes, empty_arm):
+    """Issue 10: with the first arm's cell empty, the warning named the other arm's cell.
+
+    Either way the aliased coefficient is arm[T.Risdiplam]:timepoint[T.Month 14]
+    (the later of two identical columns); the warning must name the arm x visit
+    cell that has no patient.
+    """
+    d = changes.query("measure == 'HFMSE'").copy()
+    d = d.loc[~((d.arm == empty_arm) & (d.timepoint == "Month 14"))]
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        f = fit_mmrm(d, "HFMSE", arm="arm", covariance="ar1")
+    msgs = [str(w.message) for w in caught if "cannot be estimated" in str(w.message)]
+    assert len(msgs) == 1
+    assert f"no patient has a value in arm '{empty_arm}' at timepoint 'Month 14'" in msgs[0]
+    other = {"Nusinersen": "Risdiplam", "Risdiplam": "Nusinersen"}[empty_arm]
+    assert f"'{other}'" not in msgs[0]
+    assert msgs[0] in f.notes
+    cell = f.lsmeans.query("visit == 'Month 14' and arm == @empty_arm")
+    assert cell["estimate"].isna().all()
 
 
 # -------------------------------------------------------------------- display

@@ -1,10 +1,21 @@
 """Model frame and design matrices for :func:`sma_outcomes.stats.fit_lmm`.
 
 Selects the measure, derives ``days``/``months``/``years`` from ``day`` when
-asked, drops (and counts) incomplete rows, and builds the fixed-effects matrix:
+asked, drops (and counts) incomplete rows, and builds the fixed-effects matrix
+with the package's one design builder (:mod:`sma_outcomes.stats._design`):
 intercept, time, one hinge ``(time - k)+`` per knot, then the covariates
 (numeric as they are; categorical, boolean and string columns treatment-coded
-against their first level).
+against their first level). The random-effects matrix is ``1`` (random
+intercept), ``1, time`` (random slope) or ``1, time, (time - k)+ ...``
+(``random="piecewise"``).
+
+Examples
+--------
+>>> import sma_outcomes as so
+>>> d = build_design(so.load_example("cohort"), "HFMSE", y="score", time="months",
+...                  group="patient_id", random="slope", knots=None, covariates=None)
+>>> d.terms, d.X.shape[1], d.Z.shape[1]
+(['Intercept', 'months'], 2, 2)
 """
 
 from __future__ import annotations
@@ -16,12 +27,16 @@ import numpy as np
 import pandas as pd
 
 from ... import schema
+from ..._shared import check_choice, pick_measure, require_columns
+from ...exceptions import ColumnError, OptionError
+from .._design import ModelMatrix, design_matrix, matrix_like, quote
 
 _DERIVED_TIME = {
     "days": 1.0,
     "months": schema.DAYS_PER_MONTH,
     "years": schema.DAYS_PER_YEAR,
 }
+RANDOM_CHOICES = ("slope", "intercept", "piecewise")
 
 
 @dataclass
@@ -32,29 +47,26 @@ class Covariate:
     levels: list | None = None  # None: numeric; else levels, the first is the reference
     mean: float = 0.0  # numeric: mean in the fitted data
 
-    @property
-    def terms(self) -> list[str]:
+    def model_column(self, values: pd.Series) -> pd.Series | pd.Categorical:
+        """The column as the design builder sees it (levels checked)."""
         if self.levels is None:
-            return [self.name]
-        return [f"{self.name}[T.{lvl}]" for lvl in self.levels[1:]]
-
-    def columns(self, values: pd.Series) -> np.ndarray:
-        if self.levels is None:
-            out = pd.to_numeric(values, errors="coerce").to_numpy(dtype=float)
-            if np.isnan(out).any():
-                raise ValueError(f"covariate {self.name!r} needs numeric values for every row")
-            return out[:, None]
+            out = pd.to_numeric(values, errors="coerce").astype(float)
+            if out.isna().any():
+                raise OptionError(f"covariate {self.name!r} needs numeric values for every row")
+            return out.to_numpy()
         known = set(self.levels)
         unknown = sorted({str(v) for v in values if v not in known})
         if unknown:
-            raise ValueError(
+            raise OptionError(
                 f"covariate {self.name!r} has level(s) {unknown} that the model was not "
                 f"fitted with; known levels: {self.levels}"
             )
-        arr = values.to_numpy(dtype=object)
-        return np.column_stack([(arr == lvl).astype(float) for lvl in self.levels[1:]]).reshape(
-            len(arr), len(self.levels) - 1
-        )
+        return pd.Categorical(values.to_numpy(dtype=object), categories=self.levels)
+
+
+def knot_label(time: str, k: float) -> str:
+    """Name of the hinge ``(time - k)+``: ``months_after_2``."""
+    return f"{time}_after_{k:g}"
 
 
 @dataclass
@@ -75,6 +87,7 @@ class Design:
     covariates: list[Covariate]
     random: str
     measure: str | None
+    spec: ModelMatrix | None = None
     excluded: dict[str, int] = field(default_factory=dict)
     time_from_day: bool = False  # time was derived from the study day (day 0 = first dose)
 
@@ -82,13 +95,39 @@ class Design:
     def n_excluded(self) -> int:
         return sum(self.excluded.values())
 
+    @property
+    def random_names(self) -> list[str]:
+        """Names of the random effects, in the order of the columns of ``Z``."""
+        if self.random == "intercept":
+            return ["Intercept"]
+        if self.random == "slope":
+            return ["Intercept", self.time]
+        return ["Intercept", self.time, *[knot_label(self.time, k) for k in self.knots]]
+
+    def model_frame(self, frame: pd.DataFrame) -> pd.DataFrame:
+        """Time, hinges and covariates as the design builder sees them."""
+        t = pd.to_numeric(frame[self.time], errors="coerce").to_numpy(dtype=float)
+        cols: dict[str, object] = {self.time: t}
+        for k in self.knots:
+            cols[knot_label(self.time, k)] = np.maximum(t - k, 0.0)
+        for cov in self.covariates:
+            cols[cov.name] = cov.model_column(frame[cov.name])
+        return pd.DataFrame(cols)
+
+    def rhs(self) -> str:
+        names = [self.time, *[knot_label(self.time, k) for k in self.knots]]
+        names += [c.name for c in self.covariates]
+        return " + ".join(quote(n) for n in names)
+
     def fixed_matrix(self, frame: pd.DataFrame) -> np.ndarray:
         """Fixed-effects matrix for new rows (same columns as the fit)."""
-        t = pd.to_numeric(frame[self.time], errors="coerce").to_numpy(dtype=float)
-        parts = [self.time_columns(t)]
-        for cov in self.covariates:
-            parts.append(cov.columns(frame[cov.name]))
-        return np.hstack(parts)
+        mf = self.model_frame(frame)
+        if self.spec is None:
+            X, self.spec = design_matrix(self.rhs(), mf, formula_order=True)
+            return X
+        if mf[self.time].isna().any():
+            return np.full((len(mf), len(self.terms)), np.nan)
+        return matrix_like(self.spec, mf)
 
     def time_columns(self, t: np.ndarray) -> np.ndarray:
         """Intercept, time and one hinge ``(time - k)+`` per knot."""
@@ -100,11 +139,19 @@ class Design:
         t = pd.to_numeric(frame[self.time], errors="coerce").to_numpy(dtype=float)
         if self.random == "intercept":
             return np.ones((len(t), 1))
-        return np.column_stack([np.ones_like(t), t])
+        if self.random == "slope":
+            return np.column_stack([np.ones_like(t), t])
+        return self.time_columns(t)
 
 
-def _knot_label(time: str, k: float) -> str:
-    return f"{time}_after_{k:g}"
+def _column_name(name: str, value: object) -> str:
+    if not isinstance(value, str):
+        raise OptionError(
+            f"fit_lmm(): `{name}` takes one column name (a str), not "
+            f"{type(value).__name__} {value!r}"
+            + ("; to adjust for several columns use covariates=[...]" if name == "group" else "")
+        )
+    return value
 
 
 def select_rows(
@@ -112,24 +159,16 @@ def select_rows(
 ) -> tuple[pd.DataFrame, str | None]:
     """The measure's rows, with the time column derived from ``day`` if needed."""
     if not isinstance(data, pd.DataFrame):
-        raise TypeError(f"data must be a pandas DataFrame, got {type(data).__name__}")
+        raise TypeError(f"fit_lmm() expects a pandas DataFrame as `data`, got {type(data).__name__}")
     frame = data
     if schema.MEASURE in data.columns:
-        present = sorted(pd.unique(data[schema.MEASURE].dropna().astype(str)))
-        if measure is None:
-            if len(present) > 1:
-                raise ValueError(
-                    f"data holds {len(present)} measures ({', '.join(present)}); "
-                    "choose one with measure=, e.g. measure='HFMSE'"
-                )
-            measure = present[0] if present else None
-        elif measure not in present:
-            raise ValueError(
-                f"measure {measure!r} is not in the data; measures present: {', '.join(present)}"
-            )
+        measure = pick_measure(data, measure, func="fit_lmm")
         frame = data.loc[data[schema.MEASURE] == measure]
     elif measure is not None:
-        raise ValueError(f"measure={measure!r} was given but data has no {schema.MEASURE!r} column")
+        raise ColumnError(
+            f"fit_lmm(): `measure`={measure!r} was given but the table has no "
+            f"{schema.MEASURE!r} column"
+        )
     if time not in frame.columns:
         if time in _DERIVED_TIME and schema.DAY in frame.columns:
             frame = frame.assign(
@@ -137,9 +176,11 @@ def select_rows(
             )
         else:
             hint = (
-                f" (or a {schema.DAY!r} column to derive it from)" if time in _DERIVED_TIME else ""
+                f"or a {schema.DAY!r} column to derive it from"
+                if time in _DERIVED_TIME
+                else "pass `time=` the name of the time column"
             )
-            raise ValueError(f"time column {time!r} not found in data{hint}")
+            require_columns(frame, [time], func="fit_lmm", hint=f"`time`: {hint}")
     return frame, measure
 
 
@@ -155,21 +196,30 @@ def build_design(
     covariates: Sequence[str] | str | None,
 ) -> Design:
     """Validate the arguments and build the design of :func:`fit_lmm`."""
-    if random not in ("slope", "intercept"):
-        raise ValueError(f"random must be 'slope' or 'intercept', got {random!r}")
+    check_choice("random", random, RANDOM_CHOICES)
+    y = _column_name("y", y)
+    time = _column_name("time", time)
+    group = _column_name("group", group)
     if isinstance(covariates, str):
         covariates = [covariates]
     covariates = list(covariates or [])
-    knots = sorted(float(k) for k in (knots or []))
+    for c in covariates:
+        _column_name("covariates", c)
+    if knots is None or (np.ndim(knots) == 0 and not isinstance(knots, str)):
+        knots = [] if knots is None else [knots]
+    try:
+        knots = sorted(float(k) for k in knots)
+    except (TypeError, ValueError):
+        raise OptionError(f"fit_lmm(): `knots` takes numbers (times), not {knots!r}") from None
+    if len(set(knots)) != len(knots):
+        raise OptionError(f"fit_lmm(): `knots` has a repeated value: {knots}")
+    if random == "piecewise" and not knots:
+        knots = [0.0]  # the first dose
     frame, measure = select_rows(data, measure, time)
     needed = [y, time, group, *covariates]
-    missing_cols = [c for c in needed if c not in frame.columns]
-    if missing_cols:
-        raise ValueError(
-            f"column(s) {missing_cols} not found in data; columns are {list(frame.columns)}"
-        )
+    require_columns(frame, needed, func="fit_lmm")
     if len(set(needed)) != len(needed):
-        raise ValueError(f"y, time, group and covariates must be distinct columns: {needed}")
+        raise OptionError(f"fit_lmm(): y, time, group and covariates must be distinct columns: {needed}")
     frame = frame.loc[:, needed].copy()
     for col in (y, time):
         frame[col] = pd.to_numeric(frame[col], errors="coerce").astype(float)
@@ -202,9 +252,6 @@ def build_design(
             covs.append(Covariate(name, mean=float(col.mean())))
 
     codes, groups = pd.factorize(frame[group], sort=True)
-    terms = ["Intercept", time, *[_knot_label(time, k) for k in knots]]
-    for cov in covs:
-        terms += cov.terms
     design = Design(
         frame=frame,
         X=np.empty((0, 0)),
@@ -212,7 +259,7 @@ def build_design(
         y=frame[y].to_numpy(dtype=float),
         codes=codes.astype(np.intp),
         groups=pd.Index(groups, name=group),
-        terms=terms,
+        terms=[],
         y_name=y,
         time=time,
         group=group,
@@ -224,7 +271,9 @@ def build_design(
         time_from_day=time not in data.columns,
     )
     design.X = design.fixed_matrix(frame)
+    design.terms = design.spec.names
     design.Z = design.random_matrix(frame)
+    terms = design.terms
     rank = np.linalg.matrix_rank(design.X)
     if rank < design.X.shape[1]:
         raise ValueError(
@@ -235,14 +284,16 @@ def build_design(
         raise ValueError(f"{len(frame)} observations cannot estimate {len(terms)} fixed effects")
     # lme4's checks check.nobs.vs.nlev and check.nobs.vs.nRE (both "stop" by default)
     n_obs, n_groups = len(frame), len(design.groups)
+    q = design.Z.shape[1]
     if n_obs <= n_groups:
         raise ValueError(
             f"{n_obs} observations from {n_groups} groups: a random intercept needs more "
             "observations than groups (repeated measurements per patient)"
         )
-    if random == "slope" and n_obs <= 2 * n_groups:
+    if q > 1 and n_obs <= q * n_groups:
+        what = "an intercept and a slope" if q == 2 else f"{q} coefficients"
         raise ValueError(
-            f"{n_obs} observations from {n_groups} groups cannot estimate {2 * n_groups} "
-            "random effects (an intercept and a slope per group); try random='intercept'"
+            f"{n_obs} observations from {n_groups} groups cannot estimate {q * n_groups} "
+            f"random effects ({what} per group); try random='intercept'"
         )
     return design

@@ -52,26 +52,35 @@ class Scaling:
 
 
 def component_names(design: Design) -> list[str]:
-    return ["Intercept"] + ([design.time] if design.random == "slope" else [])
+    return design.random_names
 
 
 def variance_table(design: Design, D: np.ndarray, sigma2: float) -> pd.DataFrame:
+    """Random-effects table as lme4's ``VarCorr``: variances, SDs, then correlations.
+
+    One row per random effect (``variance``, ``sd``), one ``corr(a, b)`` row per
+    pair with the correlation in ``corr`` (``variance`` and ``sd`` empty: a
+    correlation is neither), and the residual. The covariances are in
+    :attr:`LMMResult.random_covariance`.
+    """
     names = component_names(design)
+    sd = np.sqrt(np.maximum(np.diag(D), 0.0))
     rows = [
-        {"component": n, "variance": D[i, i], "sd": np.sqrt(D[i, i]), "corr": np.nan}
+        {"component": n, "variance": D[i, i], "sd": sd[i], "corr": np.nan}
         for i, n in enumerate(names)
     ]
-    if len(names) == 2:
-        denom = np.sqrt(D[0, 0] * D[1, 1])
-        corr = D[0, 1] / denom if denom > 0 else np.nan
-        rows.append(
-            {
-                "component": f"corr({names[0]}, {names[1]})",
-                "variance": D[0, 1],
-                "sd": np.nan,
-                "corr": corr,
-            }
-        )
+    for j in range(len(names)):
+        for i in range(j + 1, len(names)):
+            denom = sd[i] * sd[j]
+            corr = D[i, j] / denom if denom > 0 else np.nan
+            rows.append(
+                {
+                    "component": f"corr({names[j]}, {names[i]})",
+                    "variance": np.nan,
+                    "sd": np.nan,
+                    "corr": float(np.clip(corr, -1.0, 1.0)) if np.isfinite(corr) else np.nan,
+                }
+            )
     rows.append(
         {"component": "Residual", "variance": sigma2, "sd": np.sqrt(sigma2), "corr": np.nan}
     )

@@ -16,7 +16,6 @@ linear mixed effects models. Journal of Statistical Software 82(13).
 
 from __future__ import annotations
 
-import html
 import warnings
 from collections.abc import Sequence
 from typing import Any
@@ -25,11 +24,12 @@ import numpy as np
 import pandas as pd
 from scipy import linalg, stats
 
-from ...exceptions import ConvergenceWarning, ModelWarning, SingularFitWarning
+from ..._shared import check_level, require_columns
+from ...exceptions import ConvergenceWarning, ModelWarning, OptionError, SingularFitWarning
 from ...registry import get_scale
-from .._tables import t_table
+from .._result import ModelResult, Summary
 from . import core
-from .design import Design, build_design
+from .design import Design, build_design, knot_label
 from .fit import (
     HESS_TOL,
     SINGULAR_TOL,
@@ -43,37 +43,36 @@ _GRAD_TOL = 1e-3  # deviance units, projected gradient at the optimum ...
 _GRAD_RTOL = 1e-8  # ... or relative to the deviance for large data (rounding noise)
 
 
-class LMMResult:
+class LMMResult(ModelResult):
     """Result of :func:`fit_lmm`.
+
+    The common fields and methods of :class:`~sma_outcomes.stats._result.ModelResult`
+    (``n_obs``, ``n_patients``, ``n_visits_max``, ``method``, ``level``,
+    ``converged``, ``notes``, ``loglik``, ``aic``, ``bic``; ``tidy()``,
+    ``glance()``, ``summary()``, ``predict()``), plus:
 
     Attributes
     ----------
     fixed : pandas.DataFrame
-        ``term, estimate, se, df, t, p_value, ci_low, ci_high``; df by Satterthwaite.
+        ``term, estimate, se, df, t, p_value, ci_low, ci_high`` (= ``tidy()``);
+        df by Satterthwaite, intervals at ``level``.
     random : pandas.DataFrame
-        ``component, variance, sd, corr``: the random intercept, the random slope,
-        their correlation (its ``variance`` cell holds the covariance) and the
-        residual.
+        ``component, variance, sd, corr``: one row per random effect (its
+        variance and SD), one ``corr(a, b)`` row per pair of random effects (the
+        correlation in ``corr``; ``variance`` and ``sd`` empty) and the residual.
+    random_covariance : pandas.DataFrame
+        Covariance matrix of the random effects (the covariances are here).
     blups : pandas.DataFrame
-        One row per group: the group id, ``intercept`` and (random slope) ``slope``,
-        the predicted random deviations from the population line.
-    loglik : float
-        Log-likelihood at the optimum: the ML log-likelihood for ``reml=False``,
-        the restricted (REML) log-likelihood for ``reml=True`` (as R's ``logLik``).
+        One row per group: the group id, ``intercept`` and (random slope) ``slope``
+        (``random="piecewise"``: one column per random effect), the predicted
+        random deviations from the population line (lme4's ``ranef``).
     reml_criterion : float
         ``-2`` times the REML log-likelihood (lme4's ``REMLcrit``); NaN for ML fits.
     deviance : float
         ``-2 * loglik``.
-    aic, bic : float
-        As lme4 reports them, from ``loglik`` with ``p + n_theta + 1`` parameters.
-    n_obs, n_groups, max_visits, n_excluded : int
-        Observations and groups used, most observations in one group, rows excluded.
-    converged, singular : bool
-        Whether the optimum was verified; whether a variance component is on the
-        boundary (zero variance or correlation +-1).
-    messages : list of str
-        Plain-language notes: excluded rows, boundary fits, convergence.
-    method : {"REML", "ML"}
+    singular : bool
+        Whether a variance component is on the boundary (zero variance or
+        correlation +-1).
     theta : numpy.ndarray
         lme4's ``theta``: lower triangle (column-wise) of the relative covariance
         factor on the original scale.
@@ -83,25 +82,57 @@ class LMMResult:
         Covariance matrix of the fixed effects.
     y, time, group, random_type, knots, covariates, measure
         What was fitted.
+    n_groups, max_visits, messages, n_excluded
+        ``n_groups`` and ``max_visits`` are ``n_patients`` and ``n_visits_max``;
+        ``messages`` is ``notes``; ``n_excluded`` counts incomplete rows left out.
 
     Examples
     --------
-    >>> import numpy as np, pandas as pd
-    >>> rng = np.random.default_rng(1)
-    >>> d = pd.DataFrame({"patient_id": np.repeat(np.arange(10), 4).astype(str),
-    ...                   "months": np.tile([0.0, 6, 12, 18], 10)})
-    >>> d["score"] = 20 + rng.normal(0, 5, 10).repeat(4) + 0.2 * d.months + rng.normal(0, 1, 40)
-    >>> fit = fit_lmm(d, random="intercept")
+    >>> import sma_outcomes as so
+    >>> fit = so.fit_lmm(so.load_example("cohort"), "HFMSE", random="intercept")
     >>> fit.random["component"].tolist()
     ['Intercept', 'Residual']
     >>> fit.blups.columns.tolist()
     ['patient_id', 'intercept']
+    >>> fit.n_patients, fit.method, fit.level
+    (80, 'REML', 0.95)
     """
+
+    model_name = "lmm"
 
     def __init__(self, **kw: Any) -> None:
         self.__dict__.update(kw)
+        self.fixed = self.tidy()
 
-    # ------------------------------------------------------------------ text
+    # ------------------------------------------------------ former field names
+    @property
+    def n_groups(self) -> int:
+        """Number of groups (patients): ``n_patients``."""
+        return self.n_patients
+
+    @property
+    def max_visits(self) -> int:
+        """Most observations of one group: ``n_visits_max``."""
+        return self.n_visits_max
+
+    @property
+    def messages(self) -> list[str]:
+        """Plain-language notes: ``notes``."""
+        return self.notes
+
+    # ------------------------------------------------------------ base hooks
+    def _coefficients(self) -> tuple[list[str], np.ndarray, np.ndarray, np.ndarray]:
+        return list(self._design.terms), self._beta, np.sqrt(np.diag(self._vcov)), self._df
+
+    def _glance_extra(self) -> dict:
+        return {
+            "sigma": self.sigma,
+            "singular": self.singular,
+            "deviance": self.deviance,
+            "reml_criterion": self.reml_criterion,
+            "random": self.random_type,
+        }
+
     @property
     def _unit_noun(self) -> str:
         return "patients" if self.group == "patient_id" else f"groups ({self.group})"
@@ -115,70 +146,52 @@ class LMMResult:
 
     def _model_text(self) -> str:
         rhs = [self.time] + [f"({self.time} - {k:g})+" for k in self.knots] + self.covariates
-        re = (
-            f"(1 + {self.time} | {self.group})"
-            if self.random_type == "slope"
-            else f"(1 | {self.group})"
-        )
+        if self.random_type == "slope":
+            re = f"(1 + {self.time} | {self.group})"
+        elif self.random_type == "piecewise":
+            hinges = " + ".join(f"({self.time} - {k:g})+" for k in self.knots)
+            re = f"(1 + {self.time} + {hinges} | {self.group})"
+        else:
+            re = f"(1 | {self.group})"
         what = f" [{self.measure}]" if self.measure else ""
         return f"{self.y}{what} ~ {' + '.join(rhs)} + {re}, {self.method}"
 
-    def summary(self) -> str:
-        """Text summary: data used, model, fixed and random effects, fit, notes.
+    def summary(self) -> Summary:
+        """Data used, model, fixed and random effects, fit statistics, notes.
+
+        Returns
+        -------
+        Summary
+            Prints as text and shows as HTML in Jupyter.
 
         Examples
         --------
-        >>> import numpy as np, pandas as pd
-        >>> rng = np.random.default_rng(1)
-        >>> d = pd.DataFrame({"patient_id": np.repeat(np.arange(10), 4).astype(str),
-        ...                   "months": np.tile([0.0, 6, 12, 18], 10)})
-        >>> d["score"] = 20 + rng.normal(0, 5, 10).repeat(4) + 0.2 * d.months + rng.normal(0, 1, 40)
-        >>> print(fit_lmm(d, random="intercept").summary().splitlines()[0])
-        40 observations from 10 patients, up to 4 visits
+        >>> import sma_outcomes as so
+        >>> fit = so.fit_lmm(so.load_example("cohort"), "HFMSE", random="intercept")
+        >>> print(str(fit.summary()).splitlines()[0])
+        558 observations from 80 patients, up to 8 visits
         """
-        with pd.option_context("display.width", 120, "display.max_columns", 20):
-            lines = [
-                self._what_was_used(),
-                f"Model: {self._model_text()}",
-                "",
-                "Fixed effects (Satterthwaite df):",
-                self.fixed.to_string(index=False, float_format=lambda v: f"{v:.6g}"),
-                "",
-                "Random effects:",
-                self.random.to_string(index=False, float_format=lambda v: f"{v:.6g}", na_rep=""),
-                "",
-                f"{'REML criterion' if self.method == 'REML' else 'log-likelihood'}: "
-                f"{self.reml_criterion if self.method == 'REML' else self.loglik:.4f}   "
-                f"AIC {self.aic:.2f}   BIC {self.bic:.2f}",
-            ]
-        if self.messages:
-            lines += ["", "Notes:", *[f"- {m}" for m in self.messages]]
-        return "\n".join(lines)
+        fit = (
+            f"REML criterion: {self.reml_criterion:.4f}"
+            if self.method == "REML"
+            else f"log-likelihood: {self.loglik:.4f}"
+        )
+        return _LMMSummary(
+            self._what_was_used(),
+            [f"Model: {self._model_text()}"],
+            [
+                (f"Fixed effects (Satterthwaite df, {self.level:.0%} CI)", self.fixed),
+                ("Random effects", self.random),
+            ],
+            list(self.notes),
+            footer=f"{fit}   AIC {self.aic:.2f}   BIC {self.bic:.2f}",
+        )
 
     def __repr__(self) -> str:
         return f"<LMMResult: {self._model_text()}; {self._what_was_used()}>"
 
-    def _repr_html_(self) -> str:
-        notes = "".join(f"<li>{html.escape(m)}</li>" for m in self.messages)
-        fit = (
-            f"REML criterion {self.reml_criterion:.4f}"
-            if self.method == "REML"
-            else f"log-likelihood {self.loglik:.4f}"
-        )
-        return (
-            f"<div><p><b>{html.escape(self._what_was_used())}</b></p>"
-            f"<p>Linear mixed model: <code>{html.escape(self._model_text())}</code></p>"
-            "<p>Fixed effects (Satterthwaite df)</p>"
-            + self.fixed.to_html(index=False, float_format=lambda v: f"{v:.4g}")
-            + "<p>Random effects</p>"
-            + self.random.to_html(index=False, float_format=lambda v: f"{v:.4g}", na_rep="")
-            + f"<p>{fit}; AIC {self.aic:.2f}; BIC {self.bic:.2f}</p>"
-            + (f"<ul>{notes}</ul>" if notes else "")
-            + "</div>"
-        )
-
     # ------------------------------------------------------------ prediction
-    def _population(self, Xn: np.ndarray, level: float = 0.95) -> pd.DataFrame:
+    def _population(self, Xn: np.ndarray, level: float) -> pd.DataFrame:
         est = Xn @ self._beta
         var = np.einsum("ij,jk,ik->i", Xn, self._vcov, Xn)
         # Satterthwaite df of each linear combination x'beta (lmerTest's contest)
@@ -193,7 +206,11 @@ class LMMResult:
         )
 
     def predict(
-        self, newdata: pd.DataFrame | Sequence[float] | None = None, include_random: bool = True
+        self,
+        newdata: pd.DataFrame | Sequence[float] | None = None,
+        include_random: bool = True,
+        *,
+        level: float | None = None,
     ) -> pd.DataFrame:
         """Predicted scores for new rows.
 
@@ -206,8 +223,10 @@ class LMMResult:
         include_random : bool
             True: each group's own line (population line plus its BLUPs; groups
             not in the fit get the population line, with a warning). False: the
-            population line with its standard error, Satterthwaite df and 95 %
+            population line with its standard error, Satterthwaite df and
             confidence band (``ci_low``, ``ci_high``).
+        level : float, optional
+            Confidence level of the band (default the fit's ``level``).
 
         Returns
         -------
@@ -217,35 +236,34 @@ class LMMResult:
 
         Examples
         --------
-        >>> import numpy as np, pandas as pd
-        >>> rng = np.random.default_rng(1)
-        >>> d = pd.DataFrame({"patient_id": np.repeat(np.arange(10), 4).astype(str),
-        ...                   "months": np.tile([0.0, 6, 12, 18], 10)})
-        >>> d["score"] = 20 + rng.normal(0, 5, 10).repeat(4) + 0.2 * d.months + rng.normal(0, 1, 40)
-        >>> fit = fit_lmm(d, random="intercept")
-        >>> list(fit.predict([0, 12], include_random=False).columns)
+        >>> import sma_outcomes as so
+        >>> fit = so.fit_lmm(so.load_example("cohort"), "HFMSE", level=0.8)
+        >>> band = fit.predict([0, 12], include_random=False)
+        >>> list(band.columns)
         ['months', 'estimate', 'se', 'df', 'ci_low', 'ci_high']
+        >>> wide = fit.predict([0, 12], include_random=False, level=0.95)
+        >>> bool((wide["ci_high"] > band["ci_high"]).all())
+        True
         """
         d: Design = self._design
+        level = self._level(level)
         if newdata is None:
             newdata = d.frame
         elif not isinstance(newdata, pd.DataFrame):
             newdata = pd.DataFrame({d.time: np.asarray(newdata, dtype=float)})
         need = [d.time, *[c.name for c in d.covariates]] + ([d.group] if include_random else [])
-        missing = [c for c in need if c not in newdata.columns]
-        if missing:
-            hint = (
-                " (or use include_random=False for the population line)"
-                if missing == [d.group]
-                else ""
-            )
-            raise ValueError(f"newdata lacks column(s) {missing} needed for this prediction{hint}")
+        hint = (
+            "or use include_random=False for the population line"
+            if [c for c in need if c not in newdata.columns] == [d.group]
+            else ""
+        )
+        require_columns(newdata, need, func="LMMResult.predict", hint=hint)
         Xn = d.fixed_matrix(newdata)
         if np.isnan(Xn).any():
-            raise ValueError(f"newdata has missing values in {d.time!r} or the covariates")
+            raise OptionError(f"newdata has missing values in {d.time!r} or the covariates")
         out = newdata.reset_index(drop=True).copy()
         if not include_random:
-            return pd.concat([out, self._population(Xn)], axis=1)
+            return pd.concat([out, self._population(Xn, level)], axis=1)
         pos = d.groups.get_indexer(newdata[d.group])
         unknown = pos < 0
         if unknown.any():
@@ -259,13 +277,44 @@ class LMMResult:
         out["estimate"] = Xn @ self._beta + np.sum(d.random_matrix(newdata) * b, axis=1)
         return out
 
+    def population_curve(
+        self, times: Sequence[float], *, level: float | None = None
+    ) -> pd.DataFrame:
+        """Population curve on a time grid for the average design row of the fitted data.
+
+        Numeric covariates are at their mean, categorical ones at their
+        proportions in the fitted data (the curve :meth:`plot` draws).
+
+        Returns
+        -------
+        pandas.DataFrame
+            ``<time>, estimate, se, df, ci_low, ci_high`` at ``level`` (default the
+            fit's).
+
+        Examples
+        --------
+        >>> import sma_outcomes as so
+        >>> fit = so.fit_lmm(so.load_example("cohort"), "HFMSE", covariates="sma_type")
+        >>> fit.population_curve([0, 12]).shape
+        (2, 6)
+        """
+        d: Design = self._design
+        grid = np.asarray(times, dtype=float)
+        Xg = d.time_columns(grid)
+        if d.covariates:  # the average patient of the fitted data
+            cov_means = d.X[:, Xg.shape[1] :].mean(axis=0)
+            Xg = np.hstack([Xg, np.broadcast_to(cov_means, (len(grid), len(cov_means)))])
+        pop = self._population(Xg, self._level(level))
+        return pd.concat([pd.DataFrame({d.time: grid}), pop], axis=1)
+
     # --------------------------------------------------------------- plot
     def plot(self, ax: Any = None) -> Any:
-        """Observed trajectories (thin grey lines) and the population curve with its 95 % band.
+        """Observed trajectories (thin grey lines) and the population curve with its band.
 
-        With covariates, the curve is for the average design row of the fitted
-        data (numeric covariates at their mean, categorical ones at their
-        proportions in the data).
+        The band is the confidence band at the fit's ``level``. With covariates,
+        the curve is for the average design row of the fitted data (numeric
+        covariates at their mean, categorical ones at their proportions in the
+        data).
 
         Parameters
         ----------
@@ -278,14 +327,10 @@ class LMMResult:
 
         Examples
         --------
-        >>> import numpy as np, pandas as pd
-        >>> rng = np.random.default_rng(1)
-        >>> d = pd.DataFrame({"patient_id": np.repeat(np.arange(10), 4).astype(str),
-        ...                   "months": np.tile([0.0, 6, 12, 18], 10)})
-        >>> d["score"] = 20 + rng.normal(0, 5, 10).repeat(4) + 0.2 * d.months + rng.normal(0, 1, 40)
-        >>> fig = fit_lmm(d, random="intercept").plot()
-        >>> len(fig.axes)
-        1
+        >>> import sma_outcomes as so
+        >>> fig = so.fit_lmm(so.load_example("cohort"), "HFMSE", level=0.8).plot()
+        >>> fig.axes[0].get_legend().get_texts()[0].get_text()
+        '80% confidence band'
         """
         from matplotlib.figure import Figure
 
@@ -298,11 +343,7 @@ class LMMResult:
         for _, g in frame.groupby(d.group, sort=True):
             ax.plot(g[d.time], g[d.y_name], color="0.6", lw=0.6, alpha=0.7, zorder=1)
         grid = np.linspace(frame[d.time].min(), frame[d.time].max(), 101)
-        Xg = d.time_columns(grid)
-        if d.covariates:  # the average patient of the fitted data
-            cov_means = d.X[:, Xg.shape[1] :].mean(axis=0)
-            Xg = np.hstack([Xg, np.broadcast_to(cov_means, (len(grid), len(cov_means)))])
-        pop = self._population(Xg)
+        pop = self.population_curve(grid)
         ax.fill_between(
             grid,
             pop["ci_low"],
@@ -310,7 +351,7 @@ class LMMResult:
             color="C0",
             alpha=0.25,
             lw=0,
-            label="95% confidence band",
+            label=f"{self.level:.0%} confidence band",
             zorder=2,
         )
         ax.plot(grid, pop["estimate"], color="C0", lw=2.0, label="population curve", zorder=3)
@@ -318,7 +359,6 @@ class LMMResult:
         ylabel = d.y_name
         if d.measure:
             try:
-
                 ylabel = get_scale(d.measure).axis_label()
             except (KeyError, ValueError):
                 ylabel = d.measure
@@ -326,6 +366,33 @@ class LMMResult:
         ax.set_title(self._what_was_used(), fontsize="medium")
         ax.legend(loc="best", frameon=False)
         return fig
+
+
+class _LMMSummary(Summary):
+    """The LMM summary: the standard layout with the fit statistics after the tables."""
+
+    def __init__(self, title, lines, tables, notes, *, footer: str) -> None:
+        super().__init__(title, lines, tables, notes)
+        self.footer = footer
+
+    def as_text(self) -> str:
+        base = Summary(self.title, self.lines, self.tables, []).as_text()
+        out = [base, "", self.footer]
+        if self.notes:
+            out += ["", "Notes:", *[f"- {n}" for n in self.notes]]
+        return "\n".join(out)
+
+    def as_html(self) -> str:
+        base = Summary(self.title, [*self.lines, self.footer], self.tables, self.notes)
+        return base.as_html()
+
+
+def _blup_columns(design: Design) -> list[str]:
+    if design.random == "intercept":
+        return ["intercept"]
+    if design.random == "slope":
+        return ["intercept", "slope"]
+    return ["intercept", design.time, *[knot_label(design.time, k) for k in design.knots]]
 
 
 def fit_lmm(
@@ -339,6 +406,7 @@ def fit_lmm(
     knots: Sequence[float] | None = None,
     covariates: Sequence[str] | str | None = None,
     reml: bool = True,
+    level: float = 0.95,
 ) -> LMMResult:
     """Fit a linear mixed model to trajectories: random intercept or random slope.
 
@@ -431,22 +499,16 @@ def fit_lmm(
 
     Examples
     --------
-    >>> import numpy as np, pandas as pd
-    >>> rng = np.random.default_rng(1)
-    >>> n = 40
-    >>> d = pd.DataFrame({"patient_id": np.repeat(np.arange(n), 5).astype(str),
-    ...                   "months": np.tile([0.0, 4, 8, 12, 16], n)})
-    >>> d["score"] = (25 + rng.normal(0, 10, n).repeat(5)
-    ...               + (0.3 + rng.normal(0, 0.2, n).repeat(5)) * d.months
-    ...               + rng.normal(0, 1.5, len(d)))
-    >>> fit = fit_lmm(d)
+    >>> import sma_outcomes as so
+    >>> fit = so.fit_lmm(so.load_example("cohort"), "HFMSE")
     >>> fit.fixed["term"].tolist()
     ['Intercept', 'months']
-    >>> fit.n_obs, fit.n_groups, fit.singular
-    (200, 40, False)
-    >>> round(float(fit.fixed["estimate"].iloc[1]), 2)
-    0.28
+    >>> fit.n_obs, fit.n_patients, fit.singular
+    (558, 80, False)
+    >>> round(float(fit.fixed["estimate"].iloc[1]), 3)
+    0.167
     """
+    level = check_level(level)
     design = build_design(
         data,
         measure,
@@ -537,18 +599,17 @@ def fit_lmm(
     denom = np.einsum("ik,kl,il->i", grad_var, vcov_varpar, grad_var)
     with np.errstate(divide="ignore", invalid="ignore"):
         df = np.where(denom > 0, 2.0 * var_beta**2 / denom, np.inf)
-    fixed = t_table(design.terms, beta, np.sqrt(var_beta), df)
-
     n_par = p + len(theta_o) + 1
     loglik = -0.5 * dev
     group_sizes = np.bincount(design.codes)
-    blups = pd.DataFrame({group: design.groups.to_numpy(), "intercept": b[:, 0]})
-    if q == 2:
-        blups["slope"] = b[:, 1]
+    names = design.random_names
+    blups = pd.DataFrame({group: design.groups.to_numpy()})
+    for j, name in enumerate(_blup_columns(design)):
+        blups[name] = b[:, j]
 
     result = LMMResult(
-        fixed=fixed,
         random=variance_table(design, D, sigma2),
+        random_covariance=pd.DataFrame(D, index=names, columns=names),
         blups=blups,
         loglik=loglik,
         deviance=dev,
@@ -556,13 +617,14 @@ def fit_lmm(
         aic=dev + 2.0 * n_par,
         bic=dev + np.log(n) * n_par,
         n_obs=n,
-        n_groups=len(design.groups),
-        max_visits=int(group_sizes.max()),
+        n_patients=len(design.groups),
+        n_visits_max=int(group_sizes.max()),
         n_excluded=design.n_excluded,
         converged=converged,
         singular=singular,
-        messages=messages,
+        notes=messages,
         method="REML" if reml else "ML",
+        level=level,
         theta=theta_o,
         sigma=float(np.sqrt(sigma2)),
         vcov=pd.DataFrame(vcov, index=design.terms, columns=design.terms),
@@ -576,9 +638,14 @@ def fit_lmm(
         _design=design,
         _beta=beta,
         _vcov=vcov,
+        _df=df,
         _vcov_varpar=vcov_varpar,
         _jac=jac,
         _b=b,
+        _cp=cp,
+        _scaling=sc,
+        _lam_s=lam_s,
+        _sigma2=sigma2,
     )
     if singular:
         warnings.warn(

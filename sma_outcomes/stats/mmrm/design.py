@@ -2,7 +2,8 @@
 
 The mean model is either built from ``visit``, ``covariates``, ``arm`` and
 ``interactions`` (visit as a factor, reference level the first), or given as a
-patsy ``formula``. Either way the module records which model variables are
+patsy ``formula``; the matrix comes from the package's one design builder
+(:mod:`sma_outcomes.stats._design`, shared with :func:`fit_lmm`). Either way the module records which model variables are
 factors (with their levels) and which are numeric, because the LS-means
 reference grid (emmeans' and SAS's) needs that structure.
 
@@ -23,10 +24,11 @@ from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
-import patsy
 
 from ... import schema
-from ...exceptions import DataError
+from ..._shared import pick_measure, require_columns
+from ...exceptions import DataError, OptionError
+from .._design import ModelMatrix, design_matrix, matrix_like
 
 
 @dataclass
@@ -48,7 +50,7 @@ class Design:
     arm: str | None
     visits: list[str]
     arms: list[str] | None
-    design_info: patsy.DesignInfo | None = None
+    spec: ModelMatrix | None = None
     X: np.ndarray | None = None
     factors: dict[str, list] = field(default_factory=dict)
     numerics: dict[str, float] = field(default_factory=dict)
@@ -58,6 +60,16 @@ class Design:
     baseline_only: list[str] = field(default_factory=list)
     no_value: list[str] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
+
+    @property
+    def coef_names(self) -> list[str]:
+        """Clean names of the columns of ``X``."""
+        return self.spec.names if self.spec is not None else []
+
+    @property
+    def design_info(self):
+        """patsy's description of the mean model (the columns of ``X``)."""
+        return self.spec.info if self.spec is not None else None
 
 
 def _q(name: str) -> str:
@@ -113,26 +125,13 @@ def select_rows(
         raise TypeError(f"fit_mmrm() expects a pandas DataFrame, got {type(changes).__name__}")
     data = changes
     if schema.MEASURE in data.columns:
-        present = data[schema.MEASURE].dropna().unique().tolist()
-        if measure is None:
-            if len(present) > 1:
-                raise DataError(
-                    f"the table holds several measures ({', '.join(map(str, sorted(present)))}); "
-                    "choose one with measure=, e.g. fit_mmrm(changes, 'HFMSE')"
-                )
-        else:
-            if measure not in present:
-                raise DataError(
-                    f"measure {measure!r} is not in the table; it has {sorted(map(str, present))}"
-                )
+        present = data[schema.MEASURE].dropna()
+        if measure is not None or present.nunique() > 1:
+            measure = pick_measure(data, measure, func="fit_mmrm")
             data = data.loc[data[schema.MEASURE] == measure]
     elif measure is not None:
         raise DataError(f"measure={measure!r} was given but the table has no 'measure' column")
-    missing = [c for c in (y, visit, group) if c not in data.columns]
-    if missing:
-        raise DataError(
-            f"fit_mmrm() needs the column(s) {missing}; the table has {list(data.columns)}"
-        )
+    require_columns(data, [y, visit, group], func="fit_mmrm")
     if schema.ANALYSED in data.columns:
         data = data.loc[data[schema.ANALYSED].fillna(False).astype(bool).to_numpy()]
     all_ids = pd.unique(data[group].dropna())
@@ -173,7 +172,7 @@ def prepare(
     if formula is not None:
         lhs = formula.split("~", 1)[0].strip() if "~" in formula else ""
         if not lhs:
-            raise ValueError(f"formula={formula!r} needs an outcome on the left of '~'")
+            raise OptionError(f"fit_mmrm(): `formula`={formula!r} needs an outcome on the left of '~'")
         m = re.fullmatch(r'Q\(\s*["\'](.+)["\']\s*\)', lhs)
         y = m.group(1) if m else lhs
     if isinstance(covariates, str):
@@ -181,17 +180,12 @@ def prepare(
     if isinstance(interactions, str):
         interactions = (interactions,)
     rows, baseline_only, no_value = select_rows(changes, measure, y=y, visit=visit, group=group)
-    if y not in rows.columns:
-        raise DataError(f"the outcome column {y!r} is not in the table")
+    require_columns(rows, [y], func="fit_mmrm")
 
     # variables of the mean model
     if formula is None:
-        for c in [*covariates, *(arm and [arm] or [])]:
-            if c not in rows.columns:
-                raise DataError(
-                    f"column {c!r} (named in covariates/arm) is not in the table; "
-                    f"it has {list(rows.columns)}"
-                )
+        require_columns(rows, [*covariates, *(arm and [arm] or [])], func="fit_mmrm",
+                        hint="named in `covariates`/`arm`")
         terms = [_q(visit), *(_q(c) for c in covariates)]
         if arm is not None:
             terms += [_q(arm), f"{_q(arm)}:{_q(visit)}"]
@@ -199,8 +193,7 @@ def prepare(
             if ":" in it or "*" in it:
                 terms.append(it)
             else:
-                if it not in rows.columns:
-                    raise DataError(f"interaction column {it!r} is not in the table")
+                require_columns(rows, [it], func="fit_mmrm", hint="named in `interactions`")
                 terms.append(f"{_q(it)}:{_q(visit)}")
         formula = f"{_q(y)} ~ " + " + ".join(terms)
     rhs = formula.split("~", 1)[1]
@@ -208,8 +201,8 @@ def prepare(
     for c in (visit, group, *([arm] if arm else [])):
         if c not in used:
             used.append(c)
-    if arm is not None and arm not in rows.columns:
-        raise DataError(f"arm column {arm!r} is not in the table")
+    if arm is not None:
+        require_columns(rows, [arm], func="fit_mmrm", hint="named in `arm`")
     keep = rows[y].notna()
     for c in used:
         keep &= rows[c].notna()
@@ -246,11 +239,8 @@ def prepare(
             data[c] = data[c].cat.remove_unused_categories().cat.as_unordered()
     data = data.reset_index(drop=True)
 
-    try:
-        dm = patsy.dmatrix(rhs, data, NA_action="raise", return_type="matrix")
-    except patsy.PatsyError as err:
-        raise ValueError(f"could not build the mean model from {formula!r}: {err}") from err
-    info = dm.design_info
+    X, spec = design_matrix(rhs, data)
+    info = spec.info
     factors: dict[str, list] = {}
     numerics: dict[str, float] = {}
     for fac, finfo in info.factor_infos.items():
@@ -284,8 +274,8 @@ def prepare(
         arm=arm,
         visits=visits,
         arms=arms,
-        design_info=info,
-        X=np.asarray(dm, dtype=float),
+        spec=spec,
+        X=X,
         factors=factors,
         numerics=numerics,
         n_baseline_only=len(baseline_only),
@@ -326,7 +316,7 @@ def reference_grid(design: Design, by: Sequence[str]) -> tuple[pd.DataFrame, np.
             grid[n] = pd.Categorical(grid[n], categories=list(src.cat.categories))
     for c, mean in design.numerics.items():
         grid[c] = mean
-    Xg = np.asarray(patsy.build_design_matrices([design.design_info], grid)[0], dtype=float)
+    Xg = matrix_like(design.spec, grid)
     keys = grid[list(by)].astype(object)
     cells = keys.drop_duplicates().reset_index(drop=True)
     order = []

@@ -7,6 +7,7 @@ structure; patients contribute the visits they have (missing at random).
 
 from __future__ import annotations
 
+import itertools
 import warnings
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -274,19 +275,13 @@ def fit_mmrm(
 
     Examples
     --------
-    >>> import numpy as np, pandas as pd
-    >>> rng = np.random.default_rng(1)
-    >>> n = 60
-    >>> d = pd.DataFrame({"patient_id": np.repeat([f"P{i}" for i in range(n)], 3),
-    ...                   "timepoint": np.tile(["Month 6", "Month 10", "Month 14"], n),
-    ...                   "arm": np.repeat(rng.choice(["A", "B"], n), 3)})
-    >>> d["timepoint"] = pd.Categorical(d["timepoint"], ["Month 6", "Month 10", "Month 14"])
-    >>> d["change"] = rng.normal(size=3 * n) + (d["arm"] == "B") * 1.0
-    >>> fit = fit_mmrm(d, arm="arm", covariates=())
+    >>> import sma_outcomes as so
+    >>> changes = so.change_from_baseline(so.load_example("cohort"))
+    >>> fit = so.fit_mmrm(changes, "HFMSE", arm="sma_type")
     >>> fit.lsmeans.columns[:5].tolist()
     ['visit', 'arm', 'kind', 'estimate', 'se']
-    >>> print(fit.summary().splitlines()[1])
-    180 observations from 60 patients, maximum 3 visits
+    >>> print(str(fit.summary()).splitlines()[1])
+    478 observations from 80 patients, maximum 7 visits
     """
     method = method_name(df)
     if method in ("kr", "kr-linear") and not reml:
@@ -314,10 +309,17 @@ def fit_mmrm(
     X = X_full[:, ~aliased]
     notes = list(design.notes)
     if aliased.any():
-        names = [design.design_info.column_names[j] for j in np.flatnonzero(aliased)]
+        names = [design.coef_names[j] for j in np.flatnonzero(aliased)]
+        empty = _empty_cells(design)
+        where = (
+            f"no patient has a value in {'; '.join(empty)}"
+            if empty
+            else "the model's columns are linearly dependent in these data"
+        )
         msg = (
-            f"{len(names)} coefficient(s) cannot be estimated from these data (no patient in "
-            f"that combination): {', '.join(_clean(n) for n in names)}; they are reported as NaN"
+            f"{len(names)} coefficient(s) cannot be estimated from these data ({where}): "
+            f"{', '.join(names)}; they are reported as NaN, as are the LS means involving "
+            "them"
         )
         warnings.warn(msg, ModelWarning, stacklevel=2)
         notes.append(msg)
@@ -447,6 +449,34 @@ def fit_mmrm(
         level=level,
         visit_counts=np.bincount(vis, minlength=d),
     )
+
+
+def _empty_cells(design: Design) -> list[str]:
+    """The empty cells of every interaction of factors in the mean model, named.
+
+    E.g. ``"arm 'A' at timepoint 'Month 10'"``: the cell that has no observation,
+    which is not necessarily the one whose coefficient is aliased (with the
+    first arm's cell empty, the aliased coefficient is the other arm's).
+    """
+    data = design.data
+    out: list[str] = []
+    seen: set[tuple[str, ...]] = set()
+    for term in design.design_info.terms:
+        cols: list[str] = []
+        for fac in term.factors:
+            name = _clean(fac.name())
+            if name not in design.factors:
+                cols = []
+                break
+            cols.append(name)
+        if len(cols) < 2 or tuple(sorted(cols)) in seen:
+            continue
+        seen.add(tuple(sorted(cols)))
+        present = set(data[cols].astype(object).itertuples(index=False, name=None))
+        for combo in itertools.product(*[design.factors[c] for c in cols]):
+            if combo not in present:
+                out.append(" at ".join(f"{c} {v!r}" for c, v in zip(cols, combo, strict=True)))
+    return out
 
 
 def _check_visits(design: Design, vis, subj, d: int, code: str, notes: list[str]) -> None:

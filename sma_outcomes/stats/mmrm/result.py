@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import html
-import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from functools import cached_property
@@ -13,7 +11,10 @@ import numpy as np
 import pandas as pd
 from scipy import linalg
 
+from ..._shared import require_columns
 from ...registry import get_scale
+from .._design import clean_name, matrix_like
+from .._result import ModelResult, Summary
 from .._tables import t_table
 from .covariance import LONG_NAMES, Structure
 from .ddf import DfContext, kr_df
@@ -32,13 +33,17 @@ _DF_NAMES = {
 }
 
 
-def _clean(name: str) -> str:
-    return re.sub(r'Q\("([^"]*)"\)', r"\1", name)
+_clean = clean_name
 
 
-@dataclass
-class MMRMResult:
+@dataclass(repr=False)
+class MMRMResult(ModelResult):
     """A fitted mixed model for repeated measures.
+
+    The common fields and methods of :class:`~sma_outcomes.stats._result.ModelResult`
+    (``n_obs``, ``n_patients``, ``n_visits_max``, ``method``, ``level``,
+    ``converged``, ``notes``, ``loglik``, ``aic``, ``bic``; ``tidy()``,
+    ``glance()``, ``summary()``, ``predict()``), plus:
 
     Attributes
     ----------
@@ -61,16 +66,16 @@ class MMRMResult:
 
     Examples
     --------
-    >>> import numpy as np, pandas as pd
-    >>> from sma_outcomes.stats.mmrm import fit_mmrm
-    >>> rng = np.random.default_rng(0)
-    >>> d = pd.DataFrame({"patient_id": np.repeat(np.arange(40), 2),
-    ...                   "timepoint": np.tile(["M6", "M12"], 40),
-    ...                   "change": rng.normal(size=80)})
-    >>> fit = fit_mmrm(d, covariates=())
+    >>> import sma_outcomes as so
+    >>> changes = so.change_from_baseline(so.load_example("cohort"))
+    >>> fit = so.fit_mmrm(changes, "HFMSE")
     >>> fit.covariance.shape
-    (2, 2)
+    (7, 7)
+    >>> fit.method, fit.level, fit.n_patients
+    ('REML', 0.95, 80)
     """
+
+    model_name = "mmrm"
 
     design: Design
     structure: Structure
@@ -94,6 +99,82 @@ class MMRMResult:
 
     # ------------------------------------------------------------ basic facts
     @property
+    def method(self) -> str:
+        """``"REML"`` or ``"ML"``."""
+        return "REML" if self.reml else "ML"
+
+    @property
+    def n_visits_max(self) -> int:
+        """Most visits with a value for one patient."""
+        d = self.design
+        return int(d.data.groupby(d.group, observed=True).size().max())
+
+    def _coefficients(self):  # pragma: no cover - tidy() is overridden
+        raise NotImplementedError
+
+    def _glance_extra(self) -> dict:
+        return {
+            "covariance": self.structure.code,
+            "df_method": self.df_method,
+            "n_cov_params": self.n_cov_params,
+            "m2ll": self.m2ll,
+        }
+
+    def tidy(self, level: float | None = None) -> pd.DataFrame:
+        """Fixed effects: ``term, estimate, se, df, t, p_value, ci_low, ci_high``.
+
+        Aliased (not estimable) coefficients are NaN; intervals at ``level``
+        (default the fit's).
+        """
+        return self._table(np.eye(len(self.coef_names)), self.coef_names, self._level(level))
+
+    def predict(
+        self, newdata: pd.DataFrame | None = None, *, level: float | None = None
+    ) -> pd.DataFrame:
+        """Predicted mean (``x' beta``) for rows of the model's variables, with intervals.
+
+        Parameters
+        ----------
+        newdata : DataFrame, optional
+            Rows with every variable of the mean model (visit, covariates, arm).
+            Default: the rows used in the fit.
+        level : float, optional
+            Confidence level (default the fit's).
+
+        Returns
+        -------
+        pandas.DataFrame
+            ``newdata``'s columns plus ``estimate, se, df, ci_low, ci_high``, with
+            the fit's df method.
+
+        Examples
+        --------
+        >>> import sma_outcomes as so
+        >>> changes = so.change_from_baseline(so.load_example("cohort"))
+        >>> fit = so.fit_mmrm(changes, "HFMSE")
+        >>> fit.predict().columns[-5:].tolist()
+        ['estimate', 'se', 'df', 'ci_low', 'ci_high']
+        """
+        d = self.design
+        if newdata is None:
+            newdata = d.data
+        else:
+            used = [*d.factors, *d.numerics]
+            require_columns(newdata, used, func="MMRMResult.predict")
+            newdata = newdata.copy()
+            for c in used:
+                if isinstance(d.data[c].dtype, pd.CategoricalDtype):
+                    newdata[c] = pd.Categorical(
+                        newdata[c].to_numpy(dtype=object),
+                        categories=list(d.data[c].cat.categories),
+                    )
+        X = matrix_like(d.spec, newdata)
+        tab = self._table(X, [""] * len(X), self._level(level))
+        out = newdata.reset_index(drop=True).copy()
+        tab = tab.drop(columns=["term", "t", "p_value"])
+        return pd.concat([out, tab], axis=1)
+
+    @property
     def visits(self) -> list:
         """Visit levels, in order."""
         return list(self.design.visits)
@@ -101,7 +182,7 @@ class MMRMResult:
     @property
     def coef_names(self) -> list[str]:
         """Names of all fixed-effect coefficients (columns of X)."""
-        return [_clean(c) for c in self.design.design_info.column_names]
+        return self.design.coef_names
 
     @property
     def df_method(self) -> str:
@@ -228,17 +309,14 @@ class MMRMResult:
 
         Examples
         --------
-        >>> import numpy as np, pandas as pd
-        >>> from sma_outcomes.stats.mmrm import fit_mmrm
-        >>> rng = np.random.default_rng(0)
-        >>> d = pd.DataFrame({"patient_id": np.repeat(np.arange(40), 2),
-        ...                   "timepoint": np.tile(["M6", "M12"], 40),
-        ...                   "change": rng.normal(size=80)})
-        >>> fit = fit_mmrm(d, covariates=())
-        >>> fit.coef_names
-        ['Intercept', 'timepoint[T.M6]']
-        >>> fit.contrast({"M6 - M12": {"timepoint[T.M6]": 1}})["term"].tolist()
-        ['M6 - M12']
+        >>> import sma_outcomes as so
+        >>> changes = so.change_from_baseline(so.load_example("cohort"))
+        >>> fit = so.fit_mmrm(changes, "HFMSE")
+        >>> fit.coef_names[:3]
+        ['Intercept', 'timepoint[T.Month 6]', 'timepoint[T.Month 10]']
+        >>> L = {"Month 10 - Month 6": {"timepoint[T.Month 10]": 1, "timepoint[T.Month 6]": -1}}
+        >>> fit.contrast(L)["term"].tolist()
+        ['Month 10 - Month 6']
         """
         cn = self.coef_names
         if isinstance(L, Mapping):
@@ -271,13 +349,12 @@ class MMRMResult:
 
         Examples
         --------
-        >>> import numpy as np, pandas as pd
-        >>> from sma_outcomes.stats.mmrm import fit_mmrm
-        >>> rng = np.random.default_rng(0)
-        >>> d = pd.DataFrame({"patient_id": np.repeat(np.arange(40), 2),
-        ...                   "timepoint": np.tile(["M6", "M12"], 40),
-        ...                   "change": rng.normal(size=80)})
-        >>> sorted(fit_mmrm(d, covariates=()).test(np.eye(2)))
+        >>> import sma_outcomes as so
+        >>> changes = so.change_from_baseline(so.load_example("cohort"))
+        >>> import numpy as np
+        >>> fit = so.fit_mmrm(changes, "HFMSE")
+        >>> L = np.eye(len(fit.coef_names))[1:7]  # every visit equal to the first
+        >>> sorted(fit.test(L))
         ['denom_df', 'f_stat', 'num_df', 'p_value']
         """
         from scipy import stats
@@ -374,14 +451,11 @@ class MMRMResult:
 
         Examples
         --------
-        >>> import numpy as np, pandas as pd
-        >>> from sma_outcomes.stats.mmrm import fit_mmrm
-        >>> rng = np.random.default_rng(0)
-        >>> d = pd.DataFrame({"patient_id": np.repeat(np.arange(40), 2),
-        ...                   "timepoint": np.tile(["M6", "M12"], 40),
-        ...                   "change": rng.normal(size=80)})
-        >>> fit_mmrm(d, covariates=()).lsmeans_by("timepoint")["timepoint"].tolist()
-        ['M12', 'M6']
+        >>> import sma_outcomes as so
+        >>> changes = so.change_from_baseline(so.load_example("cohort"))
+        >>> fit = so.fit_mmrm(changes, "HFMSE", arm="sma_type")
+        >>> fit.lsmeans_by("sma_type")["sma_type"].tolist()
+        [2, 3]
         """
         by = [by] if isinstance(by, str) else list(by)
         cells, L = reference_grid(self.design, by)
@@ -394,25 +468,25 @@ class MMRMResult:
         return self.lsmeans.loc[self.lsmeans["kind"] == "difference"].reset_index(drop=True)
 
     # -------------------------------------------------------------- display
-    def summary(self) -> str:
-        """Plain-text summary: data used, covariance structure, fit, notes.
+    def summary(self) -> Summary:
+        """Data used, covariance structure, fit statistics, tables and notes.
+
+        Returns
+        -------
+        Summary
+            Prints as text and shows as HTML in Jupyter.
 
         Examples
         --------
-        >>> import numpy as np, pandas as pd
-        >>> from sma_outcomes.stats.mmrm import fit_mmrm
-        >>> rng = np.random.default_rng(0)
-        >>> d = pd.DataFrame({"patient_id": np.repeat(np.arange(40), 2),
-        ...                   "timepoint": np.tile(["M6", "M12"], 40),
-        ...                   "change": rng.normal(size=80)})
-        >>> print(fit_mmrm(d, covariates=()).summary().splitlines()[1])
-        80 observations from 40 patients, maximum 2 visits
+        >>> import sma_outcomes as so
+        >>> changes = so.change_from_baseline(so.load_example("cohort"))
+        >>> print(str(so.fit_mmrm(changes, "HFMSE").summary()).splitlines()[1])
+        478 observations from 80 patients, maximum 7 visits
         """
         st = self.structure
         lines = [
-            f"MMRM fitted by {'REML' if self.reml else 'ML'}: {self.design.formula and _clean(self.design.formula)}",
             f"{self.n_obs} observations from {self.n_patients} patients, "
-            f"maximum {len(self.visits)} visits",
+            f"maximum {self.n_visits_max} visits",
             f"Visits: {', '.join(map(str, self.visits))}",
             f"Covariance: {LONG_NAMES[st.code]} ({st.code}), {st.n_theta} parameters"
             + (
@@ -420,7 +494,7 @@ class MMRMResult:
                 if st.code != self.requested
                 else ""
             ),
-            f"Degrees of freedom: {_DF_NAMES[self.df_method]}",
+            f"Degrees of freedom: {_DF_NAMES[self.df_method]}; {self.level:.0%} confidence intervals",
             f"-2 log-likelihood: {self.m2ll:.4f}   AIC: {self.aic:.4f}   BIC: {self.bic:.4f}",
         ]
         if self.design.n_baseline_only:
@@ -431,43 +505,30 @@ class MMRMResult:
             lines.append(
                 f"Patients without any usable value (not in the model): {self.design.n_no_value}"
             )
-        lines.append("")
-        lines.append("Fixed effects:")
-        lines.append(self.fixed.round(4).to_string(index=False))
-        lines.append("")
-        lines.append("Covariance over visits (correlations below the diagonal):")
         mix = self.covariance.copy()
         corr = self.correlation.to_numpy()
         low = np.tril_indices(len(mix), -1)
         vals = mix.to_numpy().copy()
         vals[low] = corr[low]
-        lines.append(pd.DataFrame(vals, index=mix.index, columns=mix.columns).round(4).to_string())
-        lines.append("")
-        lines.append("LS means:")
-        lines.append(self.lsmeans.round(4).to_string(index=False))
-        if self.notes:
-            lines.append("")
-            lines.append("Notes:")
-            lines += [f"- {n}" for n in self.notes]
-        return "\n".join(lines)
+        cov = pd.DataFrame(vals, columns=mix.columns)
+        cov.insert(0, "visit", list(mix.index))
+        formula = self.design.formula and _clean(self.design.formula)
+        return Summary(
+            f"MMRM fitted by {self.method}: {formula}",
+            lines,
+            [
+                ("Fixed effects", self.fixed.round(4)),
+                ("Covariance over visits (correlations below the diagonal)", cov.round(4)),
+                ("LS means", self.lsmeans.round(4)),
+            ],
+            list(self.notes),
+        )
 
     def __repr__(self) -> str:
         return (
             f"<MMRMResult {LONG_NAMES[self.structure.code]} covariance, "
             f"{self.n_obs} observations from {self.n_patients} patients, "
             f"{len(self.visits)} visits, -2LL {self.m2ll:.3f}>"
-        )
-
-    def _repr_html_(self) -> str:
-        head = self.summary().split("\n\n")[0].splitlines()
-        items = "".join(f"<li>{html.escape(x)}</li>" for x in head)
-        notes = "".join(f"<li>{html.escape(n)}</li>" for n in self.notes)
-        return (
-            "<div class='sma-mmrm'><h4>Mixed model for repeated measures</h4>"
-            f"<ul>{items}</ul><h5>Fixed effects</h5>{self.fixed.round(4).to_html(index=False)}"
-            f"<h5>LS means</h5>{self.lsmeans.round(4).to_html(index=False)}"
-            + (f"<h5>Notes</h5><ul>{notes}</ul>" if notes else "")
-            + "</div>"
         )
 
     def _y_label(self) -> str:
@@ -496,15 +557,11 @@ class MMRMResult:
 
         Examples
         --------
-        >>> import numpy as np, pandas as pd
-        >>> from sma_outcomes.stats.mmrm import fit_mmrm
-        >>> rng = np.random.default_rng(0)
-        >>> d = pd.DataFrame({"patient_id": np.repeat(np.arange(40), 2),
-        ...                   "timepoint": np.tile(["M6", "M12"], 40),
-        ...                   "change": rng.normal(size=80)})
-        >>> fig = fit_mmrm(d, covariates=()).plot()
-        >>> len(fig.axes[0].lines) >= 1
-        True
+        >>> import sma_outcomes as so
+        >>> changes = so.change_from_baseline(so.load_example("cohort"))
+        >>> fig = so.fit_mmrm(changes, "HFMSE", arm="sma_type").plot()
+        >>> len(fig.axes[0].get_legend().get_texts())
+        2
         """
         from matplotlib.figure import Figure
 
