@@ -63,6 +63,12 @@ examples:
   sma-outcomes validate data/sample/case_series.csv
   sma-outcomes validate data/sample/clinic_export.xlsx --skiprows 1 --dayfirst
   sma-outcomes validate export.csv --sep ";" --decimal , --encoding cp1252
+  sma-outcomes validate clinic.xlsx --sheet scores --columns "Kind=patient_id" --ignore Notes
+  sma-outcomes validate registry.sqlite --sql "SELECT * FROM motor_scores"
+
+Excel sheets are named in any case or numbered from 0 (--sheet 0 is the first).
+validate also fails when the file has no visit date or study-day column, which the
+analysis needs.
 
 exit codes: 0 clean, 1 the data have errors, 2 usage error or missing file
 """
@@ -76,36 +82,86 @@ class _Parser(argparse.ArgumentParser):
 
 
 def _reading_options(p: argparse.ArgumentParser) -> None:
-    g = p.add_argument_group("reading options")
-    g.add_argument("--sheet", metavar="NAME", help="Excel sheet name or number (default: first)")
-    g.add_argument("--skiprows", type=int, metavar="N", help="lines above the header to skip")
+    g = p.add_argument_group(
+        "reading options",
+        "the options of read_scores(), with the same meaning (see help(sma_outcomes.read_scores))")
+    g.add_argument("--sheet", metavar="NAME|N",
+                   help="Excel sheet: a name in any case, or a number counted from 0 "
+                   "(default: the first sheet, 0)")
+    g.add_argument("--skiprows", type=_count, metavar="N", help="lines above the header to skip")
     d = g.add_mutually_exclusive_group()
     d.add_argument("--dayfirst", action="store_true", default=None,
                    help="dates are written day first (dd/mm/yyyy)")
     d.add_argument("--monthfirst", action="store_true", default=None,
                    help="dates are written month first (mm/dd/yyyy)")
-    g.add_argument("--encoding", metavar="NAME", help="text encoding (default UTF-8)")
-    g.add_argument("--sep", metavar="CHAR", help="field separator (default: sniffed)")
+    g.add_argument("--encoding", metavar="NAME",
+                   help="text encoding (default UTF-8; UTF-16/32 with a byte-order mark are "
+                   "recognised)")
+    g.add_argument("--sep", metavar="CHAR", help="field separator (default: sniffed; tab: \\t)")
     g.add_argument("--decimal", metavar="CHAR", help="decimal separator (default . or sniffed ,)")
+    g.add_argument("--columns", nargs="+", action="extend", metavar="OLD=NEW", type=_mapping,
+                   help="map a column to a role (patient_id, visit, date, day, "
+                   "first_dose_date, measure, score, handedness) or a measure code, e.g. "
+                   "--columns 'Kind=patient_id' 'Grob=HFMSE'")
+    g.add_argument("--ignore", nargs="+", action="extend", metavar="COLUMN",
+                   help="columns to leave out, as if the file did not have them")
     g.add_argument("--purdue", choices=["single", "mean3", "sum3"], default="single",
-                   help="how Purdue values were aggregated (sum3 allows 0..75)")
+                   type=str.lower, help="how Purdue values were aggregated (sum3 allows 0..75)")
+    g.add_argument("--sql", metavar="QUERY",
+                   help="read the result of this query from a SQLite or DuckDB database FILE")
+
+
+def _count(value: str) -> int:
+    """A whole number >= 0 (argparse type)."""
+    try:
+        n = int(value)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a whole number, not {value!r}") from None
+    if n < 0:
+        raise argparse.ArgumentTypeError(f"expected a number >= 0, not {value!r}")
+    return n
+
+
+def _mapping(value: str) -> tuple[str, str]:
+    """OLD=NEW (argparse type); the last '=' separates, so OLD may hold '='."""
+    old, eq, new = value.rpartition("=")
+    if not eq or not old.strip() or not new.strip():
+        raise argparse.ArgumentTypeError(f"expected OLD=NEW (e.g. 'Kind=patient_id'), not "
+                                         f"{value!r}")
+    return old.strip(), new.strip()
+
+
+def timepoint_label(value: str) -> str:
+    """A timepoint as the timeline writes it, whatever its capitalisation.
+
+    >>> timepoint_label("MONTH 18"), timepoint_label("baseline"), timepoint_label("m6")
+    ('Month 18', 'Baseline', 'M6')
+    """
+    return " ".join(w[:1].upper() + w[1:].lower() for w in value.split())
 
 
 def reading_kwargs(args: argparse.Namespace) -> dict:
-    """Loader options from parsed command-line arguments."""
+    """Loader options from parsed command-line arguments (only those given)."""
     out: dict = {}
     if args.sheet is not None:
-        out["sheet_name"] = int(args.sheet) if args.sheet.isdigit() else args.sheet
+        sheet = args.sheet.strip()
+        out["sheet_name"] = int(sheet) if sheet.isdigit() else sheet
     for name in ("skiprows", "encoding", "sep", "decimal"):
         value = getattr(args, name)
         if value is not None:
-            out[name] = "\t" if name == "sep" and value in ("\\t", "tab") else value
+            out[name] = "\t" if name == "sep" and value in ("\\t", "tab", "TAB") else value
     if args.dayfirst:
         out["dayfirst"] = True
     elif args.monthfirst:
         out["dayfirst"] = False
+    if getattr(args, "columns", None):
+        out["columns"] = dict(args.columns)
+    if getattr(args, "ignore", None):
+        out["ignore"] = list(args.ignore)
     if args.purdue != "single":
         out["purdue"] = args.purdue
+    if getattr(args, "sql", None):
+        out["sql"] = args.sql
     return out
 
 
@@ -126,7 +182,8 @@ def build_parser() -> argparse.ArgumentParser:
         epilog=VALIDATE_EXAMPLES,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    v.add_argument("file", help="CSV, TSV, XLSX or XPT file of scores")
+    v.add_argument("file", help="score file: CSV/TSV/TXT, XLSX, Parquet, XPT/SAS7BDAT, or a "
+                   "SQLite/DuckDB database with --sql")
     _reading_options(v)
     _report_parser(sub)
     r = sub.add_parser(
@@ -160,7 +217,7 @@ def _report_parser(sub) -> None:  # noqa: ANN001 - argparse's private subparsers
                    help="comma-separated documents among html, md, pdf (default html)")
     p.add_argument("--measures", nargs="+", metavar="CODE",
                    help="measure codes to analyse (default: every total in the data)")
-    p.add_argument("--timepoint", metavar="LABEL",
+    p.add_argument("--timepoint", metavar="LABEL", type=timepoint_label,
                    help='timepoint compared with baseline, e.g. "Month 18" (default: the last '
                    "one at which at least half of the patients have a score)")
     p.add_argument("--schedule", default="nusinersen", metavar="NAME|FILE",
@@ -196,7 +253,8 @@ def _validate(args: argparse.Namespace) -> int:
     from .load import check_scores, read_scores
 
     options = reading_kwargs(args)
-    problems = check_scores(path, **options)
+    # validate answers whether the file can support the analysis: visits need a time
+    problems = check_scores(path, **options, require_time=True)
     errors = int((problems["severity"] == "error").sum()) if len(problems) else 0
     warnings_n = len(problems) - errors
     if len(problems):
@@ -248,9 +306,13 @@ def format_problems(problems) -> str:  # noqa: ANN001 - a DataFrame
 
 
 def _measures(values: list[str] | None) -> list[str] | None:
+    """Measure codes from --measures, in any capitalisation or a known alias."""
     if not values:
         return None
-    return [m.strip() for v in values for m in v.split(",") if m.strip()]
+    from .load.columns import measure_code
+
+    names = [m.strip() for v in values for m in v.split(",") if m.strip()]
+    return [measure_code(m) or m.upper() for m in names]
 
 
 def _report(args: argparse.Namespace) -> int:
