@@ -270,3 +270,28 @@ def test_real_lmm_band_at_level(small):
     q = stats.t.ppf(0.9, pred["df"].to_numpy())
     np.testing.assert_allclose(high, pred["estimate"] + q * pred["se"], rtol=1e-9)
     np.testing.assert_allclose(low, pred["estimate"] - q * pred["se"], rtol=1e-9)
+
+
+def test_thousands_of_patients_one_rasterised_collection(tmp_path):
+    """Issue 12: one LineCollection for the spaghetti, rasterised inside vector files."""
+    from sma_outcomes.plot import save_figure
+    from sma_outcomes.plot.cohort import RASTER_ABOVE
+
+    rng = np.random.default_rng(5)
+    n, visits = 2000, np.array([-7.0, 60, 183, 365, 548])
+    data = pd.DataFrame({
+        "patient_id": np.repeat([f"R{i:05d}" for i in range(n)], len(visits)),
+        "day": np.tile(visits, n) + rng.integers(-5, 6, n * len(visits)),
+        "measure": "HFMSE",
+        "score": np.round(rng.normal(30, 10, n).repeat(len(visits))
+                          + rng.normal(0, 2, n * len(visits))).clip(0, 66),
+    })
+    data.loc[rng.random(len(data)) < 0.03, "score"] = np.nan
+    fig = plot_cohort(data, measure="HFMSE", show_mean=False)
+    (lc,) = by_gid(fig.axes[0], "patients")
+    assert lc.get_rasterized() and n > RASTER_ABOVE
+    assert len(lc.get_segments()) >= n
+    svg = save_figure(fig, tmp_path / "many.svg").read_text()
+    assert svg.count("<image") == 1 and len(svg) < 3_000_000
+    few = plot_cohort(data[data.patient_id < "R00010"], measure="HFMSE", show_mean=False)
+    assert not by_gid(few.axes[0], "patients")[0].get_rasterized()

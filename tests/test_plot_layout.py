@@ -26,6 +26,7 @@ from sma_outcomes.plot import (
     plot_timeline,
     plot_waterfall,
 )
+from sma_outcomes.plot.style import DOUBLE_COLUMN, MIN_FONT
 from sma_outcomes.registry import axis_label
 from tests.conftest import SAMPLE
 
@@ -95,7 +96,7 @@ def drawn_texts(fig):
     def record(self, renderer):
         original(self, renderer)
         if self.get_visible() and self.get_text().strip():
-            seen.append((self.get_text(), self.get_window_extent(renderer)))
+            seen.append((self.get_text(), self.get_window_extent(renderer), self.get_fontsize()))
 
     mtext.Text.draw = record
     try:
@@ -113,7 +114,7 @@ def test_no_text_outside_the_canvas(name, cohort, case):
     texts = drawn_texts(fig)
     assert texts
     w, h = fig.bbox.width, fig.bbox.height
-    out = [(t, tuple(np.round(b.extents, 1))) for t, b in texts
+    out = [(t, tuple(np.round(b.extents, 1))) for t, b, _ in texts
            if b.x0 < -0.5 or b.y0 < -0.5 or b.x1 > w + 0.5 or b.y1 > h + 0.5]
     assert not out, f"{name}: text outside the {w:.0f} x {h:.0f} px canvas: {out}"
 
@@ -152,8 +153,20 @@ def test_labels_and_titles_from_the_registry(case):
 def test_long_label_fits_single_column(case):
     """The long Purdue label is wrapped, not cut, at a journal's single column."""
     fig = plot_slope(case, measure="PP_PREF", timepoint="Month 18", width=3.5, height=2.0)
-    texts = dict(drawn_texts(fig))
+    texts = {t: box for t, box, _ in drawn_texts(fig)}
     label = fig.axes[0].get_ylabel()
     assert "\n" in label and " ".join(label.split()) == LONG
     box = texts[label]
     assert box.y0 >= 0 and box.y1 <= fig.bbox.height and box.x0 >= 0
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_text_readable_at_column_width(name, cohort, case):
+    """Every drawn text is at least MIN_FONT (5 pt) at the figure's own size,
+    and no default figure is wider than two journal columns."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        fig = figures(cohort, case)[name]()
+    small = sorted({(t, s) for t, _, s in drawn_texts(fig) if s < MIN_FONT})
+    assert not small, f"{name}: text smaller than {MIN_FONT} pt: {small[:5]}"
+    assert fig.get_figwidth() <= DOUBLE_COLUMN + 0.01

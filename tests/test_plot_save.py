@@ -44,6 +44,8 @@ def test_same_bytes_in_two_processes(tmp_path):
         b = (tmp_path / f"b.{fmt}").read_bytes()
         assert len(a) > 1000 and a == b, fmt
     svg = (tmp_path / "a.svg").read_text()
+    # text stays text (svg.fonttype "none"): searchable and editable in a journal's tools
+    assert "<text" in svg and "Months since first dose" in svg and "font-family" in svg
     pdf = (tmp_path / "a.pdf").read_bytes()
     assert "<dc:date>" not in svg and "Matplotlib v" not in svg
     assert b"CreationDate" not in pdf and b"Producer" not in pdf
@@ -55,7 +57,7 @@ def test_png_pixel_size_and_formats(tmp_path):
 
     data, doses = make_table(2)
     fig = plot_patient(data, patient_id="P1", doses=doses)
-    out = save_figure(fig, tmp_path / "sub" / "p1.png", dpi=300)
+    out = save_figure(fig, tmp_path / "sub" / "p1.png")  # 300 dpi by default
     w, h = fig.get_size_inches()
     with Image.open(out) as im:
         assert im.size == (round(w * 300), round(h * 300))
@@ -99,3 +101,16 @@ def test_batch_passes_options_and_checks(tmp_path):
     with pytest.raises(DataError, match="P9"):
         save_patient_figures(data, tmp_path, doses=doses, patient_ids=["P9"])
     assert isinstance(out, pd.DataFrame)
+
+
+def test_png_resolution_configurable(tmp_path):
+    from PIL import Image
+
+    from sma_outcomes.plot import save
+
+    data, doses = make_table(1)
+    fig = plot_patient(data, patient_id="P1", doses=doses)
+    w, h = fig.get_size_inches()
+    with Image.open(save_figure(fig, tmp_path / "a.png", dpi=150)) as im:
+        assert abs(im.size[0] - w * 150) <= 1 and abs(im.size[1] - h * 150) <= 1
+    assert save.DEFAULT_DPI == 300

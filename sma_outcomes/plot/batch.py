@@ -95,7 +95,7 @@ def save_patient_figures(
     jobs: int | None = None,
     progress: bool = False,
     fmt: str = "png",
-    dpi: float = 300,
+    dpi: float | None = None,
     doses: pd.DataFrame | None = None,
     schedule: str | None = "nusinersen",
     **kwargs: Any,
@@ -120,8 +120,8 @@ def save_patient_figures(
         Show a tqdm progress bar.
     fmt : {"png", "svg", "pdf"}
         File format.
-    dpi : float
-        Resolution of PNG output.
+    dpi : float, optional
+        Resolution of PNG output (default 300).
     doses, schedule
         As in :func:`plot_patient`; the dose table is derived once, here.
     **kwargs

@@ -31,6 +31,7 @@ from .style import (
     DOUBLE_COLUMN,
     GREY,
     GREY_DARK,
+    MIN_FONT,
     OKABE_ITO,
     SINGLE_COLUMN,
     color_for,
@@ -207,7 +208,7 @@ def plot_waterfall(
             axes_pt = ax.get_position().width * fig.get_figwidth() * 72
         show = labels if labels is not None else n <= 60
         size = _label_size(n, axes_pt)
-        if show and size >= 4.5:
+        if show and size >= MIN_FONT:
             ax.set_xticks(np.arange(n), pids, rotation=90, fontsize=size)
             ax.tick_params(axis="x", length=0, pad=2)
             ax.set_xlabel(f"Patients, sorted by {'percent ' if y == PCT_CHANGE else ''}change")
@@ -382,7 +383,7 @@ def plot_slope(
                 fig.get_layout_engine().execute(fig)
             ax_h_pt = ax.get_position().height * fig.get_figheight() * 72
             fs = float(min(5.5, ax_h_pt / (1.45 * n)))  # a text box is about 1.4 x its size
-            show = fs >= 4.5
+            show = fs >= MIN_FONT
         if show:
             y0, y1 = ax.get_ylim()
             gap = 1.45 * fs * (y1 - y0) / ax_h_pt

@@ -20,7 +20,7 @@ from ..exceptions import DataError, MeasureError
 from ..registry import get_scale, items_of, plain_name, unit_label
 from ..schema import ANALYSED, CHANGE, MEASURE, PATIENT, SCORE, TIMEPOINT
 from . import _data as D
-from .style import DOUBLE_COLUMN, finish, house_style, new_figure
+from .style import DOUBLE_COLUMN, MIN_FONT, finish, house_style, new_figure
 
 __all__ = ["item_matrix", "plot_item_heatmap"]
 
@@ -202,7 +202,7 @@ def plot_item_heatmap(
         im.set_gid("items")
         ax.set_xticks(np.arange(nit), short, fontsize=5.5 if nit > 20 else 6.5)
         ax.set_yticks(np.arange(npat), list(mat.index),
-                      fontsize=float(min(6.5, max(3.5, 0.8 * (ax.get_position().height * fig.get_figheight() * 72) / max(npat, 1)))))
+                      fontsize=float(min(6.5, max(MIN_FONT, 0.8 * (ax.get_position().height * fig.get_figheight() * 72) / max(npat, 1)))))
         ax.tick_params(length=0)
         ax.set_xticks(np.arange(nit + 1) - 0.5, minor=True)
         ax.set_yticks(np.arange(npat + 1) - 0.5, minor=True)
@@ -219,7 +219,7 @@ def plot_item_heatmap(
                 if np.isfinite(v) and (v != 0 or y == SCORE):
                     txt = f"{v:+g}" if y == CHANGE else f"{v:g}"
                     dark = abs(v) >= 2 if y == CHANGE else v >= 2
-                    ax.text(j, i, txt.replace("-", "\u2212"), ha="center", va="center", fontsize=4.5,
+                    ax.text(j, i, txt.replace("-", "\u2212"), ha="center", va="center", fontsize=MIN_FONT,
                             color="white" if dark else "#222222", gid="item-value")
         if own:
             cb = fig.colorbar(im, ax=ax, shrink=min(1.0, 1.6 / max(fig.get_figheight() - 0.6, 0.5)),

@@ -14,7 +14,10 @@ from matplotlib.figure import Figure
 
 from .style import house_style
 
-__all__ = ["save_figure", "FORMATS"]
+__all__ = ["save_figure", "FORMATS", "DEFAULT_DPI"]
+
+#: Resolution of PNG output unless ``dpi=`` says otherwise: print quality.
+DEFAULT_DPI = 300
 
 #: Metadata entries that would carry a date or a software version, per format.
 _METADATA: dict[str, dict[str, None]] = {
@@ -31,7 +34,7 @@ def save_figure(
     fig: Figure,
     path: str | os.PathLike,
     *,
-    dpi: float = 300,
+    dpi: float | None = None,
     format: str | None = None,
     transparent: bool = False,
 ) -> Path:
@@ -40,7 +43,9 @@ def save_figure(
     Creation dates and software versions are left out of the metadata, SVG
     element ids come from a fixed hash salt, and the house style is in force
     while the file is written, so saving the same figure twice, in the same
-    or in separate processes, gives identical files.
+    or in separate processes, gives identical files. SVG keeps text as text
+    (``svg.fonttype`` "none"), so it stays searchable and editable; PDF
+    embeds the fonts (TrueType).
 
     Parameters
     ----------
@@ -49,8 +54,10 @@ def save_figure(
     path : str or Path
         Target file; the format comes from its suffix unless ``format`` is
         given. Missing parent folders are created.
-    dpi : float
-        Resolution of raster output (PNG); 300 dpi suits print.
+    dpi : float, optional
+        Resolution of raster output (PNG, and the rasterised parts of SVG/PDF
+        such as a spaghetti of thousands of patients); default
+        :data:`DEFAULT_DPI` (300), which suits print.
     format : {"png", "svg", "pdf"}, optional
         Overrides the suffix.
     transparent : bool
@@ -88,7 +95,7 @@ def save_figure(
         fig.savefig(
             path,
             format=fmt,
-            dpi=dpi,
+            dpi=DEFAULT_DPI if dpi is None else float(dpi),
             metadata=dict(_METADATA[fmt]),
             transparent=transparent,
         )

@@ -32,6 +32,7 @@ __all__ = [
     "PALETTE",
     "RC",
     "SINGLE_COLUMN",
+    "MIN_FONT",
     "ONE_AND_HALF_COLUMN",
     "DOUBLE_COLUMN",
     "house_style",
@@ -74,6 +75,10 @@ SHADE = "#EFEFEF"
 SINGLE_COLUMN = 3.5
 ONE_AND_HALF_COLUMN = 5.5
 DOUBLE_COLUMN = 7.2
+
+#: Smallest text in any figure, in points at the figure's size: journals ask for
+#: 5-7 pt at the printed size, and figures are drawn at a column's width.
+MIN_FONT = 5.0
 
 #: rcParams of the house style: 7 pt text legible at journal width, no top and
 #: right spines, fonts embedded as TrueType/paths, fixed SVG hash salt.
@@ -119,7 +124,7 @@ RC: dict[str, Any] = {
     "savefig.bbox": None,
     "image.interpolation": "nearest",
     "svg.hashsalt": "sma_outcomes",
-    "svg.fonttype": "path",
+    "svg.fonttype": "none",
     "pdf.fonttype": 42,
     "ps.fonttype": 42,
 }

@@ -26,6 +26,7 @@ from .style import (
     GREY,
     GREY_DARK,
     GREY_LIGHT,
+    MIN_FONT,
     OKABE_ITO,
     SINGLE_COLUMN,
     finish,
@@ -198,7 +199,7 @@ def plot_timeline(
         ax.set_ylim(n - 0.4, -0.7)
         ax.set_yticks(np.arange(n), pids)
         row_pt = (h - 0.7) * 72 / max(n, 1)
-        ax.tick_params(axis="y", length=0, labelsize=float(min(6.5, max(3.0, 0.8 * row_pt))))
+        ax.tick_params(axis="y", length=0, labelsize=float(min(6.5, max(MIN_FONT, 0.8 * row_pt))))
         ax.spines["left"].set_visible(False)
         allx = D.to_time(events[DAY].to_numpy(float), time)
         x0, x1 = float(np.nanmin(allx)), float(np.nanmax(allx))
