@@ -97,6 +97,7 @@ def _table(aliases: dict[str, tuple[str, ...]]) -> dict[str, str]:
 
 
 _ROLES = _table(ROLE_ALIASES)
+_SPELLED = {normalise(n): n for names in ROLE_ALIASES.values() for n in names if " " in n}
 _MEASURES = _table({code: () for code in SCALES} | MEASURE_ALIASES)
 
 
@@ -165,14 +166,14 @@ def near_role(name: object) -> tuple[str, str] | None:
     Examples
     --------
     >>> near_role("vist date"), near_role("comment")
-    (('date', 'visitdate'), None)
+    (('date', 'visit date'), None)
     """
     key = normalise(name)
     if len(key) < 4 or key in _ROLES or key in _MEASURES:
         return None
     names = [k for k, r in _ROLES.items() if r in NEAR_MISS_ROLES and len(k) >= 4]
     hit = difflib.get_close_matches(key, names, n=1, cutoff=0.85)
-    return (_ROLES[hit[0]], hit[0]) if hit else None
+    return (_ROLES[hit[0]], _SPELLED.get(hit[0], hit[0])) if hit else None
 
 
 def looks_like_measure(name: object) -> bool:

@@ -34,6 +34,7 @@ Examples
 
 from __future__ import annotations
 
+import io
 import warnings
 import zipfile
 from dataclasses import dataclass, field
@@ -116,7 +117,8 @@ def _open(path: Path, name: str):  # noqa: ANN202 - an openpyxl workbook
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
-            return load_workbook(path, read_only=True, data_only=True)
+            # from bytes: the content decides, whatever the file's name
+            return load_workbook(io.BytesIO(path.read_bytes()), read_only=True, data_only=True)
     except Exception as err:  # openpyxl raises many types for a broken zip or XML
         raise fail(name, "format", f"cannot be opened as an Excel workbook ({_why(err)})"
                    ) from None
@@ -185,14 +187,23 @@ def read_sheet(path: Path, name: str, *, sheet_name: str | int | None = None) ->
         wb.close()
     sheet.sheets = sheets
     if sheet.formulas:
-        shown = "; ".join(f"row {r}, column {_letter(c)}: ={f}" for r, c, f in sheet.formulas[:5])
+        top = min(r for r, _ in sheet.cells)
+
+        def col_name(c: int) -> str:
+            head = sheet.cells.get((top, c))
+            return f"{_letter(c)} ({head!r})" if isinstance(head, str) else _letter(c)
+
+        shown = "; ".join(f"row {r}, column {col_name(c)}: ={f}"
+                          for r, c, f in sheet.formulas[:5])
+        head = sheet.cells.get((top, sheet.formulas[0][1]))
         more = f" (and {len(sheet.formulas) - 5} more)" if len(sheet.formulas) > 5 else ""
         raise fail(f"{name} [{title}]", "formula",
                    f"{len(sheet.formulas)} formula cell(s) have no saved value, so their "
                    f"values are unknown: {shown}{more}. The file was written by a program that "
                    "does not calculate formulas; open and save the file in Excel (or "
                    "LibreOffice) so that the values are stored, then read it again",
-                   row=sheet.formulas[0][0], column=_letter(sheet.formulas[0][1]),
+                   row=sheet.formulas[0][0],
+                   column=head if isinstance(head, str) else _letter(sheet.formulas[0][1]),
                    value=f"={sheet.formulas[0][2]}")
     return sheet
 

@@ -12,8 +12,8 @@ REDCap column                           read as
                                         "Month 6 (Arm 1: Treated)" -> "Month 6"
 ``redcap_repeat_instrument`` /          the repeating form; with
 "Repeat Instrument"                     ``redcap_repeat_instance`` / "Repeat Instance"
-                                        the visit gets " #N" (or is "<form> N"
-                                        without events)
+                                        instance N > 1 of an event gets " #N"
+                                        ("Baseline #2"; "<form> N" without events)
 ``<form>_complete`` / "Complete?"       not read as data; a form marked Incomplete
                                         (0) whose scores are filled gives a warning
 checkbox ``field___code`` /             left out (choices of a checkbox field are
@@ -116,6 +116,9 @@ def prepare(frame: pd.DataFrame, rows: np.ndarray, problems: Problems,
             pending.append(c)
     scores = [c for c in cols if c not in drop and is_score(c)]
     out = frame.copy()
+    for c in out.columns:  # categoricals (read so for speed) become plain values here
+        if isinstance(out[c].dtype, pd.CategoricalDtype):
+            out[c] = pd.Series(out[c].to_numpy(dtype=object), index=out.index).infer_objects()
     record = next((c for c in cols if keys[c] in ("recordid", "studyid")), cols[0])
     # incomplete forms whose scores are filled: flagged, read as entered
     for c, members in complete.items():
@@ -140,7 +143,11 @@ def prepare(frame: pd.DataFrame, rows: np.ndarray, problems: Problems,
             if blank.any() and not blank.all():
                 vals = out[c].where(~blank)
                 filled = vals.groupby(rec.to_numpy(), dropna=False).transform("first")
-                out[c] = vals.where(~blank, filled)
+                col = vals.where(~blank, filled)
+                if pd.api.types.is_float_dtype(col.dtype) and col.notna().all() and \
+                        (col == col.round()).all():
+                    col = col.astype("int64")  # whole numbers blank only on other rows
+                out[c] = col
     # visit labels from event and instance
     if event is not None or instance is not None:
         label = (out[event].map(event_label) if event is not None
@@ -150,7 +157,8 @@ def prepare(frame: pd.DataFrame, rows: np.ndarray, problems: Problems,
                                      else str(v).strip().removesuffix(".0"))
             form = (out[instrument].map(lambda v: event_label(v) if pd.notna(v) else "")
                     if instrument is not None else pd.Series("", index=out.index))
-            with_event = (label != "") & (inst != "")
+            # the first instance of an event is the event itself: "Baseline", "Baseline #2"
+            with_event = (label != "") & (inst != "") & (inst != "1")
             label = label.where(~with_event, label + " #" + inst)
             alone = (label == "") & (inst != "")
             label = label.where(~alone, (form + " " + inst).str.strip())

@@ -141,8 +141,8 @@ def _check_header(header: list[str], name: str) -> None:
     seen: dict[str, int] = {}
     for j, h in enumerate(header):
         key = str(h).strip().casefold()
-        if not key or key.startswith("unnamed:"):
-            continue
+        if not key or key.startswith("unnamed:") or key == "complete?":
+            continue  # REDCap's labels export repeats "Complete?" once per form
         if key in seen:
             raise fail(name, "columns", f"the header names the column {str(h).strip()!r} twice "
                        f"(columns {seen[key] + 1} and {j + 1}); rename one, or leave one out "
@@ -268,6 +268,9 @@ def _read_text(
             raise fail(name, "encoding", f"unknown encoding {encoding!r}") from None
         if enc in ("utf-8", "utf_8") and found == "utf-8-sig":
             enc = "utf-8-sig"  # the byte-order mark is not part of the first column name
+        elif enc in ("utf-16", "utf-32") and found != enc:
+            # "utf-16" needs a byte-order mark: without one, take the order the bytes show
+            enc = found if found and found.startswith(enc) else f"{enc}-le"
     elif found is not None:
         enc = found
     else:
@@ -280,7 +283,7 @@ def _read_text(
         enc = "utf-8-sig"
     try:
         text_head = codecs.getincrementaldecoder(enc)(errors="strict").decode(head, final=False)
-    except UnicodeDecodeError:
+    except UnicodeError:
         raise _decode_error(path, name, enc) from None
     if "\x00" in text_head:
         raise fail(name, "format", f"the file read as {enc} holds NUL characters: it is binary, "

@@ -147,7 +147,9 @@ def tidy_scores(
     tidy, muniq = _purdue_hands(tidy, roles, frame, expand, muniq)
     _check_ranges(tidy, row_no, src_col, problems, PURDUE_AGGREGATIONS[purdue], muniq)
     tidy, row_no, src_col, muniq = _item_totals(tidy, row_no, src_col, problems, muniq)
-    tidy, row_no = _duplicates(tidy, row_no, src_col, problems)
+    if not any(p["rule"] == "date" and p["severity"] == "error" for p in problems.rows):
+        # unreadable dates would make distinct assessments look like conflicts
+        tidy, row_no = _duplicates(tidy, row_no, src_col, problems)
     helpers = ["_pc", "_vc", "_mc"]
     tidy = tidy[[*S.CORE_COLUMNS, *[c for c in tidy.columns
                                     if c not in S.CORE_COLUMNS and c not in helpers]]]
@@ -278,13 +280,19 @@ def _drop_empty(frame: pd.DataFrame, rows: np.ndarray) -> tuple[pd.DataFrame, np
     return frame.reset_index(drop=True), rows
 
 
+def _all_text(uniques: pd.Index) -> bool:
+    """Whether distinct values are all strings (an object column may hold numbers)."""
+    return isinstance(uniques.dtype, pd.StringDtype) or (
+        uniques.dtype == object and uniques.inferred_type == "string")
+
+
 def _blank(col: pd.Series) -> pd.Series:
     """Empty or whitespace-only cells (each distinct value looked at once)."""
     if not (col.dtype == object or pd.api.types.is_string_dtype(col.dtype)
             or isinstance(col.dtype, pd.CategoricalDtype)):
         return col.isna()
     codes, uniques = factorize(col)
-    if pd.api.types.is_string_dtype(uniques.dtype):
+    if _all_text(uniques):
         blank_u = np.append(np.asarray(uniques.str.strip() == "", dtype=bool), True)
     else:
         blank_u = np.array([pd.isna(u) or not str(u).strip() for u in uniques] + [True],
@@ -391,7 +399,7 @@ def _text_codes_full(col: pd.Series):  # noqa: ANN202 - a tuple of seven
     """:func:`_text_codes` plus the distinct cleaned texts, each row's code of its raw
     cell (-1 blank), the distinct raw cells and the cleaned code of each raw cell."""
     codes, uniques = factorize(col)
-    if pd.api.types.is_string_dtype(uniques.dtype):
+    if _all_text(uniques):
         clean = uniques.str.strip().to_numpy(dtype=object)
     else:
         clean = np.array([str(int(v)) if isinstance(v, float) and v.is_integer()
@@ -433,6 +441,8 @@ def _shown_date(value: object) -> str:
 
 def _date_text(value: object) -> str:
     """A date cell as written (native dates as YYYY-MM-DD)."""
+    if isinstance(value, np.datetime64):
+        return str(value)[:10]
     if hasattr(value, "year") and hasattr(value, "month") and not isinstance(value, str):
         try:
             return f"{value.year:04d}-{value.month:02d}-{value.day:02d}"
