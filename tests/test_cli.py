@@ -285,3 +285,78 @@ def test_report_into_unwritable_folder_exit_3(capsys: pytest.CaptureFixture,
                        str(parent / "report"), "--measures", "HFMSE", "--no-patient-figures")
     assert code == 3 and len(err.strip().splitlines()) == 1
     assert err.startswith(f"sma-outcomes: error: cannot write {parent}")
+
+
+# ------------------------------------------------------------------ reading options
+def test_every_reading_option_is_on_the_command_line() -> None:
+    from sma_outcomes.cli import build_parser, reading_kwargs
+    from sma_outcomes.load.read import READ_OPTIONS
+
+    args = build_parser().parse_args([
+        "validate", "f.csv", "--sheet", "Scores", "--skiprows", "1", "--dayfirst",
+        "--encoding", "utf-16", "--sep", "\\t", "--decimal", ",", "--purdue", "SUM3",
+        "--columns", "Kind=patient_id", "Grob=HFMSE", "--ignore", "Notes", "Comment",
+        "--sql", "SELECT 1"])
+    kw = reading_kwargs(args)
+    assert set(kw) == set(READ_OPTIONS) | {"sql"}
+    assert kw["columns"] == {"Kind": "patient_id", "Grob": "HFMSE"}
+    assert kw["ignore"] == ["Notes", "Comment"] and kw["sep"] == "\t" and kw["purdue"] == "sum3"
+
+
+def test_columns_option_needs_old_equals_new(capsys: pytest.CaptureFixture) -> None:
+    code, _, err = run(capsys, "validate", "f.csv", "--columns", "Kind")
+    assert code == 2 and "expected OLD=NEW" in err
+
+
+def test_timepoint_and_measures_in_any_capitalisation() -> None:
+    from sma_outcomes.cli import _measures, build_parser
+
+    args = build_parser().parse_args(["report", "x.csv", "--timepoint", "MONTH 18",
+                                      "--measures", "hfmse,pp_pref", "Rulm"])
+    assert args.timepoint == "Month 18"
+    assert _measures(args.measures) == ["HFMSE", "PP_PREF", "RULM"]
+
+
+def test_validate_maps_and_ignores_columns(capsys: pytest.CaptureFixture,
+                                           tmp_path: Path) -> None:
+    p = tmp_path / "k.csv"
+    p.write_text("Kind,Tag,Grob,Notiz\nK1,0,12,x\nK1,180,14,y\n")
+    code, out, _ = run(capsys, "validate", str(p), "--columns", "Kind=patient_id", "Tag=day",
+                       "Grob=HFMSE", "--ignore", "Notiz")
+    assert code == 0 and "OK: 2 scores from 1 patients" in out
+
+
+def test_validate_sheet_in_any_case_and_sql(capsys: pytest.CaptureFixture,
+                                            tmp_path: Path) -> None:
+    from tests.files import make
+
+    book = make.workbook(tmp_path / "b.xlsx", title="HFMSE data",
+                         before=[("Notes", pd.DataFrame({"Notes": ["x"]}))])
+    code, out, _ = run(capsys, "validate", str(book))
+    assert code == 1 and '--sheet "HFMSE data"' in out
+    code, out, _ = run(capsys, "validate", str(book), "--sheet", "hfmse DATA")
+    assert code == 0 and "OK: 12 scores from 3 patients" in out
+    db = make.sqlite_db(tmp_path / "r.sqlite")
+    code, out, _ = run(capsys, "validate", str(db), "--sql", "SELECT * FROM motor_scores")
+    assert code == 0 and "OK: 12 scores" in out
+
+
+def test_validate_is_not_ok_without_a_visit_date(capsys: pytest.CaptureFixture,
+                                                 tmp_path: Path) -> None:
+    typo = tmp_path / "typo.csv"
+    typo.write_text("patient,visit,vist date,HFMSE\nP1,BL,2021-01-04,20\nP1,M6,2021-07-05,22\n")
+    code, out, _ = run(capsys, "validate", str(typo))
+    assert code == 1 and "'vist date' looks like a misspelt 'visit date'" in out
+    none = tmp_path / "none.csv"
+    none.write_text("patient,visit,HFMSE\nP1,BL,20\nP1,M6,22\n")
+    code, out, _ = run(capsys, "validate", str(none))
+    assert code == 1 and "no visit date or study-day column" in out
+    assert "found 'patient', 'visit', 'HFMSE'" in out and "OK" not in out
+
+
+def test_validate_unicode_text(capsys: pytest.CaptureFixture, tmp_path: Path) -> None:
+    from tests.files import make
+
+    path = make.unicode_text(tmp_path / "u.txt")
+    code, out, _ = run(capsys, "validate", str(path))
+    assert code == 0 and "OK: 12 scores" in out
