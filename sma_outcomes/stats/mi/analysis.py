@@ -28,6 +28,7 @@ from collections.abc import Sequence
 import numpy as np
 import pandas as pd
 import patsy
+from scipy import linalg
 
 from ...exceptions import DataError
 from ..mmrm import fit_mmrm
@@ -106,9 +107,16 @@ class Analysis:
         for j in range(self.md.d):
             Z = self._Z[j][idx]
             y = Yc[idx, j]
-            G = np.linalg.pinv(Z.T @ Z)
+            ZtZ = Z.T @ Z
+            try:
+                G = linalg.inv(ZtZ, check_finite=False)
+                rank = Z.shape[1]
+                if not np.all(np.isfinite(G)) or np.linalg.cond(ZtZ) > 1e12:
+                    raise linalg.LinAlgError
+            except linalg.LinAlgError:  # a level absent from this sample
+                G = np.linalg.pinv(ZtZ)
+                rank = np.linalg.matrix_rank(Z)
             b = G @ (Z.T @ y)
-            rank = np.linalg.matrix_rank(Z)
             r = y - Z @ b
             dfr = idx.size - rank
             s2 = float(r @ r) / dfr if dfr > 0 else np.nan

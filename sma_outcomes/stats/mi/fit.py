@@ -237,7 +237,7 @@ def fit_mi(
         failed = 0
         for i in range(md.n):
             rows = np.delete(all_idx, i)
-            f = fit_reml(md.Y, design.X_own, fit_mask, rows=rows, start=full.phi)
+            f = fit_reml(md.Y, design.X_own, fit_mask, rows=rows, start=full)
             failed += not f.converged
             sets.append(run(f))
             samples.append(rows)
@@ -258,7 +258,7 @@ def fit_mi(
         while len(sets) < m:
             rows = np.concatenate([rng.choice(s, size=s.size, replace=True) for s in strata])
             try:
-                f = fit_reml(md.Y, design.X_own, fit_mask, rows=rows, start=full.phi)
+                f = fit_reml(md.Y, design.X_own, fit_mask, rows=rows, start=full)
             except (DataError, np.linalg.LinAlgError):
                 f = None
             if f is None or not f.converged:
