@@ -340,3 +340,44 @@ def test_result_model(dropouts):
     assert "<h4>Multiple imputation</h4>" in fit._repr_html_()
     assert len(fit.jackknife_sets()) == 60
     assert len(fit.plot().axes[0].lines) >= 2
+
+
+def test_changes_table_input_and_top_level_names():
+    import sma_outcomes
+
+    d = _trial(n_per_arm=10).rename(columns={"change": "value"})
+    d["change"] = d["value"]
+    d["measure"] = "HFMSE"
+    d["analysed"] = True
+    d["is_baseline"] = False
+    d["baseline"] = 30.0 + (d["patient_id"].str[1:].astype(int) % 7)
+    other = d.assign(measure="RULM", change=d["change"] + 100.0)
+    base = d.drop_duplicates("patient_id").assign(timepoint="Baseline", is_baseline=True,
+                                                  change=np.nan)
+    skipped = d.head(3).assign(analysed=False, change=1e6)
+    table = pd.concat([d, other, base, skipped], ignore_index=True)
+    table["timepoint"] = pd.Categorical(table["timepoint"], ["Baseline", *VISITS], ordered=True)
+    table.loc[(table["patient_id"] == "P12") & (table["timepoint"] == "M18")
+              & (table["measure"] == "HFMSE") & table["analysed"], "change"] = np.nan
+    fit = sma_outcomes.fit_mi(table, "HFMSE", arm="arm")
+    assert fit.visits == VISITS and fit.n_patients == 20 and fit.n_imputed == 1
+    assert fit.md.measure == "HFMSE"
+    with pytest.raises(DataError, match="measure"):
+        sma_outcomes.fit_mi(table, arm="arm")
+    assert sma_outcomes.MIResult is type(fit)
+    assert callable(sma_outcomes.tipping_point)
+
+
+def test_delta_table_per_arm_and_visit(dropouts):
+    d, out, *_ = dropouts
+    ice = pd.DataFrame({"patient_id": out, "timepoint": "M12", "strategy": "JR"})
+    base = fit_mi(d, arm="arm", covariates=(), ice=ice, references={"B": "A"})
+    by_arm = base.with_delta(pd.DataFrame({"arm": ["A", "B"], "timepoint": ["M12", "M12"],
+                                           "delta": [1.0, -1.0]}))
+    diff = by_arm.imputed[0]["change"] - base.imputed[0]["change"]
+    s = base.imputed[0]
+    at12 = s["imputed"] & (s["timepoint"] == "M12")
+    expect = np.where(at12, np.where(s["arm"] == "A", 1.0, -1.0), 0.0)
+    np.testing.assert_allclose(diff, expect)
+    with pytest.raises(DataError, match="not an arm"):
+        base.with_delta({"Z": 1.0}).tidy()

@@ -179,12 +179,12 @@ def prepare_data(
                 f"row(s) (e.g. {listing}); every patient needs it at every visit (a "
                 "patient-level value is filled in from the patient's other rows)"
             )
-    grid[visit] = pd.Categorical(grid[visit], categories=visits)
+    grid[visit] = pd.Categorical(grid[visit].to_numpy(dtype=object), categories=visits)
     arms = None
     arm_code = np.zeros(n, dtype=np.int64)
     if arm is not None:
         arms = _levels(rows[arm])
-        grid[arm] = pd.Categorical(grid[arm], categories=arms)
+        grid[arm] = pd.Categorical(grid[arm].to_numpy(dtype=object), categories=arms)
         arm_code = grid[arm].cat.codes.to_numpy()[::d].astype(np.int64)
     Y = grid[y].to_numpy(dtype=float).reshape(n, d)
     none = int((~np.isfinite(Y)).all(axis=1).sum())
