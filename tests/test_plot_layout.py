@@ -59,6 +59,15 @@ def items(case, n=12, seed=3):
     return pd.DataFrame(rows)
 
 
+EVENTS = pd.DataFrame({
+    "patient_id": ["GK01", "GK01", "GK01", "GK03", "C001", "C001"],
+    "day": [250.0, 262, 540, 100, 30, 700],
+    "event": ["scoliosis surgery", "ventilation start", "treatment switch", "spinal fusion",
+              "feeding tube", "regimen change"],
+    "detail": [None, None, "risdiplam after nusinersen, higher dose", None, None, "higher dose"],
+})
+
+
 def figures(cohort, case):
     """(name, factory) for every public plot function, in several realistic shapes."""
     many = [f"C{i:03d}" for i in range(1, 13)]
@@ -67,6 +76,10 @@ def figures(cohort, case):
         "patient-cohort": lambda: plot_patient(cohort, patient_id="C001"),
         "patient-purdue-days": lambda: plot_patient(case, patient_id="GK03", measures="PP_PREF",
                                                     time="days"),
+        "patient-events": lambda: plot_patient(case, patient_id="GK01", events=EVENTS),
+        "patient-events-cohort": lambda: plot_patient(cohort, patient_id="C001", events=EVENTS,
+                                                      measures=["PP_NONPREF"]),
+        "timeline-events": lambda: plot_timeline(case, events=EVENTS),
         "patients-one": lambda: plot_patients(case, measures="PP_PREF"),
         "patients-grid": lambda: plot_patients(cohort, patient_ids=many,
                                                measures=["HFMSE", "PP_PREF", "PP_NONPREF"]),

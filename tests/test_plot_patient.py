@@ -326,3 +326,25 @@ def test_importable_from_the_package():
     for name in ("plot_patients", "plot_cohort", "plot_waterfall", "plot_slope",
                  "plot_timeline", "plot_item_heatmap", "save_figure"):
         assert callable(getattr(sma_outcomes, name))
+
+
+def test_events_drawn_as_labelled_lines(table):
+    data, doses = table
+    events = pd.DataFrame({"patient_id": ["P1", "P1", "P2"], "day": [200.0, 600, 50],
+                           "event": ["scoliosis surgery", "treatment_switch", "death"],
+                           "detail": [None, "risdiplam", None]})
+    fig = plot_patient(data, patient_id="P1", doses=doses, events=events)
+    for ax in fig.axes:
+        (lc,) = by_gid(ax, "events")
+        np.testing.assert_allclose([s[0, 0] for s in lc.get_segments()],
+                                   np.array([200.0, 600]) / DAYS_PER_MONTH)
+    labels = [t.get_text() for t in by_gid(fig.axes[0], "event-label")]
+    assert labels == ["Scoliosis surgery", "Treatment switch: risdiplam"]
+    # the x axis reaches the event after the last visit
+    assert fig.axes[0].get_xlim()[1] > 600 / DAYS_PER_MONTH
+    assert "Event" in [t.get_text() for t in fig.legends[0].get_texts()]
+    renderer = FigureCanvasAgg(fig).get_renderer()
+    boxes = [t.get_window_extent(renderer) for t in by_gid(fig.axes[0], "event-label")]
+    assert not boxes[0].overlaps(boxes[1])
+    with pytest.raises(DataError, match="event"):
+        plot_patient(data, patient_id="P1", events=events.drop(columns="event"))

@@ -114,3 +114,19 @@ def test_png_resolution_configurable(tmp_path):
     with Image.open(save_figure(fig, tmp_path / "a.png", dpi=150)) as im:
         assert abs(im.size[0] - w * 150) <= 1 and abs(im.size[1] - h * 150) <= 1
     assert save.DEFAULT_DPI == 300
+
+
+def test_batch_leaves_no_figure_alive(tmp_path):
+    """Memory stays bounded by one figure: each is cleared after saving, none is kept."""
+    import gc
+
+    from matplotlib.figure import Figure
+
+    def alive():
+        gc.collect()
+        return sum(isinstance(o, Figure) and len(o.axes) > 0 for o in gc.get_objects())
+
+    data, doses = make_table(6)
+    before = alive()
+    save_patient_figures(data, tmp_path, doses=doses, jobs=1, fmt="png", dpi=50)
+    assert alive() == before

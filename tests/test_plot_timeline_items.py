@@ -152,3 +152,18 @@ def test_item_heatmap_timepoint_defaults_to_the_last_common_one():
     d = pd.concat([item_table().assign(timepoint="Month 6"), item_table(seed=1)])
     fig = plot_item_heatmap(d, measure="HFMSE")
     assert fig.axes[0].get_title("left") == "HFMSE items at Month 18"
+
+
+def test_timeline_events_one_marker_per_event(table):
+    data, doses = table
+    events = pd.DataFrame({"patient_id": ["P1", "P3", "P3"], "day": [200.0, 90, 400],
+                           "event": ["scoliosis surgery", "scoliosis surgery", "death"]})
+    fig = plot_timeline(data, doses=doses, events=events, time="days", sort="id")
+    ax = fig.axes[0]
+    marks = by_gid(ax, "events")
+    assert len(marks) == 2  # one per kind of event
+    np.testing.assert_allclose(marks[0].get_xdata(), [200.0, 90])
+    rows = {t.get_text(): i for i, t in enumerate(ax.get_yticklabels())}
+    np.testing.assert_allclose(np.round(marks[0].get_ydata()), [rows["P1"], rows["P3"]])
+    labels = [t.get_text() for t in fig.legends[0].get_texts()]
+    assert "Scoliosis surgery" in labels and "Death" in labels

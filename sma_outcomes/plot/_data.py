@@ -266,3 +266,44 @@ def resolve_doses(
         out["phase"] = ""
     out["phase"] = out["phase"].fillna("").astype(str)
     return out.reset_index(drop=True)
+
+
+def event_label(event: object, detail: object = None, width: int = 30) -> str:
+    """Short text for an event marker: the event with its detail, shortened to ``width``.
+
+    Examples
+    --------
+    >>> event_label("treatment_switch", "risdiplam")
+    'Treatment switch: risdiplam'
+    >>> event_label("scoliosis surgery", float("nan"))
+    'Scoliosis surgery'
+    """
+    text = str(event).replace("_", " ").strip()
+    text = text[:1].upper() + text[1:]
+    if isinstance(detail, str) and detail.strip():
+        text = f"{text}: {detail.strip()}"
+    return text if len(text) <= width else text[: width - 1].rstrip() + "…"
+
+
+def resolve_events(events: pd.DataFrame | None, func: str) -> pd.DataFrame | None:
+    """Events to draw: patient_id (text), day, label; rows without a day dropped with a warning.
+
+    Examples
+    --------
+    >>> ev = pd.DataFrame({"patient_id": [1], "day": [200], "event": ["death"]})
+    >>> resolve_events(ev, "plot_patient")[["patient_id", "day", "label"]].values.tolist()
+    [['1', 200.0, 'Death']]
+    """
+    if events is None:
+        return None
+    require_columns(events, [PATIENT, DAY, "event"], func=func,
+                    hint="an events table has patient_id, day, event and optionally detail")
+    out = pd.DataFrame({
+        PATIENT: events[PATIENT].astype(str).to_numpy(),
+        DAY: pd.to_numeric(events[DAY], errors="coerce").to_numpy(float),
+        "event": events["event"].astype(str).to_numpy(),
+    })
+    details = events["detail"].to_numpy(object) if "detail" in events.columns else [None] * len(out)
+    out["label"] = [event_label(e, d) for e, d in zip(out["event"], details, strict=True)]
+    out = drop_unplaced(out, "events")
+    return out.sort_values([PATIENT, DAY], kind="mergesort").reset_index(drop=True)

@@ -336,3 +336,109 @@ def legend_handles(
     if loading_shade:
         hs.append(Patch(color=SHADE, lw=0, label="Loading phase"))
     return hs
+
+
+#: Colour of intercurrent events (surgery, switch, ...) in every figure.
+EVENT_COLOR = OKABE_ITO["reddish_purple"]
+_EVENT_LS = (0, (4, 1.5, 1, 1.5))
+
+
+def draw_event_lines(ax: Axes, x: np.ndarray) -> LineCollection | None:
+    """Dash-dotted vertical lines at the event times, spanning the axes.
+
+    Examples
+    --------
+    >>> from matplotlib.figure import Figure
+    >>> ax = Figure().add_subplot()
+    >>> draw_event_lines(ax, np.array([3.0])).get_gid()
+    'events'
+    """
+    if len(x) == 0:
+        return None
+    trans = blended_transform_factory(ax.transData, ax.transAxes)
+    lc = LineCollection([((xi, 0.0), (xi, 1.0)) for xi in x], transform=trans,
+                        colors=EVENT_COLOR, linewidths=0.9, linestyles=[_EVENT_LS], zorder=2.6,
+                        gid="events")
+    ax.add_collection(lc, autolim=False)
+    return lc
+
+
+def event_label_rows(
+    x: np.ndarray, labels: Sequence[str], xlim: tuple[float, float], axes_width_pt: float,
+    fontsize: float = 5.5,
+) -> tuple[list[int], list[str], list[str]]:
+    """Row, alignment and (if need be shortened) text of each event label above the axes.
+
+    A label runs to the right of its line when it fits in the axes, else to
+    the left; a label longer than the axes is shortened. Rows stack labels
+    that would overlap.
+
+    Examples
+    --------
+    >>> event_label_rows(np.array([1.0, 1.2, 9.5]), ["Surgery", "Ventilation", "Death"],
+    ...                  (0, 10), 200)
+    ([0, 1, 0], ['left', 'left', 'right'], ['Surgery', 'Ventilation', 'Death'])
+    """
+    x0, x1 = xlim
+    per_char = 0.6 * fontsize
+    rows_in, aligns, texts = [], [], []
+    lefts, widths = [], []
+    for xi, text in zip(np.asarray(x, float), labels, strict=True):
+        xp = (xi - x0) / (x1 - x0) * axes_width_pt
+        room = max(xp, axes_width_pt - xp) - 2
+        if len(text) * per_char > room:
+            text = text[: max(1, int(room / per_char) - 1)].rstrip() + "…"
+        w = len(text) * per_char + 2
+        if xp + w <= axes_width_pt:
+            aligns.append("left")
+            lefts.append(xp)
+        else:
+            aligns.append("right")
+            lefts.append(xp - w)
+        widths.append(w)
+        texts.append(text)
+    rows_in = stack_rows([left + w / 2 for left, w in zip(lefts, widths, strict=True)], widths,
+                         gap=2.0)
+    return rows_in, aligns, texts
+
+
+def draw_event_labels(
+    ax: Axes, x: np.ndarray, labels: Sequence[str], *, axes_width_pt: float,
+    offset_pt: float, fontsize: float = 5.5,
+) -> int:
+    """Event labels above the axes, ``offset_pt`` over its top edge, in stacked rows.
+
+    Returns the number of rows used.
+
+    Examples
+    --------
+    >>> from matplotlib.figure import Figure
+    >>> ax = Figure().add_subplot()
+    >>> ax.set_xlim(0, 10)
+    (0.0, 10.0)
+    >>> draw_event_labels(ax, np.array([2.0]), ["Surgery"], axes_width_pt=200, offset_pt=3)
+    1
+    """
+    if len(x) == 0:
+        return 0
+    rows, aligns, texts = event_label_rows(x, labels, ax.get_xlim(), axes_width_pt, fontsize)
+    trans = blended_transform_factory(ax.transData, ax.transAxes)
+    for xi, text, row, ha in zip(x, texts, rows, aligns, strict=True):
+        ax.annotate(
+            text, xy=(xi, 1.0), xycoords=trans,
+            xytext=(1.5 if ha == "left" else -1.5, offset_pt + row * (fontsize + 1.5)),
+            textcoords="offset points", ha=ha, va="bottom", fontsize=fontsize,
+            color=EVENT_COLOR, annotation_clip=False, gid="event-label",
+        )
+    return max(rows) + 1
+
+
+def event_handle() -> Line2D:
+    """Legend entry of the event lines.
+
+    Examples
+    --------
+    >>> event_handle().get_label()
+    'Event'
+    """
+    return Line2D([], [], color=EVENT_COLOR, lw=0.9, ls=_EVENT_LS, label="Event")

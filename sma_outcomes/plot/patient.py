@@ -26,7 +26,11 @@ from ._draw import (
     draw_band,
     draw_dose_lines,
     draw_dose_markers,
+    draw_event_labels,
+    draw_event_lines,
     draw_scores,
+    event_handle,
+    event_label_rows,
     legend_handles,
     measure_color,
     number_rows,
@@ -169,6 +173,14 @@ def _merge_legend(infos: list[dict]) -> dict:
     }
 
 
+def _event_offset(ax: Axes, pdoses: pd.DataFrame | None) -> float:
+    """Points above the axes where event labels start: over the dose numbers."""
+    numbers = [a for a in ax.texts if a.get_gid() == "dose-number"]
+    if not numbers:
+        return 4.0
+    return 4.0 + max(a.xyann[1] for a in numbers) + 1.5
+
+
 def _title(rows: pd.DataFrame, pid: str) -> str:
     bits = [f"Patient {pid}"]
     if "sma_type" in rows.columns:
@@ -198,6 +210,7 @@ def plot_patient(
     width: float = SINGLE_COLUMN,
     panel_height: float = 1.3,
     ax: Axes | None = None,
+    events: pd.DataFrame | None = None,
 ) -> Figure:
     """One patient's scores over treatment time, one panel per measure.
 
@@ -240,6 +253,11 @@ def plot_patient(
         journal's single column).
     ax : matplotlib Axes, optional
         Draw a single measure into this axes instead of a new figure.
+    events : DataFrame, optional
+        Intercurrent events (columns patient_id, day, event, and optionally
+        detail such as the new drug): the patient's events are drawn as
+        dash-dotted lines across the panels, labelled above the top panel
+        ("Treatment switch: risdiplam").
 
     Returns
     -------
@@ -286,7 +304,13 @@ def plot_patient(
         doses = doses[doses[PATIENT].astype(str) == pid] if PATIENT in doses.columns else doses
     all_doses = D.resolve_doses(data[data[PATIENT].astype(str) == pid], doses, schedule)
     pdoses = _patient_doses(all_doses, pid)
-    xlim = _x_range(rows[DAY].to_numpy(float), time)
+    ev = D.resolve_events(events, "plot_patient")
+    if ev is not None:
+        ev = ev[ev[PATIENT] == pid]
+    ev_days = ev[DAY].to_numpy(float) if ev is not None else np.empty(0)
+    xlim = _x_range(np.r_[rows[DAY].to_numpy(float), ev_days], time)
+    ev_x = D.to_time(ev_days, time)
+    ev_labels = list(ev["label"]) if ev is not None else []
     by_measure = {m: g for m, g in rows.groupby(MEASURE, sort=False)}
     empty = rows.iloc[:0]
 
@@ -304,9 +328,14 @@ def plot_patient(
             ax.set_ylabel(D.axis_label(measures[0]))
             ax.set_xlabel(D.time_label(time))
             _x_locator(ax, xlim[1] - xlim[0], time)
+            width_pt = pos.width * fig.get_figwidth() * 72
+            if len(ev_x):
+                draw_event_lines(ax, ev_x)
+                draw_event_labels(ax, ev_x, ev_labels, axes_width_pt=width_pt,
+                                  offset_pt=_event_offset(ax, pdoses))
             if legend:
-                ax.legend(handles=legend_handles(info["color"], **_merge_legend([info])),
-                          loc="best")
+                hs = legend_handles(info["color"], **_merge_legend([info]))
+                ax.legend(handles=hs + ([event_handle()] if len(ev_x) else []), loc="best")
             finish(fig, own=False)
         return fig
 
@@ -325,7 +354,12 @@ def plot_patient(
         texts = [str(int(v)) for v in pdoses["dose_number"].to_numpy()[keep]]
         if texts:
             ndose_rows = max(number_rows(dx[keep], texts, xlim, axw * 72)) + 1
-    top = 0.3 + (0.06 + 0.085 * ndose_rows if ndose_rows else 0.0)
+    # above the top panel: dose numbers, then event labels, then the title
+    nev_rows = max(event_label_rows(ev_x, ev_labels, xlim, axw * 72)[0]) + 1 if len(ev_x) else 0
+    ev_offset = (4.0 + 6.0 * ndose_rows + 1.5) if ndose_rows else 4.0
+    dose_h = 0.06 + 0.085 * ndose_rows if ndose_rows else 0.0
+    ev_h = (ev_offset + nev_rows * 7.0) / 72 + 0.02 if nev_rows else 0.0
+    top = 0.3 + max(dose_h, ev_h)
     gap = 0.12
     bottom = 0.36
     ncol = 2 if width < 5 else 3
@@ -346,6 +380,11 @@ def plot_patient(
                 )
             )
             a.set_ylabel(labels[i])
+            if len(ev_x):
+                draw_event_lines(a, ev_x)
+                if i == 0:
+                    draw_event_labels(a, ev_x, ev_labels, axes_width_pt=axw * 72,
+                                      offset_pt=ev_offset)
             if i < n - 1:
                 a.tick_params(labelbottom=False)
             axes.append(a)
@@ -355,6 +394,8 @@ def plot_patient(
         if legend:
             color = infos[0]["color"] if n == 1 else "#4D4D4D"
             handles = legend_handles(color, **_merge_legend(infos))
+            if len(ev_x):
+                handles.append(event_handle())
         # now that the legend's size is known, fix the figure height and positions
         leg_h = (0.135 * math.ceil(len(handles) / ncol) + 0.08) if handles else 0.0
         height = body + leg_h

@@ -37,6 +37,9 @@ from .style import (
 __all__ = ["plot_timeline", "assessment_table"]
 
 _DONE = OKABE_ITO["blue"]
+#: Colours of the kinds of events, in order of first appearance.
+EVENT_COLORS = (OKABE_ITO["reddish_purple"], OKABE_ITO["vermillion"], OKABE_ITO["orange"],
+                OKABE_ITO["bluish_green"], OKABE_ITO["sky_blue"], OKABE_ITO["black"])
 
 
 def assessment_table(data: pd.DataFrame, measures: Sequence[str] | None = None) -> pd.DataFrame:
@@ -86,6 +89,7 @@ def plot_timeline(
     width: float = SINGLE_COLUMN,
     height: float | None = None,
     ax: Axes | None = None,
+    events: pd.DataFrame | None = None,
 ) -> Figure:
     """Swimmer plot: each patient's follow-up, doses and assessments.
 
@@ -119,6 +123,10 @@ def plot_timeline(
         Figure size in inches; the height grows with the number of patients.
     ax : matplotlib Axes, optional
         Axes to draw into.
+    events : DataFrame, optional
+        Intercurrent events (patient_id, day, event, optionally detail): a
+        diamond on the patient's row per event, one colour and legend entry
+        per kind of event ("Scoliosis surgery", "Treatment switch", ...).
 
     Returns
     -------
@@ -147,10 +155,14 @@ def plot_timeline(
     if not pids:
         raise DataError("no patient with a dated assessment or dose to draw")
     visits = visits[visits[PATIENT].isin(pids)]
+    ev = D.resolve_events(events, "plot_timeline")
+    if ev is not None:
+        ev = ev[ev[PATIENT].isin(pids)]
     if dose_tab is not None:
         dose_tab = dose_tab[dose_tab[PATIENT].isin(pids)]
-    events = pd.concat([visits[[PATIENT, DAY]], dose_tab[[PATIENT, DAY]] if dose_tab is not None else None])
-    span = events.groupby(PATIENT)[DAY].agg(["min", "max"]).reindex(pids)
+    spans = pd.concat([visits[[PATIENT, DAY]], dose_tab[[PATIENT, DAY]] if dose_tab is not None else None,
+                       ev[[PATIENT, DAY]] if ev is not None else None])
+    span = spans.groupby(PATIENT)[DAY].agg(["min", "max"]).reindex(pids)
     if sort == "follow-up":
         length = (span["max"] - span["min"]).fillna(-1)
         pids = sorted(pids, key=lambda p: (-length[p], natural_key(p)))
@@ -196,12 +208,24 @@ def plot_timeline(
                 ax.plot(vx[sel], vy[sel], ls="none", ms=3.2, mew=0.8, zorder=4,
                         gid=f"assessments-{key}", **{k: v for k, v in st.items() if k != "label"})
                 handles.append(Line2D([], [], ls="none", ms=3.2, mew=0.8, **st))
+        if ev is not None and len(ev):
+            kinds = list(dict.fromkeys(D.event_label(e) for e in ev["event"]))
+            kind_of = np.array([D.event_label(e) for e in ev["event"]], dtype=object)
+            ex = D.to_time(ev[DAY].to_numpy(float), time)
+            ey = ev[PATIENT].map(row).to_numpy(float) + 0.28
+            for k, kind in enumerate(kinds):
+                sel = kind_of == kind
+                color = EVENT_COLORS[k % len(EVENT_COLORS)]
+                ax.plot(ex[sel], ey[sel], ls="none", marker="D", ms=3.4, mfc=color, mec="white",
+                        mew=0.4, zorder=5, gid="events")
+                handles.append(Line2D([], [], ls="none", marker="D", ms=3.4, mfc=color,
+                                      mec="white", mew=0.4, label=kind))
         ax.set_ylim(n - 0.4, -0.7)
         ax.set_yticks(np.arange(n), pids)
         row_pt = (h - 0.7) * 72 / max(n, 1)
         ax.tick_params(axis="y", length=0, labelsize=float(min(6.5, max(MIN_FONT, 0.8 * row_pt))))
         ax.spines["left"].set_visible(False)
-        allx = D.to_time(events[DAY].to_numpy(float), time)
+        allx = D.to_time(spans[DAY].to_numpy(float), time)
         x0, x1 = float(np.nanmin(allx)), float(np.nanmax(allx))
         pad = max(0.03 * (x1 - x0), 0.2 if time == "months" else 5)
         ax.set_xlim(x0 - pad, x1 + pad)
