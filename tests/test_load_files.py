@@ -358,3 +358,28 @@ def test_sql_query_on_duckdb(tmp_path):
     assert str(df["date"].iloc[0].date()) == "2021-01-04"
     assert read_scores(path, sql="SELECT * FROM motor_scores")["score"].tolist() == \
         expected_scores()
+
+
+# --------------------------------------------------------------------------- more text
+def test_excel_sep_directive_and_written_out_dates(tmp_path):
+    path = write(tmp_path, "x.csv", "sep=;\r\nPatient;Visit date;HFMSE\r\nP1;04-Jan-2021;20\r\n"
+                 "P1;Jul 5, 2021;22\r\nP1;2022/01/03;23\r\nP1;04JAN2023;24\r\n",
+                 encoding="utf-8-sig")
+    df = read_scores(path)
+    assert [str(d.date()) for d in df["date"]] == ["2021-01-04", "2021-07-05", "2022-01-03",
+                                                    "2023-01-04"]
+    assert df["score"].tolist() == [20, 22, 23, 24]
+
+
+def test_excel_serial_numbers_as_dates_are_explained(tmp_path):
+    path = write(tmp_path, "s.csv", "patient,date,HFMSE\nP1,44200,20\n")
+    with pytest.raises(DataError, match="row 2, column 'date'.*Excel date serial number"):
+        read_scores(path)
+
+
+def test_require_time_needs_follow_up():
+    one = pd.DataFrame({"patient": ["P1", "P2"], "day": [0, 0], "HFMSE": [20, 30]})
+    assert check_scores(one).empty
+    assert check_scores(one, require_time=True)["rule"].tolist() == ["follow_up"]
+    two = pd.DataFrame({"patient": ["P1", "P1"], "day": [0, 180], "HFMSE": [20, 22]})
+    assert check_scores(two, require_time=True).empty

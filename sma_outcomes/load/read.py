@@ -228,8 +228,9 @@ def check_scores(
         Also report, as an error, a source without a visit date or study-day
         column, which the timeline and reports need to place visits in time.
         The message names the missing column and the columns found, and points
-        at a column that holds dates under another name. ``sma-outcomes
-        validate`` sets it.
+        at a column that holds dates under another name. A source where no
+        patient has two assessments at different times is reported too.
+        ``sma-outcomes validate`` sets it.
 
     Returns
     -------
@@ -261,8 +262,11 @@ def check_scores(
         return pd.DataFrame([{"severity": "error", "file": str(source), "row": None,
                               "column": None, "value": None, "rule": "file",
                               "message": str(err)}], columns=list(PROBLEM_COLUMNS))
-    if require_time and not problems.has_errors and not problems.notes.get("time"):
-        _no_time(source, tidy, problems, opts)
+    if require_time and not problems.has_errors:
+        if not problems.notes.get("time"):
+            _no_time(source, tidy, problems, opts)
+        else:
+            _follow_up(tidy, problems)
     return problems.table()
 
 
@@ -284,4 +288,20 @@ def _no_time(source: Source | None, tidy: pd.DataFrame, problems: Problems,
         "no visit date or study-day column: the analysis needs one to place visits in time "
         "(expected a column named like 'date', 'visit date', 'assessment date', 'day', "
         "'study day' or 'ADY'); found " + ", ".join(repr(c) for c in found) + hint,
+    )
+
+
+def _follow_up(tidy: pd.DataFrame, problems: Problems) -> None:
+    """The analysis compares assessments over time: some patient needs two."""
+    if tidy.empty:
+        return
+    times = pd.DataFrame({"p": tidy["patient_id"], "d": tidy["date"], "y": tidy["day"]}).dropna(
+        how="all", subset=["d", "y"]).drop_duplicates()
+    if not len(times) or times["p"].duplicated().any():
+        return
+    problems.add(
+        "follow_up",
+        f"no patient has two assessments at different dates or study days "
+        f"({tidy['patient_id'].nunique()} patient(s), one assessment each): the analysis "
+        "compares each patient's scores over time",
     )

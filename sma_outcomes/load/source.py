@@ -12,6 +12,7 @@ import codecs
 import csv
 import io
 import os
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -292,6 +293,10 @@ def _read_text(
         raise fail(name, "empty", "the file is empty")
     skip = int(skiprows or 0)
     lines = text_head.splitlines()
+    directive = re.match(r"^\ufeff?sep=(.)\s*$", lines[skip]) if len(lines) > skip else None
+    if directive:  # Excel's "sep=;" first line names the separator
+        sep = sep or directive.group(1)
+        skip += 1
     body = lines[skip:]
     if not [ln for ln in body if ln.strip()]:
         raise fail(name, "empty", "the file has no header line")

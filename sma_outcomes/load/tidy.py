@@ -429,10 +429,20 @@ def _dates(frame, roles, role, rows, dayfirst, problems) -> pd.Series:
         problems.add_many("date", rows[bad], str(col), [_date_text(v) for v in vals],
                           [f"{_shown_date(v)} is outside the plausible range of dates "
                            f"({lo}-{hi}); correct the year" if o else
-                           f"{_shown_date(v)} is not a valid "
-                           "date (use YYYY-MM-DD, or dd/mm/yyyy with dayfirst=True)"
+                           f"{_shown_date(v)} is not a valid date" + _date_hint(v)
                            for v, o in zip(vals, odd[bad], strict=True)])
     return dates
+
+
+def _date_hint(value: object) -> str:
+    try:
+        number = float(str(value).strip())
+    except ValueError:
+        number = None
+    if number is not None and 1 <= number <= 73050:
+        return ("; it looks like an Excel date serial number: format the column as dates in "
+                "Excel before exporting, or write dates as YYYY-MM-DD")
+    return " (use YYYY-MM-DD, or dd/mm/yyyy with dayfirst=True)"
 
 
 def _shown_date(value: object) -> str:

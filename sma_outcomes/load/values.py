@@ -34,8 +34,27 @@ MISSING_CODES: dict[str, str] = {
     ".": ".",
 }
 
-_ISO = re.compile(r"^(\d{4})-(\d{1,2})-(\d{1,2})"
+_ISO = re.compile(r"^(\d{4})([-/.])(\d{1,2})\2(\d{1,2})"
                   r"(?:[ T]\d{1,2}:\d{2}(?::\d{2}(?:\.\d+)?)?(?:Z|[+-]\d{2}:?\d{2})?)?$")
+_TIME = r"(?:[ T]\d{1,2}:\d{2}(?::\d{2})?)?$"
+_MONTHS = {m: i for i, names in enumerate((
+    ("jan", "january", "janvier", "januar", "enero", "gennaio"),
+    ("feb", "february", "fevrier", "février", "februar", "febrero", "febbraio"),
+    ("mar", "march", "mars", "marz", "märz", "marzo"),
+    ("apr", "april", "avril", "abril", "aprile"),
+    ("may", "mai", "mayo", "maggio"),
+    ("jun", "june", "juin", "juni", "junio", "giugno"),
+    ("jul", "july", "juillet", "juli", "julio", "luglio"),
+    ("aug", "august", "aout", "août", "agosto"),
+    ("sep", "sept", "september", "septembre", "septiembre", "settembre"),
+    ("oct", "october", "octobre", "oktober", "octubre", "ottobre"),
+    ("nov", "november", "novembre", "noviembre"),
+    ("dec", "december", "decembre", "décembre", "dezember", "diciembre", "dicembre"),
+), start=1) for m in names}
+# 04-Jan-2021, 4 January 2021, 04JAN2021 (SAS DATE9.), Jan 4, 2021
+_D_MON_Y = re.compile(r"^(\d{1,2})[ ./-]?([^\W\d_]{3,9})\.?[ ./,-]*(\d{4})" + _TIME)
+_MON_D_Y = re.compile(r"^([^\W\d_]{3,9})\.?[ ./-]*(\d{1,2})(?:st|nd|rd|th)?,?[ ./-]*(\d{4})"
+                      + _TIME)
 _DMY = re.compile(r"^(\d{1,2})[./-](\d{1,2})[./-](\d{4})(?:[ T]\d{1,2}:\d{2}(?::\d{2})?)?$")
 
 #: Years of a plausible visit or dose date; a date outside is refused with its row.
@@ -134,10 +153,16 @@ def parse_numbers(
 def _components(text: str) -> tuple[str, int, int, int] | None:
     m = _ISO.match(text)
     if m:
-        return ("iso", int(m.group(1)), int(m.group(2)), int(m.group(3)))
+        return ("iso", int(m.group(1)), int(m.group(3)), int(m.group(4)))
     m = _DMY.match(text)
     if m:
         return ("xy", int(m.group(1)), int(m.group(2)), int(m.group(3)))
+    m = _D_MON_Y.match(text)
+    if m and m.group(2).lower() in _MONTHS:
+        return ("iso", int(m.group(3)), _MONTHS[m.group(2).lower()], int(m.group(1)))
+    m = _MON_D_Y.match(text)
+    if m and m.group(1).lower() in _MONTHS:
+        return ("iso", int(m.group(3)), _MONTHS[m.group(1).lower()], int(m.group(2)))
     return None
 
 
