@@ -383,3 +383,24 @@ def test_require_time_needs_follow_up():
     assert check_scores(one, require_time=True)["rule"].tolist() == ["follow_up"]
     two = pd.DataFrame({"patient": ["P1", "P1"], "day": [0, 180], "HFMSE": [20, 22]})
     assert check_scores(two, require_time=True).empty
+
+
+def test_header_below_title_rows_is_pointed_at():
+    from tests.conftest import SAMPLE
+
+    with pytest.raises(DataError, match=r"header seems to be on row 2 .*pass skiprows=1"):
+        read_scores(SAMPLE / "clinic_export.xlsx", dayfirst=True)
+
+
+def test_more_clinic_headers():
+    frame = pd.DataFrame({"Patient code": ["P1", "P1"],
+                          "Visit Date (dd/mm/yyyy)": ["04/01/2021", "05/07/2021"],
+                          "Assessment": ["HFMSE", "RULM (/37)"], "Total score": [20, 22]})
+    df = read_scores(frame)  # the header says day first: no dayfirst= needed
+    assert [str(d.date()) for d in df["date"]] == ["2021-01-04", "2021-07-05"]
+    assert df["measure"].tolist() == ["HFMSE", "RULM"]
+    wide = pd.DataFrame({"MRN": ["1"], "HFMSE (baseline)": [20], "HFMSE (month 6)": [22],
+                         "Purdue dominant hand (baseline)": [10]})
+    got = read_scores(wide)
+    assert got[["visit", "measure", "score"]].values.tolist() == [
+        ["Baseline", "HFMSE", 20], ["Month 6", "HFMSE", 22], ["Baseline", "PP_PREF", 10]]

@@ -23,12 +23,14 @@ ROLE_ALIASES: dict[str, tuple[str, ...]] = {
     "patient_id": (
         "patient_id", "patient", "patient id", "patient number", "patient no", "subject",
         "subject id", "subjid", "usubjid", "participant", "participant id", "pid", "id",
-        "record id", "record_id",
+        "record id", "record_id", "mrn", "patient code", "patient identifier",
+        "subject number", "record number",
     ),
     "visit": ("visit", "visit name", "visit label", "avisit", "visit number",
               "redcap_event_name", "event name"),
     "date": (
         "date", "visit date", "visit_date", "assessment date", "exam date", "test date", "adt",
+        "date of visit", "date of assessment", "evaluation date", "examination date",
     ),
     "day": ("day", "study day", "study_day", "days since first dose", "dy"),
     "ady": ("ady",),
@@ -37,8 +39,9 @@ ROLE_ALIASES: dict[str, tuple[str, ...]] = {
         "first dose date", "first_dose_date", "first dose", "treatment start",
         "treatment start date", "trtsdt", "start of treatment", "date of first dose",
     ),
-    "measure": ("measure", "test", "paramcd", "parameter", "scale", "outcome", "assessment"),
-    "score": ("score", "value", "result", "aval"),
+    "measure": ("measure", "test", "paramcd", "parameter", "scale", "outcome", "assessment",
+                "test name", "measure name", "scale name", "outcome measure"),
+    "score": ("score", "value", "result", "aval", "total score", "score value"),
     "handedness": ("handedness", "preferred hand", "dominant hand", "hand dominance"),
     "dose": ("dose", "dose mg", "dose_mg", "exdose"),
     "drug": ("drug", "treatment", "extrt", "medication"),
@@ -56,11 +59,15 @@ MEASURE_ALIASES: dict[str, tuple[str, ...]] = {
     "PP_PREF": (
         "pp preferred", "pp preferred hand", "purdue preferred", "purdue preferred hand",
         "purdue pref", "pegboard preferred", "purdue pegboard preferred hand",
+        "pp dominant", "pp dominant hand", "purdue dominant", "purdue dominant hand",
+        "pegboard dominant", "pegboard dominant hand",
     ),
     "PP_NONPREF": (
         "pp non preferred", "pp nonpreferred", "pp non-preferred", "pp non-preferred hand",
         "purdue non preferred", "purdue nonpreferred", "purdue non-preferred hand",
         "purdue nonpref", "pegboard non-preferred", "purdue pegboard non-preferred hand",
+        "pp non dominant", "pp nondominant hand", "purdue non dominant", "purdue non-dominant hand",
+        "pegboard non-dominant", "pegboard non-dominant hand",
     ),
     "PP_RIGHT": ("pp right", "pp right hand", "purdue right", "purdue right hand",
                  "pegboard right", "pegboard right hand", "purdue pegboard right",
@@ -104,16 +111,40 @@ _MEASURES = _table({code: () for code in SCALES} | MEASURE_ALIASES)
 def role_of(name: object) -> str | None:
     """Canonical role of a column name, or None.
 
+    A note in parentheses is ignored ("Visit date (dd/mm/yyyy)").
+
     Examples
     --------
-    >>> role_of("USUBJID"), role_of("Visit date"), role_of("comment")
+    >>> role_of("USUBJID"), role_of("Visit date (dd/mm/yyyy)"), role_of("comment")
     ('patient_id', 'date', None)
     """
-    return _ROLES.get(normalise(name))
+    role = _ROLES.get(normalise(name))
+    if role is None and "(" in str(name):
+        role = _ROLES.get(normalise(_NOTE.sub(" ", str(name))))
+    return role
+
+
+_NOTE = re.compile(r"\([^()]*\)")
+
+
+def date_order(name: object) -> bool | None:
+    """``dayfirst`` stated by a date column's header: "Date (dd/mm/yyyy)" -> True.
+
+    Examples
+    --------
+    >>> date_order("Visit date (DD.MM.YYYY)"), date_order("Date (mm/dd/yy)"), date_order("Date")
+    (True, False, None)
+    """
+    text = str(name).lower()
+    if re.search(r"\bdd[./-]mm[./-]yy", text):
+        return True
+    if re.search(r"\bmm[./-]dd[./-]yy", text):
+        return False
+    return None
 
 
 _UNIT = re.compile(r"\(\s*(?:m|metres|meters|points?|pts|pins|pairs|parts|score|total|"
-                   r"0\s*-\s*\d+)\s*\)", re.I)
+                   r"(?:max\.?\s*|0\s*-\s*|/\s*|of\s*)?\d+)\s*\)", re.I)
 _AFFIX = ("totalscore", "total", "score", "sum")
 
 

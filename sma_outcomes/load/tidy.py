@@ -15,7 +15,7 @@ from .._shared import plain_number
 from ..exceptions import OptionError
 from ..registry import PURDUE_SINGLE_HAND, SCALES, measure_from_paramcd, suggest_code
 from . import redcap, visits
-from .columns import looks_like_measure, measure_code, near_role, normalise, role_of
+from .columns import date_order, looks_like_measure, measure_code, near_role, normalise, role_of
 from .items import item_totals
 from .patients import check_ids, check_summary_rows, show
 from .problems import Problems
@@ -72,7 +72,7 @@ def tidy_scores(
             "no score columns found: expected either a measure column and a score column "
             "(long layout: 'measure' + 'score'/'value'/'result'/'AVAL') or one column per "
             f"measure (wide layout: 'HFMSE', 'RULM', 'PP_PREF', ...); found {found}"
-            + _header_hint(frame),
+            + _header_hint(frame, rows),
         )
         return _empty_table()
     if "patient_id" not in roles:
@@ -81,7 +81,7 @@ def tidy_scores(
             "columns",
             "no patient column: expected one named like 'patient_id', 'Patient ID', "
             f"'Patient', 'Subject' or 'USUBJID' (or pass columns={{...: 'patient_id'}}); found {found}"
-            + _header_hint(frame),
+            + _header_hint(frame, rows),
         )
         return _empty_table()
 
@@ -235,7 +235,17 @@ def _found(frame: pd.DataFrame, most: int = 12) -> str:
     return ", ".join(names[:most]) + more
 
 
-def _header_hint(frame: pd.DataFrame) -> str:
+def _header_hint(frame: pd.DataFrame, rows: np.ndarray | None = None) -> str:
+    """Where the header seems to be when the first line is not it (title rows above)."""
+    if rows is not None:
+        for i in range(min(20, len(frame))):
+            cells = [str(v) for v in frame.iloc[i].tolist() if isinstance(v, str)]
+            known = [c for c in cells if role_of(c) == "patient_id" or measure_code(c)]
+            if known and len(cells) >= 2:
+                skip = int(rows[i]) - 1
+                return (f"; the header seems to be on row {skip + 1} ({', '.join(map(repr, cells[:4]))}"
+                        f"{', ...' if len(cells) > 4 else ''}): pass skiprows={skip} (CLI: "
+                        f"--skiprows {skip})")
     unnamed = sum(str(c).startswith("Unnamed:") for c in frame.columns)
     if unnamed >= max(1, frame.shape[1] // 2):
         return ("; the header does not seem to be on the first line: if there is a title "
@@ -418,6 +428,8 @@ def _dates(frame, roles, role, rows, dayfirst, problems) -> pd.Series:
     if role not in roles:
         return pd.Series(pd.NaT, index=range(len(frame)), dtype="datetime64[ns]")
     col = roles[role]
+    if dayfirst is None:
+        dayfirst = date_order(col)  # "Visit date (dd/mm/yyyy)" says how dates are written
     dates, bad, ambiguity, odd = parse_dates(frame[col].reset_index(drop=True), dayfirst)
     if ambiguity:
         problems.add("date", ambiguity, column=str(col), row=int(rows[np.argmax(bad)]) if bad.any()

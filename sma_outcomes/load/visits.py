@@ -26,7 +26,7 @@ import pandas as pd
 
 from .columns import measure_code, role_of
 
-_WORDS = re.compile(r"[\s_\-:/|,.]+")
+_WORDS = re.compile(r"[\s_\-:/|,.()\[\]]+")
 _PATTERNS = [
     (re.compile(r"^(?:baseline|bl|screening|scr|pre|pretreatment)$"), lambda m: "Baseline"),
     (re.compile(r"^(?:month|months|mo|mth|m)\s*(\d+)$"), lambda m: f"Month {int(m.group(1))}"),
