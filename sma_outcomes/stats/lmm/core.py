@@ -1,8 +1,9 @@
-"""Profiled REML/ML for two-level linear mixed models (random intercept or slope).
+"""Profiled REML/ML for two-level linear mixed models (q correlated random effects).
 
 The model is ``y_i = X_i beta + Z_i b_i + e_i`` for group ``i``, with
 ``b_i ~ N(0, sigma^2 Lambda Lambda')`` and ``e_i ~ N(0, sigma^2 I)``; ``Lambda`` is
-the q x q relative covariance factor (q = 1 or 2) and ``theta`` its lower
+the q x q relative covariance factor (q = 1, 2, or more for piecewise-linear
+random effects) and ``theta`` its lower
 triangle, column by column, as in lme4 (Bates et al. 2015, section 3).
 
 Everything is computed from per-group cross-products (``Z'Z``, ``Z'X``,
@@ -138,16 +139,34 @@ def psd_factor(D: np.ndarray) -> np.ndarray:
     q = D.shape[0]
     if q == 1:
         return np.sqrt(np.maximum(D, 0.0))
-    l11 = np.sqrt(max(D[0, 0], 0.0))
-    l21 = D[1, 0] / l11 if l11 > 0 else 0.0
-    l22 = np.sqrt(max(D[1, 1] - l21 * l21, 0.0))
-    return np.array([[l11, 0.0], [l21, l22]])
+    if q == 2:
+        l11 = np.sqrt(max(D[0, 0], 0.0))
+        l21 = D[1, 0] / l11 if l11 > 0 else 0.0
+        l22 = np.sqrt(max(D[1, 1] - l21 * l21, 0.0))
+        return np.array([[l11, 0.0], [l21, l22]])
+    # Cholesky that tolerates a singular D: a (near-)zero pivot gives a zero column
+    L = np.zeros((q, q))
+    tol = 1e-14 * max(float(np.max(np.abs(np.diag(D)))), 1e-300)
+    for j in range(q):
+        d = D[j, j] - L[j, :j] @ L[j, :j]
+        if d <= tol:
+            continue
+        L[j, j] = np.sqrt(d)
+        L[j + 1 :, j] = (D[j + 1 :, j] - L[j + 1 :, :j] @ L[j, :j]) / L[j, j]
+    return L
 
 
 def _inv_logdet(A: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Inverse and log-determinant of a stack (q, q, G) of 1x1 or 2x2 SPD matrices."""
+    """Inverse and log-determinant of a stack (q, q, G) of SPD matrices."""
     if A.shape[0] == 1:
         return 1.0 / A, np.log(A[0, 0])
+    if A.shape[0] > 2:
+        Ag = np.moveaxis(A, -1, 0)
+        Lc = np.linalg.cholesky(Ag)
+        logdet = 2.0 * np.log(np.diagonal(Lc, axis1=1, axis2=2)).sum(axis=1)
+        inv = np.linalg.inv(Ag)
+        inv = 0.5 * (inv + np.swapaxes(inv, 1, 2))
+        return np.ascontiguousarray(np.moveaxis(inv, 0, -1)), logdet
     a, b, c = A[0, 0], A[0, 1], A[1, 1]
     det = a * c - b * b
     inv = np.empty_like(A)
@@ -331,6 +350,12 @@ def moment_start(cp: CrossProducts) -> np.ndarray:
     if q == 1:
         ok = n_g > 0
         inv = 1.0 / cp.ZtZ[:, :, ok]
+    elif q > 2:
+        Zg = np.moveaxis(cp.ZtZ, -1, 0)
+        ok = np.linalg.cond(Zg) < 1e8
+        inv = (
+            np.moveaxis(np.linalg.inv(Zg[ok]), 0, -1) if ok.any() else np.zeros((q, q, 0))
+        )
     else:
         det = cp.ZtZ[0, 0] * cp.ZtZ[1, 1] - cp.ZtZ[0, 1] ** 2
         ok = det > 1e-10 * (cp.ZtZ[0, 0] * cp.ZtZ[1, 1] + 1e-300)
@@ -354,7 +379,22 @@ def moment_start(cp: CrossProducts) -> np.ndarray:
     return np.where(rows == cols, np.log(np.clip(x, np.exp(-20.0), np.exp(LOG_LAMBDA_MAX - 1))), x)
 
 
-def fit_theta(cp: CrossProducts, reml: bool, x0: np.ndarray | None = None) -> FitPath:
+def start_from_lambda(lam: np.ndarray) -> np.ndarray:
+    """Log-Cholesky parameters of a lower-triangular factor with a positive diagonal."""
+    rows, cols = _tril_colwise(lam.shape[0])
+    x = lam[rows, cols]
+    diag = rows == cols
+    out = x.copy()
+    out[diag] = np.log(np.clip(x[diag], np.exp(-20.0), np.exp(LOG_LAMBDA_MAX - 1)))
+    return out
+
+
+def fit_theta(
+    cp: CrossProducts,
+    reml: bool,
+    x0: np.ndarray | None = None,
+    extra_starts: list[np.ndarray] | None = None,
+) -> FitPath:
     """Minimise the profiled deviance over theta, then compare with boundary fits.
 
     The interior fit is L-BFGS-B in the log-Cholesky parameterisation with the
@@ -373,12 +413,15 @@ def fit_theta(cp: CrossProducts, reml: bool, x0: np.ndarray | None = None) -> Fi
     # precision; an optimum at the upper limit is reported as not converged
     bounds = [(-25.0, LOG_LAMBDA_MAX) if d else (None, None) for d in diag]
     starts = [x0] if x0 is not None else [moment_start(cp), np.zeros(n_par)]
+    starts += list(extra_starts or [])
     main = _minimise(cp, reml, _log_cholesky_param(q), starts[0], bounds)
     for start in starts[1:]:
         # small data: always try lme4's start too (theta = 1, 0, 1 on the standardised
-        # scale); large data: only when the first fit ends near the boundary or fails
+        # scale); large data: only when the first fit ends near the boundary or fails.
+        # With more than two random effects the deviance can have several local
+        # optima: every start is tried.
         near_boundary = np.min(main.x[diag]) < np.log(1e-2)
-        if len(cp.rss_ols) > 5000 and main.success and not near_boundary:
+        if q <= 2 and len(cp.rss_ols) > 5000 and main.success and not near_boundary:
             break
         other = _minimise(cp, reml, _log_cholesky_param(q), start, bounds)
         other.nfev += main.nfev
@@ -401,10 +444,59 @@ def fit_theta(cp: CrossProducts, reml: bool, x0: np.ndarray | None = None) -> Fi
             v = r1.x[:, None]
             th = lambda_to_theta(psd_factor(v @ v.T))
             chosen = FitPath(th, r1.deviance, r1.success, r1.message, "rank1", alts, chosen.nfev)
+    if q > 2:
+        chosen = _boundary_fits(cp, reml, theta, chosen)
     zero_dev = solve_pls(cp, np.zeros((q, q))).deviance(reml)
     alts["zero"] = zero_dev
     if zero_dev < chosen.deviance - 1e-10:
         chosen = FitPath(np.zeros(n_par), zero_dev, True, "", "zero", alts, chosen.nfev)
+    return chosen
+
+
+def _fixed_diag_param(q: int, zero: np.ndarray):
+    """Log-Cholesky parameters with the diagonal entries in ``zero`` fixed at 0."""
+    rows, cols = _tril_colwise(q)
+    diag = rows == cols
+    free = ~(diag & np.isin(rows, zero))
+
+    def lam_of(x):
+        full = np.zeros(len(rows))
+        full[free] = x
+        th = np.where(diag, np.exp(np.clip(full, -700.0, 700.0)), full)
+        th[~free] = 0.0
+        lam = np.zeros((q, q))
+        lam[rows, cols] = th
+        return lam, lambda gl: np.where(diag, gl[rows, cols] * th, gl[rows, cols])[free]
+
+    return lam_of, free
+
+
+def _boundary_fits(cp: CrossProducts, reml: bool, theta: np.ndarray, chosen: FitPath) -> FitPath:
+    """q > 2: refit with the small diagonal entries of Lambda fixed at 0.
+
+    The interior search only approaches such a boundary (the log-Cholesky
+    diagonal goes to minus infinity); fixing the entries at 0 reaches it
+    exactly, as the rank-one fit does for q = 2.
+    """
+    q = cp.q
+    rows, cols = _tril_colwise(q)
+    diag = rows == cols
+    lam = theta_to_lambda(theta, q)
+    d = np.abs(np.diag(lam))
+    small = np.flatnonzero(d < 1e-2 * max(d.max(), 1e-300))
+    if small.size == 0 or small.size == q:
+        return chosen
+    lam_of, free = _fixed_diag_param(q, small)
+    x_full = np.where(diag, np.log(np.maximum(np.abs(theta), 1e-12)), theta)
+    bounds = [(-25.0, LOG_LAMBDA_MAX) if dg else (None, None) for dg in diag[free]]
+    fit = _minimise(cp, reml, lam_of, x_full[free], bounds)
+    chosen.alternatives["diag0"] = fit.deviance
+    chosen.nfev += fit.nfev
+    if fit.deviance < chosen.deviance - 1e-10:
+        lam_b, _ = lam_of(fit.x)
+        th = lambda_to_theta(lam_b)
+        return FitPath(th, fit.deviance, fit.success, fit.message, "diag0", chosen.alternatives,
+                       chosen.nfev)
     return chosen
 
 

@@ -45,6 +45,11 @@ class Scaling:
             centre = float(t.mean())
             scale = float(t.std()) or 1.0
             self.T = np.array([[1.0, -centre / scale], [0.0, 1.0 / scale]])
+        elif q > 2:  # time and its hinges: centred, on the scale of time
+            scale = float(Z[:, 1].std()) or 1.0
+            centres = Z[:, 1:].mean(axis=0)
+            self.T[0, 1:] = -centres / scale
+            self.T[1:, 1:] = np.eye(q - 1) / scale
         self.Tinv = np.linalg.inv(self.T)
         self.X = X @ self.M
         self.Z = Z @ self.T
@@ -87,9 +92,32 @@ def variance_table(design: Design, D: np.ndarray, sigma2: float) -> pd.DataFrame
     return pd.DataFrame(rows)
 
 
-def singular_message(lam_s: np.ndarray, D: np.ndarray, boundary: str, group: str, time: str) -> str:
+def _singular_message_many(D: np.ndarray, names: list[str]) -> str:
+    sd = np.sqrt(np.maximum(np.diag(D), 0.0))
+    w = np.linalg.eigvalsh(D / np.maximum(np.outer(sd, sd), 1e-300) if sd.min() > 0 else D)
+    zero = [n for n, s in zip(names, sd, strict=True) if s <= 1e-6 * max(sd.max(), 1e-300)]
+    if zero:
+        what = f"the variance of {', '.join(zero)} is estimated as zero"
+    else:
+        rank = int((w > 1e-6 * max(w.max(), 1e-300)).sum())
+        what = (
+            f"the random effects ({', '.join(names)}) are perfectly correlated: their "
+            f"correlation matrix has rank {rank} of {len(names)}"
+        )
+    return (
+        f"Singular fit: {what}. The random-effects structure is too rich for these data; "
+        "consider random='slope' or random='intercept'."
+    )
+
+
+def singular_message(
+    lam_s: np.ndarray, D: np.ndarray, boundary: str, group: str, time: str,
+    names: list[str] | None = None,
+) -> str:
     """Plain-language statement of which variance component is on the boundary."""
-    sd = np.sqrt(np.diag(D))
+    sd = np.sqrt(np.maximum(np.diag(D), 0.0))
+    if lam_s.shape[0] > 2:
+        return _singular_message_many(D, names)
     if lam_s.shape[0] == 1:
         what = f"the variance of the random intercept ({group}) is estimated as zero"
     elif boundary == "zero" or np.all(np.abs(lam_s) < SINGULAR_TOL):

@@ -307,6 +307,148 @@ class LMMResult(ModelResult):
         pop = self._population(Xg, self._level(level))
         return pd.concat([pd.DataFrame({d.time: grid}), pop], axis=1)
 
+    # ------------------------------------------------------ per patient
+    def _prediction_error(self) -> tuple[np.ndarray, np.ndarray]:
+        """Per group: covariance of the errors of ``beta[:q] + b_i`` and of ``b_i`` alone.
+
+        From the inverse of Henderson's mixed-model equations in the spherical
+        random effects ``u`` (``b = T Lambda u`` on the original scale):
+        ``Var(u_i err) = s2 (A_i^-1 + A_i^-1 c_i S^-1 c_i' A_i^-1)``,
+        ``Cov(u_i err, beta err) = -s2 A_i^-1 c_i S^-1``, ``Var(beta err) = s2 S^-1``
+        with ``A_i = I + Lambda'Z_i'Z_i Lambda``, ``c_i = Lambda'Z_i'X_i`` and
+        ``S = X'W^-1 X``. The second array is lme4's ``ranef(condVar = TRUE)``
+        (conditional on the fixed effects): ``s2 T Lambda A_i^-1 Lambda' T'``.
+        Returns two arrays of shape (G, q, q).
+        """
+        cp, sc, lam = self._cp, self._scaling, self._lam_s
+        q = cp.q
+        s2 = self._sigma2
+        prof = core.solve_pls(cp, lam)
+        Ainv = np.moveaxis(prof.Ainv, -1, 0)  # (G, q, q)
+        c = np.moveaxis(core._left(lam.T, cp.ZtX), -1, 0)  # (G, q, p)
+        Sinv = linalg.cho_solve(prof.S_chol, np.eye(cp.p), check_finite=False)
+        AC = Ainv @ c  # (G, q, p)
+        Vuu = Ainv + AC @ Sinv @ np.swapaxes(AC, 1, 2)
+        Cub = -AC @ Sinv  # (G, q, p), scaled beta
+        TL = sc.T @ lam
+        E = sc.M[:q, :]  # rows of beta (original scale) that carry the random terms
+        Vbb = TL @ Vuu @ TL.T
+        Cbb = TL @ Cub @ E.T
+        Vff = E @ Sinv @ E.T
+        full = s2 * (Vbb + Cbb + np.swapaxes(Cbb, 1, 2) + Vff)
+        cond = s2 * (TL @ Ainv @ TL.T)
+        return full, cond
+
+    def patient_coefficients(self) -> pd.DataFrame:
+        """Each patient's own line: fixed effects plus BLUPs (lme4's ``coef()``), with SEs.
+
+        Returns
+        -------
+        pandas.DataFrame
+            One row per patient: the group id, ``n_obs`` and ``n_pre`` (the
+            patient's observations, and those before the first knot, i.e. before
+            the first dose for a knot at 0), then the coefficients and their
+            standard errors ``se_<name>``:
+
+            - ``random="intercept"``: ``intercept``;
+            - ``random="slope"``: ``intercept, slope``;
+            - ``random="piecewise"`` with one knot: ``intercept, pre_slope,
+              slope_change, on_slope`` (``on_slope = pre_slope + slope_change``);
+              with knots ``k1 < k2 ...``: ``intercept, slope_1`` (before ``k1``),
+              then per knot ``change_j`` and ``slope_{j+1}`` (the slope after it).
+
+            ``intercept`` is the patient's value at time 0. Covariates are not
+            included (the line is that of the covariates' reference level).
+
+        Notes
+        -----
+        The standard errors are prediction-error SEs of the patient's
+        coefficient, ``sqrt(Var(beta_hat + b_hat - beta - b))`` from the inverse
+        of Henderson's mixed-model equations: they include the uncertainty of the
+        fixed effects and its covariance with the BLUPs (lme4's
+        ``ranef(condVar = TRUE)`` gives the part conditional on the fixed
+        effects: :meth:`ranef_se`). Patients with few (or no) points before the
+        first dose are kept: their pre-treatment slope is shrunk towards the
+        population slope, and its SE is correspondingly close to the
+        population's between-patient SD. With a singular fit some components
+        have no between-patient variation and every patient gets the population
+        value for them.
+
+        Examples
+        --------
+        >>> import sma_outcomes as so
+        >>> scores = so.load_example("cohort")  # one assessment before the first dose
+        >>> fit = so.fit_lmm(scores, "HFMSE", random="piecewise")
+        >>> pc = fit.patient_coefficients()
+        >>> pc.columns.tolist()[:7]
+        ['patient_id', 'n_obs', 'n_pre', 'intercept', 'pre_slope', 'slope_change', 'on_slope']
+        >>> int(pc["n_pre"].sum()), len(pc)
+        (77, 80)
+        >>> so.fit_lmm(scores, "HFMSE").patient_coefficients().columns.tolist()[3:]
+        ['intercept', 'slope', 'se_intercept', 'se_slope']
+        """
+        d: Design = self._design
+        q = self._b.shape[1]
+        coef = self._beta[:q] + self._b  # (G, q)
+        full, _ = self._prediction_error()
+        se = np.sqrt(np.maximum(np.diagonal(full, axis1=1, axis2=2), 0.0))
+        t = d.frame[d.time].to_numpy(dtype=float)
+        first = d.knots[0] if d.knots else 0.0
+        out = pd.DataFrame({d.group: d.groups.to_numpy()})
+        out["n_obs"] = np.bincount(d.codes, minlength=len(d.groups))
+        out["n_pre"] = np.bincount(d.codes, weights=(t < first), minlength=len(d.groups)).astype(int)
+        if d.random != "piecewise":
+            names = ["intercept", "slope"][:q]
+            for j, n in enumerate(names):
+                out[n] = coef[:, j]
+            for j, n in enumerate(names):
+                out[f"se_{n}"] = se[:, j]
+            return out
+        K = len(d.knots)
+        # slopes: cumulative sums of the time coefficient and the changes
+        W = np.zeros((q, 0))
+        names: list[str] = ["intercept"]
+        cols = [np.eye(q)[:, 0]]
+        for j in range(1, q):
+            if j == 1:
+                names.append("pre_slope" if K == 1 else "slope_1")
+                cols.append(np.eye(q)[:, 1])
+            else:
+                names.append("slope_change" if K == 1 else f"change_{j - 1}")
+                cols.append(np.eye(q)[:, j])
+                names.append("on_slope" if K == 1 else f"slope_{j}")
+                cols.append(np.eye(q)[:, 1 : j + 1].sum(axis=1))
+        W = np.column_stack(cols)  # (q, k)
+        vals = coef @ W
+        var = np.einsum("ak,gab,bk->gk", W, full, W)
+        for j, n in enumerate(names):
+            out[n] = vals[:, j]
+        for j, n in enumerate(names):
+            out[f"se_{n}"] = np.sqrt(np.maximum(var[:, j], 0.0))
+        return out
+
+    def ranef_se(self) -> pd.DataFrame:
+        """Conditional SDs of the BLUPs, as lme4's ``ranef(condVar = TRUE)``.
+
+        Returns
+        -------
+        pandas.DataFrame
+            The columns of :attr:`blups`, holding ``sqrt(diag(postVar))`` per group
+            (conditional on the fixed-effect estimates).
+
+        Examples
+        --------
+        >>> import sma_outcomes as so
+        >>> fit = so.fit_lmm(so.load_example("cohort"), "HFMSE")
+        >>> fit.ranef_se().columns.tolist()
+        ['patient_id', 'intercept', 'slope']
+        """
+        _, cond = self._prediction_error()
+        se = np.sqrt(np.maximum(np.diagonal(cond, axis1=1, axis2=2), 0.0))
+        out = self.blups.copy()
+        out.iloc[:, 1:] = se
+        return out
+
     # --------------------------------------------------------------- plot
     def plot(self, ax: Any = None) -> Any:
         """Observed trajectories (thin grey lines) and the population curve with its band.
@@ -408,12 +550,15 @@ def fit_lmm(
     reml: bool = True,
     level: float = 0.95,
 ) -> LMMResult:
-    """Fit a linear mixed model to trajectories: random intercept or random slope.
+    """Fit a linear mixed model to trajectories: random intercept, slope or piecewise slopes.
 
     The model is ``y = b0 + b1 time [+ sum_k c_k (time - k)+] [+ covariates]``
-    plus a random intercept (``random="intercept"``) or a correlated random
-    intercept and slope on ``time`` (``random="slope"``) per group, and normal
-    residuals. Fitted by REML (default) or ML.
+    plus, per group, a random intercept (``random="intercept"``), a correlated
+    random intercept and slope on ``time`` (``random="slope"``) or a correlated
+    random intercept, slope and slope change at every knot
+    (``random="piecewise"``: an interrupted time series, e.g. the slope before
+    and after the first dose), and normal residuals. Fitted by REML (default) or
+    ML.
 
     Parameters
     ----------
@@ -428,12 +573,16 @@ def fit_lmm(
         ``time`` is ``"days"``, ``"months"`` or ``"years"`` and no such column
         exists, it is derived from ``day`` (months = day / 30.4375, years =
         day / 365.25).
-    random : {"slope", "intercept"}
-        Random intercept and slope (correlated), or random intercept only.
+    random : {"slope", "intercept", "piecewise"}
+        Random intercept and slope (correlated), random intercept only, or a
+        random intercept, slope and slope change at each knot (all correlated;
+        the knots default to ``[0]``, the first dose). Time may be negative
+        (assessments before the first dose).
     knots : sequence of float, optional
         Piecewise-linear time: a hinge ``(time - k)+`` per knot enters the fixed
         effects (term ``"<time>_after_<k>"``: the change of slope after ``k``);
-        the random slope stays on ``time``.
+        with ``random="slope"`` the random slope stays on ``time``, with
+        ``random="piecewise"`` every hinge also gets a random effect.
     covariates : str or sequence of str, optional
         Column names. Numeric columns enter as they are; categorical, boolean and
         string columns are treatment-coded against the first level (sorted, or the
@@ -441,18 +590,28 @@ def fit_lmm(
     reml : bool
         REML (default) or maximum likelihood (for comparing fixed effects by
         likelihood ratio).
+    level : float
+        Confidence level of the intervals of the result: the fixed-effects
+        table, ``predict()`` and the band of ``plot()`` (and of
+        ``plot_cohort(model=...)``).
 
     Returns
     -------
     LMMResult
-        Tables ``fixed``, ``random``, ``blups``; ``predict()``, ``plot()``,
-        ``summary()``, likelihood and fit statistics, and ``messages``.
+        ``tidy()``/``fixed``, ``random``, ``blups``, ``patient_coefficients()``;
+        ``predict()``, ``plot()``, ``summary()``, ``glance()``, likelihood and
+        fit statistics, and ``notes``.
 
     Raises
     ------
+    ColumnError
+        A column is missing.
+    MeasureError
+        Several measures are present and none is chosen, or an unknown one is.
+    OptionError
+        A parameter has a value outside the allowed ones (e.g. ``group=[...]``).
     ValueError
-        A column is missing, several measures are present and none is chosen,
-        or the fixed effects are not estimable.
+        The fixed or random effects are not estimable from these data.
 
     Warns
     -----
@@ -469,8 +628,10 @@ def fit_lmm(
     optimised by L-BFGS-B (log-Cholesky parameters, from a method-of-moments
     start and lme4's start) on the profiled deviance, with ``beta`` and
     ``sigma`` profiled out and an analytic gradient; the work is done on
-    per-patient cross-products in batched 2 x 2 algebra, so each evaluation is
-    linear in the number of patients. Internally ``y`` and the covariates are
+    per-patient cross-products in batched q x q algebra, so each evaluation is
+    linear in the number of patients. With ``random="piecewise"`` a fit ending
+    near the boundary is refitted with the small diagonal entries of the
+    covariance factor fixed at zero, and the better one is kept. Internally ``y`` and the covariates are
     centred and time in the random part standardised; results are on the
     original scale. The optimum is compared with the best boundary fit
     (zero slope variance or correlation +-1, and zero variances) and the
@@ -527,7 +688,11 @@ def fit_lmm(
         parts = ", ".join(f"{k} missing in {v}" for k, v in design.excluded.items())
         messages.append(f"{design.n_excluded} row(s) excluded as incomplete ({parts}).")
 
-    path = core.fit_theta(cp, reml)
+    extra = None
+    if q > 2:
+        # lme4's start, theta = identity on the original scale of time
+        extra = [core.start_from_lambda(np.linalg.cholesky(sc.Tinv @ sc.Tinv.T))]
+    path = core.fit_theta(cp, reml, extra_starts=extra)
     lam_s = core.theta_to_lambda(path.theta, q)
     prof = core.solve_pls(cp, lam_s)
     dev = prof.deviance(reml)
@@ -578,10 +743,11 @@ def fit_lmm(
         )
     messages.extend(conv_notes)
 
+    names = design.random_names
     # singular fit, stated by component
     singular = bool(np.min(np.diag(lam_s)) < SINGULAR_TOL)
     if singular:
-        messages.append(singular_message(lam_s, D, path.boundary, group, time))
+        messages.append(singular_message(lam_s, D, path.boundary, group, time, names))
     if path.boundary:
         messages.append(
             "The optimum lies on the boundary of the parameter space; it was confirmed "
