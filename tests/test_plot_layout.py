@@ -39,6 +39,13 @@ def _read(name):
         return so.change_from_baseline(so.read_scores(SAMPLE / name))
 
 
+def _clinic():
+    """The bundled clinic export: item-level HFMSE of three patients."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        return so.change_from_baseline(so.load_example("clinic_export"))
+
+
 @pytest.fixture(scope="module")
 def cohort():
     return _read("cohort.csv")
@@ -95,6 +102,7 @@ def figures(cohort, case):
         "timeline-case": lambda: plot_timeline(case),
         "timeline-cohort": lambda: plot_timeline(cohort),
         "items": lambda: plot_item_heatmap(items(case), measure="HFMSE", timepoint="Month 18"),
+        "items-clinic": lambda: plot_item_heatmap(_clinic(), measure="HFMSE"),
     }
 
 

@@ -155,13 +155,14 @@ def plot_waterfall(
 
     Examples
     --------
-    >>> import pandas as pd
+    >>> import sma_outcomes as so
     >>> from sma_outcomes.plot import plot_waterfall
-    >>> df = pd.DataFrame({"patient_id": ["a", "b", "c"], "measure": "HFMSE",
-    ...     "timepoint": "Month 18", "change": [1.0, 5.0, -3.0]})
-    >>> fig = plot_waterfall(df, measure="HFMSE", timepoint="Month 18")
+    >>> changes = so.change_from_baseline(so.load_example("case_series"))
+    >>> fig = plot_waterfall(changes, measure="HFMSE")  # the last common timepoint
+    >>> fig.axes[0].get_title("left")
+    'HFMSE at Month 18'
     >>> [float(p.get_height()) for p in fig.axes[0].patches]
-    [5.0, 1.0, -3.0]
+    [10.0, 8.0, 6.0, 5.0, 3.0]
     """
     check_choice("y", y, (CHANGE, PCT_CHANGE))
     if timepoint is None:
@@ -313,13 +314,12 @@ def plot_slope(
 
     Examples
     --------
-    >>> import pandas as pd
+    >>> import sma_outcomes as so
     >>> from sma_outcomes.plot import plot_slope
-    >>> df = pd.DataFrame({"patient_id": ["a", "b"], "measure": "HFMSE",
-    ...     "timepoint": "Month 18", "baseline": [20.0, 30.0], "score": [26.0, 29.0]})
-    >>> fig = plot_slope(df, measure="HFMSE", timepoint="Month 18")
-    >>> fig.axes[0].collections[0].get_segments()[0].tolist()
-    [[0.0, 20.0], [1.0, 26.0]]
+    >>> changes = so.change_from_baseline(so.load_example("case_series"))
+    >>> fig = plot_slope(changes, measure="PP_PREF", timepoint="Month 18")
+    >>> fig.axes[0].collections[0].get_segments()[0].tolist()  # GK01: 4 -> 13 pins
+    [[0.0, 4.0], [1.0, 13.0]]
     """
     if timepoint is None:
         timepoint = last_common_timepoint(data, [measure], func="plot_slope")

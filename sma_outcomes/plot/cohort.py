@@ -427,14 +427,17 @@ def plot_cohort(
 
     Examples
     --------
-    >>> import pandas as pd
+    >>> import warnings
+    >>> import sma_outcomes as so
     >>> from sma_outcomes.plot import plot_cohort
-    >>> df = pd.DataFrame({"patient_id": list("abcabc"), "measure": "HFMSE",
-    ...     "day": [0.0, 0, 0, 183, 180, 186], "score": [20.0, 22, 24, 23, 26, 26],
-    ...     "timepoint": ["Baseline"] * 3 + ["Month 6"] * 3})
-    >>> fig = plot_cohort(df, measure="HFMSE")
-    >>> [c.get_gid() for c in fig.axes[0].collections][:1]
-    ['patients']
+    >>> with warnings.catch_warnings():
+    ...     warnings.simplefilter("ignore")  # a few patients lack a Purdue baseline
+    ...     changes = so.change_from_baseline(so.load_example("cohort"))
+    >>> fig = plot_cohort(changes, measure="PP_PREF", hue="sma_type")
+    >>> [c.get_gid() for c in fig.axes[0].collections][:2]
+    ['patients', 'patients']
+    >>> " ".join(fig.axes[0].get_ylabel().split())  # wrapped to the axes' height
+    'Purdue Pegboard, preferred hand (pins in 30 s)'
     """
     check_choice("time", time, D.TIME_UNITS)
     if level is None:

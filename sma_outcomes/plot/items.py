@@ -157,14 +157,14 @@ def plot_item_heatmap(
 
     Examples
     --------
-    >>> import pandas as pd
+    >>> import sma_outcomes as so
     >>> from sma_outcomes.plot import plot_item_heatmap
-    >>> df = pd.DataFrame({"patient_id": ["a", "a", "b"],
-    ...     "measure": ["RULM_B", "RULM_C", "RULM_B"], "timepoint": "Month 6",
-    ...     "change": [1.0, -1.0, 2.0]})
-    >>> fig = plot_item_heatmap(df, measure="RULM", timepoint="Month 6")
-    >>> fig.axes[0].images[0].get_array()[0, :2].tolist()
-    [1.0, -1.0]
+    >>> changes = so.change_from_baseline(so.load_example("clinic_export"))  # item-level HFMSE
+    >>> fig = plot_item_heatmap(changes, measure="HFMSE")
+    >>> fig.axes[0].get_title("left")
+    'HFMSE items at Month 10'
+    >>> fig.axes[0].images[0].get_array().shape
+    (3, 33)
     """
     item_rows = data[data[MEASURE].isin(items_of(get_scale(measure).code))]
     if timepoint is None and len(item_rows):

@@ -279,16 +279,24 @@ def plot_patient(
     Examples
     --------
     >>> import pandas as pd
-    >>> from sma_outcomes.plot import plot_patient
-    >>> df = pd.DataFrame({"patient_id": "P1", "day": [-5.0, 45, 190, 310],
-    ...     "measure": "HFMSE", "score": [20.0, 22, float("nan"), 27],
-    ...     "missing_code": ["", "", "NT", ""]})
-    >>> doses = pd.DataFrame({"patient_id": "P1", "day": [0, 14, 28, 63, 185],
-    ...     "phase": ["loading"] * 4 + ["maintenance"]})
-    >>> fig = plot_patient(df, patient_id="P1", doses=doses)
+    >>> import sma_outcomes as so
+    >>> from sma_outcomes.plot import plot_patient, save_figure
+    >>> changes = so.change_from_baseline(so.load_example("case_series"))
+    >>> fig = plot_patient(changes, patient_id="GK01")
+    >>> [" ".join(ax.get_ylabel().split()) for ax in fig.axes]  # doctest: +NORMALIZE_WHITESPACE
+    ['HFMSE (points)', 'Purdue Pegboard, preferred hand (pins in 30 s)',
+     'Purdue Pegboard, non-preferred hand (pins in 30 s)']
     >>> line = next(a for a in fig.axes[0].get_lines() if a.get_gid() == "scores")
     >>> line.get_ydata().tolist()
-    [20.0, 22.0, nan, 27.0]
+    [15.0, 16.0, 18.0, 20.0, 22.0, 23.0]
+
+    Intercurrent events are labelled lines across the panels:
+
+    >>> events = pd.DataFrame({"patient_id": ["GK01"], "day": [250],
+    ...     "event": ["scoliosis surgery"]})
+    >>> fig = plot_patient(changes, patient_id="GK01", measures="HFMSE", events=events)
+    >>> [t.get_text() for t in fig.axes[0].texts if t.get_gid() == "event-label"]
+    ['Scoliosis surgery']
     """
     check_choice("time", time, D.TIME_UNITS)
     rows, measures = _prepare(data, measures)
@@ -470,14 +478,14 @@ def plot_patients(
 
     Examples
     --------
-    >>> import pandas as pd
+    >>> import sma_outcomes as so
     >>> from sma_outcomes.plot import plot_patients
-    >>> df = pd.DataFrame({"patient_id": ["P1", "P1", "P2", "P2"],
-    ...     "day": [-3.0, 180, -1, 175], "measure": "HFMSE",
-    ...     "score": [20.0, 24, 31, 33]})
-    >>> fig = plot_patients(df, schedule=None)
+    >>> changes = so.change_from_baseline(so.load_example("case_series"))
+    >>> fig = plot_patients(changes, measures=["HFMSE", "PP_PREF"], patient_ids=["GK01", "GK02"])
     >>> [ax.get_title("left") for ax in fig.axes if ax.get_visible()]
-    ['P1', 'P2']
+    ['GK01', 'GK01', 'GK02', 'GK02']
+    >>> fig.axes[0].get_ylabel()
+    'HFMSE (points)'
     """
     check_choice("time", time, D.TIME_UNITS)
     rows, measures = _prepare(data, measures)

@@ -135,13 +135,15 @@ def plot_timeline(
     Examples
     --------
     >>> import pandas as pd
+    >>> import sma_outcomes as so
     >>> from sma_outcomes.plot import plot_timeline
-    >>> df = pd.DataFrame({"patient_id": ["a", "a", "b"], "day": [-3.0, 180, -1],
-    ...     "measure": "HFMSE", "score": [20.0, 23, 30]})
-    >>> doses = pd.DataFrame({"patient_id": ["a", "a", "b"], "day": [0, 14, 0]})
-    >>> fig = plot_timeline(df, doses=doses, time="days")
+    >>> scores = so.load_example("case_series")
+    >>> events = pd.DataFrame({"patient_id": ["GK03"], "day": [100], "event": ["spinal fusion"]})
+    >>> fig = plot_timeline(scores, events=events, sort="id")
     >>> [t.get_text() for t in fig.axes[0].get_yticklabels()]
-    ['a', 'b']
+    ['GK01', 'GK02', 'GK03', 'GK04', 'GK05']
+    >>> [h.get_label() for h in fig.legends[0].legend_handles][-1]
+    'Spinal fusion'
     """
     check_choice("time", time, D.TIME_UNITS)
     check_choice("sort", sort, ("follow-up", "id"))
