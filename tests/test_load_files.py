@@ -68,6 +68,13 @@ def test_formula_without_saved_value_is_refused_with_row_and_column(tmp_path):
     assert table[["row", "column", "rule"]].values.tolist() == [[3, "RULM", "formula"]]
 
 
+def test_xlsxwriter_formula_zero_is_not_a_value(tmp_path):
+    pytest.importorskip("xlsxwriter")
+    path = make.xlsxwriter_formulas(tmp_path / "xw.xlsx")
+    with pytest.raises(DataError, match=r"row 3, column C \('HFMSE'\): =C2\+2.*open and save"):
+        read_scores(path)
+
+
 def test_absurd_used_range_is_read_in_bounded_time(tmp_path):
     path = make.absurd_used_range(tmp_path / "xfd.xlsx")
     assert path.stat().st_size < 20_000

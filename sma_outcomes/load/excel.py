@@ -9,8 +9,9 @@ time is bounded by the file's content, not by its declared size.
 Refused with a :class:`~sma_outcomes.DataError`:
 
 - a formula cell without a saved value (the file was written by a program that
-  does not calculate): the message names its row and column and says to open and
-  save the file in Excel;
+  does not calculate, such as openpyxl; xlsxwriter stores 0 for every formula and
+  asks Excel to calculate on opening, which counts as no value too): the message
+  names its row and column and says to open and save the file in Excel;
 - a password-protected (encrypted) workbook, and an old ``.xls`` workbook;
 - a sheet whose XML exceeds :data:`MAX_SHEET_BYTES` uncompressed or that holds more
   than :data:`MAX_CELLS` values (truly huge content);
@@ -35,6 +36,7 @@ Examples
 from __future__ import annotations
 
 import io
+import re
 import warnings
 import zipfile
 from dataclasses import dataclass, field
@@ -231,11 +233,14 @@ def _parse(wb, ws, name: str, title: str) -> Sheet:  # noqa: ANN001 - openpyxl o
                    "as CSV or Parquet")
 
     formulas: list[tuple[int, int, str]] = []
+    # Writers that do not calculate (openpyxl, xlsxwriter) mark the workbook "calculate on
+    # load"; xlsxwriter then stores 0 as every formula's value: a value nobody calculated
+    uncalculated = _full_calc_on_load(archive)
 
     class Parser(WorkSheetParser):
         def parse_cell(self, element):  # noqa: ANN001, ANN202
             cell = super().parse_cell(element)
-            if cell["value"] is None:
+            if cell["value"] is None or uncalculated:
                 f = element.find(FORMULA_TAG)
                 if f is not None:
                     formulas.append((cell["row"], cell["column"], f.text or ""))
@@ -260,6 +265,15 @@ def _parse(wb, ws, name: str, title: str) -> Sheet:  # noqa: ANN001 - openpyxl o
     if merged is not None and cells:
         _fill_merged(cells, merged)
     return Sheet(title, cells, formulas=formulas)
+
+
+def _full_calc_on_load(archive: zipfile.ZipFile) -> bool:
+    try:
+        text = archive.read("xl/workbook.xml")[:200_000].decode("utf-8", "replace")
+    except KeyError:
+        return False
+    m = re.search(r"<(?:\w+:)?calcPr\b[^>]*\bfullCalcOnLoad=\"(1|true)\"", text)
+    return m is not None
 
 
 def _fill_merged(cells: dict, merged) -> None:  # noqa: ANN001 - openpyxl MergeCells

@@ -75,6 +75,20 @@ def formulas_without_values(path: Path) -> Path:
     return path
 
 
+def xlsxwriter_formulas(path: Path) -> Path:
+    """xlsxwriter stores 0 as the value of every formula (it does not calculate)."""
+    import xlsxwriter
+
+    wb = xlsxwriter.Workbook(str(path))
+    ws = wb.add_worksheet("Scores")
+    ws.write_row(0, 0, ["patient", "day", "HFMSE"])
+    ws.write_row(1, 0, ["P1", 0, 20])
+    ws.write_row(2, 0, ["P1", 180])
+    ws.write_formula(2, 2, "=C2+2")
+    wb.close()
+    return path
+
+
 def absurd_used_range(path: Path) -> Path:
     """A formatted empty cell at XFD1048576 stretches the used range to the sheet's end."""
     from openpyxl import load_workbook
