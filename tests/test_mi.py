@@ -258,6 +258,24 @@ def test_bootstrap_is_seeded_and_converges_to_the_mmrm_under_mar():
         assert np.isfinite(row["df"]) and row["df"] < 169
 
 
+def test_bayes_is_seeded_and_converges_to_the_mmrm_under_mar():
+    data = pd.read_csv(RBMI / "antidepressant.csv")
+    kw = dict(arm="THERAPY", covariates=["BASVAL"], y="CHANGE", visit="VISIT",
+              group="PATIENT", formula="BASVAL*VISIT + THERAPY*VISIT", method="bayes")
+    a = fit_mi(data, n_imputations=4, seed=1, **kw)
+    b = fit_mi(data, n_imputations=4, seed=1, **kw)
+    pd.testing.assert_frame_equal(a.tidy(), b.tidy())
+    big = fit_mi(data, n_imputations=150, seed=11, **kw)
+    assert any("split R-hat at most" in n for n in big.notes)
+    mm = fit_mmrm(data, y="CHANGE", visit="VISIT", group="PATIENT", arm="THERAPY",
+                  formula="CHANGE ~ BASVAL*C(VISIT) + THERAPY*C(VISIT)").differences
+    ours = big.differences
+    for v, est, se in zip(mm["visit"], mm["estimate"], mm["se"], strict=True):
+        row = ours.loc[ours["visit"] == v].iloc[0]
+        assert row["estimate"] == pytest.approx(est, abs=0.1 * se)
+        assert row["se"] == pytest.approx(se, rel=0.1)
+
+
 def test_single_arm_mar_and_delta():
     d = _trial().query("arm == 'B'").drop(columns="arm")
     d.loc[d["patient_id"].isin(["P30", "P31"]) & (d["timepoint"] == "M18"), "change"] = np.nan
@@ -300,8 +318,6 @@ def test_tipping_point_on_the_rbmi_example():
 def test_options_and_errors(dropouts):
     d, out, *_ = dropouts
     ice = pd.DataFrame({"patient_id": out, "timepoint": "M12", "strategy": "JR"})
-    with pytest.raises(OptionError, match="not available"):
-        fit_mi(d, arm="arm", covariates=(), method="bayes")
     with pytest.raises(OptionError, match="`method`"):
         fit_mi(d, arm="arm", covariates=(), method="mcmc")
     with pytest.raises(OptionError, match="references="):

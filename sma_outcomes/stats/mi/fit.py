@@ -12,8 +12,9 @@ import pandas as pd
 from ..._shared import check_choice, check_level
 from ...exceptions import ConvergenceWarning, DataError, OptionError
 from .analysis import Analysis
+from .bayes import BURN_IN, THIN, gibbs
 from .data import MIData, prepare_data
-from .impute import impute
+from .impute import groups, impute
 from .model import (
     ImputationDesign,
     ModelFit,
@@ -44,11 +45,13 @@ def _formula(formula: str | None, y: str, visit: str, arm: str | None,
 
 def _imputer(md: MIData, design: ImputationDesign, first: np.ndarray, strategy: np.ndarray,
              condition: np.ndarray):
+    grouped = groups(np.isnan(md.Y), condition)
+
     def run(fit: ModelFit, rng: np.random.Generator | None = None) -> np.ndarray:
         own = design.X_own @ fit.beta
         ref = design.X_ref @ fit.beta
         mu = strategy_means(own, ref, first, strategy)
-        return impute(md.Y, mu, fit.Sigma, condition, rng)
+        return impute(md.Y, mu, fit.Sigma, condition, rng, grouped)
 
     return run
 
@@ -114,13 +117,14 @@ def fit_mi(
         ``"condmean"`` (default): conditional mean imputation with jackknife
         standard errors (Wolbers et al. 2022), deterministic. ``"bootstrap"``:
         approximate Bayesian imputation, one bootstrapped MMRM fit per draw, and
-        Rubin's rules. ``"bayes"`` is not available.
+        Rubin's rules. ``"bayes"``: draws from the posterior of the MMRM by a
+        Gibbs sampler (see :mod:`sma_outcomes.stats.mi.bayes`), and Rubin's rules.
     delta : number, mapping or DataFrame, optional
         Shift added to imputed values (see :func:`~sma_outcomes.stats.mi.delta.delta_matrix`):
         a number, ``{arm: value}``, ``{arm: {visit: value}}``, or a table with the
         group and visit columns and ``delta`` (rbmi's ``delta_template``).
     n_imputations : int, optional
-        Completed data sets for ``"bootstrap"`` (default 100). Not used by
+        Completed data sets for ``"bootstrap"`` and ``"bayes"`` (default 100). Not used by
         ``"condmean"``, which analyses the full data and one jackknife sample per
         patient.
     seed : int, optional
@@ -141,8 +145,7 @@ def fit_mi(
     Raises
     ------
     OptionError
-        Unknown method, strategy or analysis; ``"bayes"``; JR/CR/CIR without
-        references.
+        Unknown method, strategy or analysis; JR/CR/CIR without references.
     DataError
         Missing columns, unknown patients or visits in ``ice`` or ``delta``.
 
@@ -161,7 +164,12 @@ def fit_mi(
     estimate); intervals are normal, as rbmi's. Bootstrap: patients are
     resampled within arm, the MMRM is refitted and the missing values are
     drawn from their conditional normal distribution; Rubin's rules with
-    Barnard-Rubin df (the ANCOVA's residual df as complete-data df).
+    Barnard-Rubin df (the ANCOVA's residual df as complete-data df). Bayes: a
+    Gibbs sampler with data augmentation (flat prior on the coefficients,
+    Jeffreys' on the covariance) started at the REML estimate, 200 burn-in
+    iterations, every 10th kept; split R-hat and effective sample size are
+    stated in the notes (rbmi samples with Stan and its own priors, so the
+    draws differ from rbmi's though the model is the same).
 
     Known differences from rbmi: rbmi's optimiser can stop slightly short of
     the REML optimum; estimates here agree with rbmi's to about 1% of a
@@ -190,12 +198,6 @@ def fit_mi(
     check_choice("method", method, ("condmean", "bootstrap", "bayes"))
     check_choice("analysis", analysis, ("ancova", "mmrm"))
     level = check_level(level)
-    if method == "bayes":
-        raise OptionError(
-            "method='bayes' (MCMC draws from the posterior of the MMRM) is not available; use "
-            "method='bootstrap' (approximate Bayesian imputation via bootstrapped MMRM fits, "
-            "as rbmi's method_approxbayes) or method='condmean'"
-        )
     if method == "condmean" and n_imputations is not None:
         raise OptionError(
             "n_imputations does not apply to method='condmean' (the full data and one "
@@ -252,6 +254,24 @@ def fit_mi(
         if seed is None:
             notes.append(f"no seed given; seed={used_seed} reproduces these imputations")
         rng = np.random.default_rng(used_seed)
+    if method == "bayes":
+        draws, diag = gibbs(md.Y, design.X_own, fit_mask, full, m, rng)
+        sets = [run(f, rng) for f in draws]
+        samples = [all_idx] * len(sets)
+        notes.append(
+            "Gibbs sampler (flat prior on the coefficients, Jeffreys prior on the covariance): "
+            f"{BURN_IN} burn-in iterations, then every {THIN}th of {m * THIN} kept; split R-hat "
+            f"at most {diag['rhat_max']:.3f}, effective sample size at least "
+            f"{diag['ess_min']:.0f} of {m} draws"
+        )
+        if m < 20:
+            notes.append("fewer than 20 draws: too few to judge the sampler's convergence")
+        elif diag["rhat_max"] > 1.05 or diag["ess_min"] < m / 10:
+            msg = ("the Gibbs sampler may not have converged (split R-hat above 1.05 or few "
+                   "effective draws): use more imputations or method='bootstrap'")
+            warnings.warn(msg, ConvergenceWarning, stacklevel=2)
+            notes.append(msg)
+    elif method == "bootstrap":
         strata = [np.flatnonzero(md.arm_code == a) for a in np.unique(md.arm_code)]
         sets, samples = [], []
         failed = 0

@@ -25,12 +25,42 @@ from __future__ import annotations
 import numpy as np
 
 
+def groups(missing: np.ndarray, condition: np.ndarray) -> list[tuple[np.ndarray, ...]]:
+    """Patients sharing the same conditioning and missing visits: ``(rows, obs, mis)``.
+
+    Computed once per data set and reused for every imputation.
+
+    Examples
+    --------
+    >>> m = np.array([[False, True], [False, True], [True, True]])
+    >>> [(r.ravel().tolist(), o.tolist(), x.tolist()) for r, o, x in groups(m, ~m)]
+    [([2], [], [0, 1]), ([0, 1], [0], [1])]
+    """
+    n, d = missing.shape
+    bits = 1 << np.arange(d, dtype=np.int64)
+    key = (condition.astype(np.int64) @ bits) * (1 << d) + missing.astype(np.int64) @ bits
+    rows_with = np.flatnonzero(missing.any(axis=1))
+    order = rows_with[np.argsort(key[rows_with], kind="stable")]
+    ks = key[order]
+    if not ks.size:
+        return []
+    starts = np.flatnonzero(np.r_[True, ks[1:] != ks[:-1]])
+    ends = np.r_[starts[1:], ks.size]
+    out = []
+    for a, b in zip(starts, ends, strict=True):
+        idx = order[a:b]
+        out.append((idx[:, None], np.flatnonzero(condition[idx[0]]),
+                    np.flatnonzero(missing[idx[0]])))
+    return out
+
+
 def impute(
     Y: np.ndarray,
     mu: np.ndarray,
     Sigma: np.ndarray,
     condition: np.ndarray,
     rng: np.random.Generator | None = None,
+    grouped: list[tuple[np.ndarray, ...]] | None = None,
 ) -> np.ndarray:
     """Completed outcomes: conditional means (``rng=None``) or conditional draws.
 
@@ -46,6 +76,8 @@ def impute(
         Observed values that condition the imputation.
     rng : numpy Generator, optional
         Draw from the conditional distribution instead of taking its mean.
+    grouped : list, optional
+        ``groups(isnan(Y), condition)``, when already computed.
 
     Examples
     --------
@@ -54,30 +86,18 @@ def impute(
     [[1.0, 2.0]]
     """
     out = Y.copy()
-    missing = np.isnan(Y)
-    if not missing.any():
-        return out
-    n, d = Y.shape
-    bits = 1 << np.arange(d, dtype=np.int64)
-    key = (condition.astype(np.int64) @ bits) * (1 << d) + missing.astype(np.int64) @ bits
-    rows_with = np.flatnonzero(missing.any(axis=1))
-    order = rows_with[np.argsort(key[rows_with], kind="stable")]
-    ks = key[order]
-    starts = np.flatnonzero(np.r_[True, ks[1:] != ks[:-1]])
-    ends = np.r_[starts[1:], ks.size]
-    for a, b in zip(starts, ends, strict=True):
-        idx = order[a:b]
-        obs = np.flatnonzero(condition[idx[0]])
-        M = np.flatnonzero(missing[idx[0]])
-        m = mu[np.ix_(idx, M)]
+    if grouped is None:
+        grouped = groups(np.isnan(Y), condition)
+    for rows, obs, mis in grouped:
+        m = mu[rows, mis]
         if obs.size:
-            K = np.linalg.solve(Sigma[np.ix_(obs, obs)], Sigma[np.ix_(obs, M)])  # (|O|, |M|)
-            m = m + (Y[np.ix_(idx, obs)] - mu[np.ix_(idx, obs)]) @ K
-            V = Sigma[np.ix_(M, M)] - Sigma[np.ix_(M, obs)] @ K
+            K = np.linalg.solve(Sigma[obs[:, None], obs], Sigma[obs[:, None], mis])
+            m = m + (Y[rows, obs] - mu[rows, obs]) @ K
+            V = Sigma[mis[:, None], mis] - Sigma[mis[:, None], obs] @ K
         else:
-            V = Sigma[np.ix_(M, M)]
+            V = Sigma[mis[:, None], mis]
         if rng is not None:
             L = np.linalg.cholesky(0.5 * (V + V.T))
-            m = m + rng.standard_normal((idx.size, M.size)) @ L.T
-        out[np.ix_(idx, M)] = m
+            m = m + rng.standard_normal((rows.shape[0], mis.size)) @ L.T
+        out[rows, mis] = m
     return out

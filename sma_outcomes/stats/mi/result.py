@@ -26,6 +26,7 @@ METHOD_NAMES = {
     "condmean": "conditional mean imputation, jackknife standard errors",
     "bootstrap": "approximate Bayesian multiple imputation (bootstrapped MMRM fits), "
                  "Rubin's rules",
+    "bayes": "Bayesian multiple imputation (Gibbs sampler on the MMRM), Rubin's rules",
 }
 
 
@@ -58,7 +59,7 @@ class MIResult:
     Attributes
     ----------
     method : str
-        ``"condmean"`` or ``"bootstrap"``.
+        ``"condmean"``, ``"bootstrap"`` or ``"bayes"``.
     n_obs, n_patients : int
         Observed outcome values used by the imputation model, and patients.
     n_imputed : int
