@@ -93,3 +93,20 @@ def test_mmrm_predict_matches_lsmeans_cells(fits):
     pred = fit.predict()
     X = fit.design.X
     np.testing.assert_allclose(pred["estimate"], X @ fit.beta, rtol=1e-12)
+
+
+def test_mmrm_predict_on_new_rows(fits):
+    fit = fits["mmrm"]
+    d = fit.design
+    new = d.data.iloc[:5].copy()
+    new[d.visit] = new[d.visit].astype(str)  # plain strings are matched to the levels
+    out = fit.predict(new)
+    np.testing.assert_allclose(out["estimate"], fit.predict()["estimate"].iloc[:5], rtol=1e-12)
+    with pytest.raises(so.ColumnError, match="needs the column 'baseline'"):
+        fit.predict(new.drop(columns="baseline"))
+
+
+def test_lmm_predict_needs_the_group_for_patient_lines(fits):
+    fit = fits["lmm"]
+    with pytest.raises(so.ColumnError, match="include_random=False"):
+        fit.predict(pd.DataFrame({"months": [1.0], "sma_type": [2]}))
