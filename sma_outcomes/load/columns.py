@@ -176,6 +176,8 @@ def measure_code(name: object) -> str | None:
             break
     if bare != key and bare in _MEASURES:
         return _MEASURES[bare]
+    if ":" in str(name):  # a field label: "HFMSE item 1: Plinth/chair sitting"
+        return measure_code(str(name).split(":", 1)[0])
     m = _HFMSE_ITEM.match(key)
     if m:
         code = f"HFMSE_{int(m.group(1)):02d}"

@@ -88,10 +88,12 @@ def check_ids(texts: np.ndarray, codes: np.ndarray, raw: list, raw_codes: np.nda
         Distinct raw cells; ``raw_codes`` gives each row's index (-1 for blank) and
         ``raw_to_text`` the cleaned id of each raw cell.
     """
+    keys = [t.strip().lower() if t.isascii() and t.isprintable() else id_key(t) for t in texts]
     groups: dict[str, list[int]] = {}
-    for i, t in enumerate(texts):
-        if t:
-            groups.setdefault(id_key(t), []).append(i)
+    if len(set(keys)) < len(keys):  # some ids collide once case and invisibles are gone
+        for i, k in enumerate(keys):
+            if k:
+                groups.setdefault(k, []).append(i)
     clashes = [g for g in groups.values() if len(g) > 1]
     if clashes:
         first = _first_rows(codes, rows, len(texts))
@@ -136,6 +138,8 @@ def check_summary_rows(texts: np.ndarray, codes: np.ndarray, rows: np.ndarray, c
                        problems: Problems) -> np.ndarray:
     """Refuse rows whose ``column`` holds a summary label; return their mask."""
     labels = np.array([is_summary(t) for t in texts] + [False], dtype=bool)
+    if not labels.any():
+        return np.zeros(len(codes), dtype=bool)
     mask = labels[np.where(codes < 0, len(texts), codes)]
     for r in np.unique(rows[mask]):
         at = int(np.flatnonzero(rows == r)[0])

@@ -206,19 +206,18 @@ def _varying_columns(frame, passthrough, pcode, rows, decimal, problems) -> None
         if pd.api.types.is_numeric_dtype(values.dtype):
             num = values.to_numpy(dtype=float, na_value=np.nan)
         elif values.dtype == object or pd.api.types.is_string_dtype(values.dtype):
-            num, code, bad = parse_numbers(values.reset_index(drop=True), decimal)
+            num, _code, bad = parse_numbers(values.reset_index(drop=True), decimal, codes=False)
             if bad.any() or np.isnan(num).all():
                 continue
         else:
             continue
-        first = np.full(n_pat + 1, np.nan)
-        order = np.arange(len(num))[::-1]
-        known = ~np.isnan(num[order])
-        first[pcode[order][known]] = num[order][known]
-        ref = first[pcode]
-        varies = ~np.isnan(num) & ~np.isnan(ref) & (num != ref)
+        lo = np.full(n_pat, np.inf)
+        hi = np.full(n_pat, -np.inf)
+        np.fmin.at(lo, pcode, num)
+        np.fmax.at(hi, pcode, num)
+        varies = hi > lo
         if varies.any():
-            at = int(np.flatnonzero(varies)[0])
+            at = int(np.flatnonzero(varies[pcode] & (num != lo[pcode]))[0])
             problems.add(
                 "column",
                 f"column {col!r} holds numbers that change within a patient but is not a known "
@@ -478,7 +477,8 @@ def _days(frame, roles, rows, decimal, problems, dates, first_dose) -> pd.Series
     for role in ("day", "ady"):
         if role in roles:
             col = roles[role]
-            num, _code, bad = parse_numbers(frame[col].reset_index(drop=True), decimal)
+            num, _code, bad = parse_numbers(frame[col].reset_index(drop=True), decimal,
+                                            codes=False)
             inf = np.isinf(num)
             if bad.any() or inf.any():
                 vals = frame[col].to_numpy()[bad | inf]
@@ -523,7 +523,8 @@ def _from_long(frame, roles, rows, decimal, problems, src_override=None):
     measure = pd.array(np.asarray(muniq, dtype=object), dtype=STR).take(mcode)
     raw_scores = frame[scol].reset_index(drop=True)
     num, code, bad = parse_numbers(raw_scores, decimal)
-    raw = raw_scores.to_numpy()
+    # the cells as written are needed only for messages
+    raw = raw_scores.to_numpy() if bad.any() else None
     if "avalc" in roles:  # ADaM: the missing-score code travels in AVALC
         avalc = _text(frame[roles["avalc"]]).to_numpy(dtype=object)
         use = np.isnan(num) & ~bad & np.asarray(code == "") & (avalc != "")

@@ -88,7 +88,7 @@ def missing_code(text: str) -> str | None:
 
 
 def parse_numbers(
-    values: pd.Series, decimal: str = "."
+    values: pd.Series, decimal: str = ".", codes: bool = True
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Parse a column of scores.
 
@@ -98,6 +98,8 @@ def parse_numbers(
         Raw cells (numbers, strings or NaN).
     decimal : str
         Decimal separator used in text cells.
+    codes : bool
+        Whether to build the missing codes (None in their place when False).
 
     Returns
     -------
@@ -116,9 +118,10 @@ def parse_numbers(
     """
     if pd.api.types.is_numeric_dtype(values.dtype) and not pd.api.types.is_bool_dtype(values):
         number = values.to_numpy(dtype=float, na_value=np.nan)
-        code = pd.array([""], dtype=STR).take(np.zeros(len(values), dtype=np.intp))
+        code = (pd.array([""], dtype=STR).take(np.zeros(len(values), dtype=np.intp)) if codes
+                else None)
         return number, code, np.zeros(len(values), dtype=bool)
-    codes, uniques = factorize(values)
+    cell_codes, uniques = factorize(values)
     u_num = np.full(len(uniques) + 1, np.nan)
     u_code = np.full(len(uniques) + 1, "", dtype=object)
     u_bad = np.zeros(len(uniques) + 1, dtype=bool)
@@ -145,9 +148,10 @@ def parse_numbers(
             u_num[i] = float(t)
         except ValueError:
             u_bad[i] = True
-    idx = np.where(codes < 0, len(uniques), codes)
+    idx = np.where(cell_codes < 0, len(uniques), cell_codes)
     # text arrays are built by taking from the few distinct codes: no per-row validation
-    return u_num[idx], pd.array(u_code, dtype=STR).take(idx), u_bad[idx]
+    code = pd.array(u_code, dtype=STR).take(idx) if codes else None
+    return u_num[idx], code, u_bad[idx]
 
 
 def _components(text: str) -> tuple[str, int, int, int] | None:
