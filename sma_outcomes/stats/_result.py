@@ -66,6 +66,8 @@ class Summary:
         Captioned tables (fixed effects, random effects, ...).
     notes : sequence of str
         Plain-language notes on the fit.
+    footer : str
+        A line after the tables (e.g. the fit statistics).
 
     Examples
     --------
@@ -86,6 +88,7 @@ class Summary:
     lines: Sequence[str] = ()
     tables: Sequence[tuple[str, pd.DataFrame]] = ()
     notes: Sequence[str] = field(default_factory=list)
+    footer: str = ""
 
     def as_text(self) -> str:
         """The summary as plain text (what ``print`` shows)."""
@@ -97,6 +100,8 @@ class Summary:
                     f"{caption}:",
                     table.to_string(index=False, float_format=_fmt, na_rep=""),
                 ]
+        if self.footer:
+            out += ["", self.footer]
         if self.notes:
             out += ["", "Notes:", *[f"- {n}" for n in self.notes]]
         return "\n".join(out)
@@ -110,6 +115,8 @@ class Summary:
         for caption, table in self.tables:
             parts.append(f"<p>{html.escape(caption)}</p>")
             parts.append(table.to_html(index=False, float_format=lambda v: f"{v:.4g}", na_rep=""))
+        if self.footer:
+            parts.append(f"<p>{html.escape(self.footer)}</p>")
         if self.notes:
             notes = "".join(f"<li>{html.escape(n)}</li>" for n in self.notes)
             parts.append(f"<p>Notes</p><ul>{notes}</ul>")

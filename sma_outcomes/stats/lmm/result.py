@@ -176,7 +176,7 @@ class LMMResult(ModelResult):
             if self.method == "REML"
             else f"log-likelihood: {self.loglik:.4f}"
         )
-        return _LMMSummary(
+        return Summary(
             self._what_was_used(),
             [f"Model: {self._model_text()}"],
             [
@@ -508,25 +508,6 @@ class LMMResult(ModelResult):
         ax.set_title(self._what_was_used(), fontsize="medium")
         ax.legend(loc="best", frameon=False)
         return fig
-
-
-class _LMMSummary(Summary):
-    """The LMM summary: the standard layout with the fit statistics after the tables."""
-
-    def __init__(self, title, lines, tables, notes, *, footer: str) -> None:
-        super().__init__(title, lines, tables, notes)
-        self.footer = footer
-
-    def as_text(self) -> str:
-        base = Summary(self.title, self.lines, self.tables, []).as_text()
-        out = [base, "", self.footer]
-        if self.notes:
-            out += ["", "Notes:", *[f"- {n}" for n in self.notes]]
-        return "\n".join(out)
-
-    def as_html(self) -> str:
-        base = Summary(self.title, [*self.lines, self.footer], self.tables, self.notes)
-        return base.as_html()
 
 
 def _blup_columns(design: Design) -> list[str]:
