@@ -102,12 +102,23 @@ def test_first_sheet_without_scores_names_the_sheet_that_has_them(tmp_path):
     with pytest.raises(DataError) as err:
         read_scores(path)
     msg = str(err.value)
-    assert "first sheet, 'Read me', holds no score columns" in msg
+    assert "first sheet, 'Read me', holds no score columns, but sheet 'HFMSE data'" in msg
     assert "sheet_name='HFMSE data'" in msg and '--sheet "HFMSE data"' in msg
     assert "0 'Read me', 1 'HFMSE data'" in msg
     assert read_scores(path, sheet_name="hfmse DATA")["score"].tolist() == expected_scores()
     assert read_scores(path, sheet_name=1)["score"].tolist() == expected_scores()
     assert read_scores(path, sheet_name="1")["score"].tolist() == expected_scores()
+
+
+def test_empty_first_sheet_names_the_sheet_with_scores(tmp_path):
+    from openpyxl import load_workbook
+
+    path = make.workbook(tmp_path / "book.xlsx", title="Data")
+    wb = load_workbook(path)
+    wb.create_sheet("Sheet1", 0)  # an empty template sheet left in front
+    wb.save(path)
+    with pytest.raises(DataError, match=r"first sheet, 'Sheet1', is empty, but sheet 'Data'"):
+        read_scores(path)
 
 
 def test_password_protected_workbook(tmp_path):

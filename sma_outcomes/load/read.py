@@ -16,14 +16,16 @@ from __future__ import annotations
 import os
 import warnings
 from collections.abc import Mapping, Sequence
+from pathlib import Path
 from typing import Any
 
 import pandas as pd
 
 from ..exceptions import DataError, DataWarning
 from .columns import measure_code, role_of
+from .excel import sheet_names
 from .problems import PROBLEM_COLUMNS, Problems, describe, fail
-from .source import RawTable, read_source
+from .source import read_source
 from .tidy import tidy_scores
 from .values import parse_dates
 from .visits import find
@@ -39,11 +41,22 @@ __all__ = ["read_scores", "check_scores", "Source", "READ_OPTIONS"]
 
 
 def _read(source: Source | None, opts: dict[str, Any]) -> tuple[pd.DataFrame, Problems]:
-    raw = read_source(source, sep=opts["sep"], encoding=opts["encoding"],
-                      sheet_name=opts["sheet_name"], skiprows=opts["skiprows"],
-                      decimal=opts["decimal"], sql=opts["sql"], con=opts["con"])
-    if raw.kind == "excel" and opts["sheet_name"] is None and len(raw.sheets) > 1:
-        _other_sheet(source, raw, opts)
+    try:
+        raw = read_source(source, sep=opts["sep"], encoding=opts["encoding"],
+                          sheet_name=opts["sheet_name"], skiprows=opts["skiprows"],
+                          decimal=opts["decimal"], sql=opts["sql"], con=opts["con"])
+    except DataError as err:
+        # an empty first sheet: is another sheet the one with the scores?
+        table = err.problems
+        if (opts["sheet_name"] is None and table is not None and len(table)
+                and table["rule"].iloc[0] == "empty" and " [" in str(table["file"].iloc[0])):
+            sheets = sheet_names(Path(source), str(source))
+            if len(sheets) > 1:
+                _other_sheet(source, sheets, sheets[0], opts, "is empty")
+        raise
+    if raw.kind == "excel" and opts["sheet_name"] is None and len(raw.sheets) > 1 \
+            and not _has_scores(raw.frame, opts["columns"]):
+        _other_sheet(source, raw.sheets, raw.sheet, opts, "holds no score columns")
     problems = Problems(raw.name)
     tidy = tidy_scores(raw, problems, columns=opts["columns"], ignore=opts["ignore"],
                        dayfirst=opts["dayfirst"], purdue=opts["purdue"])
@@ -59,12 +72,11 @@ def _has_scores(frame: pd.DataFrame, columns: Mapping[str, str] | None) -> bool:
     return any(measure_code(c) is not None for c in names) or bool(find(names)[0])
 
 
-def _other_sheet(source: Source, raw: RawTable, opts: dict[str, Any]) -> None:
+def _other_sheet(source: Source, sheets: list[str], first: str | None, opts: dict[str, Any],
+                 why: str) -> None:
     """The first sheet holds no scores: name the sheet that does, and the option."""
-    if _has_scores(raw.frame, opts["columns"]):
-        return
-    for i, name in enumerate(raw.sheets):
-        if name == raw.sheet:
+    for i, name in enumerate(sheets):
+        if name == first:
             continue
         try:
             other = read_source(source, sheet_name=name, skiprows=opts["skiprows"])
@@ -72,10 +84,10 @@ def _other_sheet(source: Source, raw: RawTable, opts: dict[str, Any]) -> None:
             continue
         if _has_scores(other.frame, opts["columns"]):
             raise fail(str(source), "sheet",
-                       f"the first sheet, {raw.sheet!r}, holds no score columns, but sheet "
-                       f"{name!r} (number {i}, counting from 0) does: pass sheet_name={name!r} "
+                       f"the first sheet, {first!r}, {why}, but sheet "
+                       f"{name!r} (number {i}, counting from 0) has scores: pass sheet_name={name!r} "
                        f"(CLI: --sheet \"{name}\"); the sheets are "
-                       + ", ".join(f"{j} {s!r}" for j, s in enumerate(raw.sheets)))
+                       + ", ".join(f"{j} {s!r}" for j, s in enumerate(sheets)))
 
 
 def _options(**kw: Any) -> dict[str, Any]:
