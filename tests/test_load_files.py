@@ -381,12 +381,14 @@ def test_sql_query_on_duckdb(tmp_path):
 # --------------------------------------------------------------------------- more text
 def test_excel_sep_directive_and_written_out_dates(tmp_path):
     path = write(tmp_path, "x.csv", "sep=;\r\nPatient;Visit date;HFMSE\r\nP1;04-Jan-2021;20\r\n"
-                 "P1;Jul 5, 2021;22\r\nP1;2022/01/03;23\r\nP1;04JAN2023;24\r\n",
+                 "P1;Jul 5, 2021;22\r\nP1;2022/01/03;23\r\nP1;04JAN2023;24\r\nP1;20240105;25\r\n",
                  encoding="utf-8-sig")
     df = read_scores(path)
     assert [str(d.date()) for d in df["date"]] == ["2021-01-04", "2021-07-05", "2022-01-03",
-                                                    "2023-01-04"]
-    assert df["score"].tolist() == [20, 22, 23, 24]
+                                                    "2023-01-04", "2024-01-05"]
+    assert df["score"].tolist() == [20, 22, 23, 24, 25]
+    frame = pd.DataFrame({"patient": ["P1"], "date": [20210104], "HFMSE": [3]})
+    assert str(read_scores(frame)["date"].iloc[0].date()) == "2021-01-04"
 
 
 def test_excel_serial_numbers_as_dates_are_explained(tmp_path):

@@ -55,6 +55,7 @@ _MONTHS = {m: i for i, names in enumerate((
 _D_MON_Y = re.compile(r"^(\d{1,2})[ ./-]?([^\W\d_]{3,9})\.?[ ./,-]*(\d{4})" + _TIME)
 _MON_D_Y = re.compile(r"^([^\W\d_]{3,9})\.?[ ./-]*(\d{1,2})(?:st|nd|rd|th)?,?[ ./-]*(\d{4})"
                       + _TIME)
+_COMPACT = re.compile(r"^((?:19|20)\d\d)(\d\d)(\d\d)$")
 _DMY = re.compile(r"^(\d{1,2})[./-](\d{1,2})[./-](\d{4})(?:[ T]\d{1,2}:\d{2}(?::\d{2})?)?$")
 
 #: Years of a plausible visit or dose date; a date outside is refused with its row.
@@ -161,6 +162,9 @@ def _components(text: str) -> tuple[str, int, int, int] | None:
     m = _DMY.match(text)
     if m:
         return ("xy", int(m.group(1)), int(m.group(2)), int(m.group(3)))
+    m = _COMPACT.match(text)
+    if m:
+        return ("iso", int(m.group(1)), int(m.group(2)), int(m.group(3)))
     m = _D_MON_Y.match(text)
     if m and m.group(2).lower() in _MONTHS:
         return ("iso", int(m.group(3)), _MONTHS[m.group(2).lower()], int(m.group(1)))
@@ -233,6 +237,11 @@ def parse_dates(
             parts.append(("iso", int(v.year), int(v.month), int(v.day)))
             continue
         if isinstance(v, (bool, np.bool_, int, float, np.integer, np.floating)):
+            compact = (_COMPACT.match(str(int(v))) if not isinstance(v, (bool, np.bool_))
+                       and float(v).is_integer() and v == v else None)
+            if compact:  # 20210104 (YYYYMMDD, as SAS and registries write it)
+                parts.append(("iso", *(int(g) for g in compact.groups())))
+                continue
             u_bad[i] = True  # a number is not a date (an Excel serial exported as text)
             parts.append(None)
             continue
