@@ -227,8 +227,10 @@ def test_jackknife_se_by_refitting_without_each_patient():
     np.testing.assert_allclose(fit.tidy()["se"], se, rtol=1e-6, atol=1e-9)
 
 
-def test_mmrm_analysis_close_to_ancova_under_mar(dropouts):
-    d, out, *_ = dropouts
+def test_mmrm_analysis_close_to_ancova_under_mar():
+    d = _trial(n_per_arm=12, seed=8)
+    d.loc[d["patient_id"].isin(["P01", "P13", "P16"]) & (d["timepoint"] == "M18"),
+          "change"] = np.nan
     a = fit_mi(d, arm="arm", covariates=())
     m = fit_mi(d, arm="arm", covariates=(), analysis="mmrm")
     ta, tm = a.tidy(), m.tidy()
@@ -246,7 +248,7 @@ def test_bootstrap_is_seeded_and_converges_to_the_mmrm_under_mar():
     a = fit_mi(data, n_imputations=5, seed=1, **kw)
     b = fit_mi(data, n_imputations=5, seed=1, **kw)
     pd.testing.assert_frame_equal(a.tidy(), b.tidy())
-    big = fit_mi(data, n_imputations=150, seed=7, **kw)
+    big = fit_mi(data, n_imputations=100, seed=7, **kw)
     mm = fit_mmrm(data, y="CHANGE", visit="VISIT", group="PATIENT", arm="THERAPY",
                   formula="CHANGE ~ BASVAL*C(VISIT) + THERAPY*C(VISIT)").differences
     ours = big.differences

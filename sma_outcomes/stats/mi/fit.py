@@ -112,7 +112,9 @@ def fit_mi(
         are their own reference). Needed for JR, CR and CIR.
     formula : str, optional
         Imputation model, e.g. ``"baseline*timepoint + arm*timepoint"`` (patsy;
-        an outcome on the left of ``~`` replaces ``y``).
+        the visit and arm columns enter as factors; an outcome on the left of
+        ``~`` replaces ``y``). Default: each covariate and the arm interacting
+        with visit, as in rbmi's examples.
     method : str
         ``"condmean"`` (default): conditional mean imputation with jackknife
         standard errors (Wolbers et al. 2022), deterministic. ``"bootstrap"``:

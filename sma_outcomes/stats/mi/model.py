@@ -232,8 +232,12 @@ def _fixed_hessian(pats: Patterns, st: Structure, phi: np.ndarray, dS: np.ndarra
     """Newton steps with the Hessian of a nearby fit (the full data's) held fixed.
 
     Leaving out one patient moves the optimum by O(1/n) and changes the Hessian
-    by O(1/n), so these steps converge fast and need only the gradient.
-    Returns the evaluation at the converged point, or None.
+    by O(1/n), so these steps converge fast (the Newton decrement falls about a
+    thousandfold per step) and need only the gradient. Converged when the
+    decrement is below 1e-9: -2 log-likelihood within 1e-9 of the optimum, the
+    covariances within about 3e-5 of their standard errors (a jackknife standard
+    error moves by far less than 1e-6 of itself). Returns the evaluation at the
+    converged point, or None.
     """
     try:
         cf = linalg.cho_factor(H)
@@ -245,7 +249,7 @@ def _fixed_hessian(pats: Patterns, st: Structure, phi: np.ndarray, dS: np.ndarra
         if not ev.ok or ev.m2ll > prev + 1e-8:
             return None
         step = linalg.cho_solve(cf, ev.grad)
-        if float(ev.grad @ step) < 1e-11:
+        if float(ev.grad @ step) < 1e-9:
             return phi, ev, it
         prev = ev.m2ll
         phi = phi - step

@@ -387,10 +387,9 @@ def _delta_notes(res: MIResult) -> list[str]:
     shifted = D != 0
     if not shifted.any():
         return ["delta adjustment: no imputed value is shifted"]
-    return [
-        f"delta adjustment: {int(shifted.sum())} imputed value(s) shifted, from "
-        f"{D[shifted].min():+g} to {D[shifted].max():+g}"
-    ]
+    lo, hi = D[shifted].min(), D[shifted].max()
+    by = f"by {lo:+g}" if lo == hi else f"by {lo:+g} to {hi:+g}"
+    return [f"delta adjustment: {int(shifted.sum())} imputed value(s) shifted {by}"]
 
 
 def strategy_table(res: MIResult) -> pd.DataFrame:

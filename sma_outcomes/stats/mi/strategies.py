@@ -209,7 +209,10 @@ def patient_strategies(
         ref_code = np.array([mapping.get(int(c), int(c)) for c in md.arm_code], dtype=np.int64)
         own_ref = [str(a) for i, a in enumerate(arms) if mapping.get(i, i) == i]
         if own_ref:
-            notes.append(f"arm(s) {', '.join(own_ref)} are their own reference")
+            notes.append(
+                f"{', '.join(own_ref)}: its own reference arm (JR, CR and CIR impute its "
+                "patients as MAR)"
+            )
     elif needs_ref.any():
         if md.arm is None:
             raise OptionError(
