@@ -163,3 +163,21 @@ def test_case_series_matches_independent_r_derivation():
     assert got["timepoint"].astype(object).tolist() == ref["timepoint"].tolist()
     for col in ("score", "baseline", "change", "pct_change"):
         np.testing.assert_allclose(got[col], ref[col], rtol=1e-12, equal_nan=True)
+
+
+def test_first_argument_is_data_and_old_keywords_warn():
+    from sma_outcomes.timeline import dose_table, to_adam
+
+    s = table([("P1", 0, "HFMSE", 20), ("P1", 185, "HFMSE", 23)])
+    new = change_from_baseline(data=s)
+    with pytest.warns(FutureWarning, match=r"change_from_baseline\(scores=\.\.\.\).*data="):
+        old = change_from_baseline(scores=s)
+    pd.testing.assert_frame_equal(new, old)
+    with pytest.warns(FutureWarning, match=r"assign_timepoints\(scores=.*data="):
+        assign_timepoints(scores=s)
+    with pytest.warns(FutureWarning, match=r"dose_table\(scores=.*data="):
+        dose_table(scores=s)
+    with pytest.warns(FutureWarning, match=r"to_adam\(changes=.*data="):
+        to_adam(changes=new)
+    with pytest.raises(TypeError, match="multiple values|both"):
+        change_from_baseline(s, scores=s)

@@ -42,7 +42,7 @@ import numpy as np
 import pandas as pd
 
 from .. import schema as S
-from .._shared import require_columns
+from .._shared import renamed, require_columns
 from ..exceptions import DataError
 from ..registry import PARAMCD, get_scale
 
@@ -93,15 +93,17 @@ def _ady(day: pd.Series) -> pd.Series:
     return day.where(day.isna() | (day < 0), day + 1.0)
 
 
+@renamed(changes="data")
 def to_adam(
-    changes: pd.DataFrame, path: str | os.PathLike[str] | None = None, *, dataset: str = "ADMOTOR"
+    data: pd.DataFrame, path: str | os.PathLike[str] | None = None, *, dataset: str = "ADMOTOR"
 ) -> pd.DataFrame:
     """BDS-style ADaM table of scores and change from baseline, optionally written to a file.
 
     Parameters
     ----------
-    changes : pandas.DataFrame
-        Output of :func:`~sma_outcomes.timeline.change_from_baseline`. A score
+    data : pandas.DataFrame
+        The changes table (the old keyword ``changes=`` still works, with a
+        ``FutureWarning``): output of :func:`~sma_outcomes.timeline.change_from_baseline`. A score
         table without ``baseline``, ``change`` and ``pct_change`` is refused:
         the schedule and windows are the caller's choice, not ``to_adam``'s.
     path : str or path-like, optional
@@ -147,50 +149,50 @@ def to_adam(
     0      P1  PPNPREF  Baseline    1.0  0.0    0.0
     1      P1  PPNPREF  Month 18  551.0  5.0  500.0
     """
-    require_columns(changes, (S.PATIENT, S.DAY, S.MEASURE, S.SCORE, S.BASELINE, S.CHANGE,
+    require_columns(data, (S.PATIENT, S.DAY, S.MEASURE, S.SCORE, S.BASELINE, S.CHANGE,
                               S.PCT_CHANGE), func="to_adam",
                     hint="to_adam takes the changes table from change_from_baseline()")
-    measure = changes[S.MEASURE].astype(str)
+    measure = data[S.MEASURE].astype(str)
     unknown = sorted(set(measure) - set(PARAMCD))
     if unknown:
         raise DataError(
             f"to_adam: no PARAMCD for measure(s) {unknown}; known measures are the "
             "codes of sma_outcomes.registry.SCALES"
         )
-    tp = changes[S.TIMEPOINT] if S.TIMEPOINT in changes.columns else pd.Series(np.nan, index=changes.index)
+    tp = data[S.TIMEPOINT] if S.TIMEPOINT in data.columns else pd.Series(np.nan, index=data.index)
     if not isinstance(tp.dtype, pd.CategoricalDtype):
         tp = tp.astype("category")
     avisitn = tp.cat.codes.astype(float).where(tp.notna())
     avisit = tp.astype(object).where(tp.notna(), UNSCHEDULED).astype(str)
     date = (
-        pd.to_datetime(changes[S.DATE], errors="coerce")
-        if S.DATE in changes.columns
-        else pd.Series(pd.NaT, index=changes.index)
+        pd.to_datetime(data[S.DATE], errors="coerce")
+        if S.DATE in data.columns
+        else pd.Series(pd.NaT, index=data.index)
     )
-    day = pd.to_numeric(changes[S.DAY], errors="coerce").astype(float)
+    day = pd.to_numeric(data[S.DAY], errors="coerce").astype(float)
     params = {m: f"{get_scale(m).name} ({get_scale(m).unit})" for m in set(measure)}
 
     def flag(col: str) -> np.ndarray:
-        if col not in changes.columns:
-            return np.full(len(changes), "", dtype=object)
-        return np.where(changes[col].fillna(False).astype(bool), "Y", "")
+        if col not in data.columns:
+            return np.full(len(data), "", dtype=object)
+        return np.where(data[col].fillna(False).astype(bool), "Y", "")
 
     out = pd.DataFrame(
         {
-            "USUBJID": changes[S.PATIENT].astype(str).to_numpy(),
+            "USUBJID": data[S.PATIENT].astype(str).to_numpy(),
             "PARAMCD": measure.map(PARAMCD).to_numpy(),
             "PARAM": measure.map(params).to_numpy(),
             "AVISIT": avisit.to_numpy(),
             "AVISITN": avisitn.to_numpy(float),
             "ADT": date.astype("datetime64[ns]").dt.normalize().to_numpy(),
             "ADY": _ady(day).to_numpy(float),
-            "AVAL": pd.to_numeric(changes[S.SCORE], errors="coerce").to_numpy(float),
-            "AVALC": (changes[S.MISSING_CODE].fillna("").astype(str).to_numpy(object)
-                      if S.MISSING_CODE in changes.columns
-                      else np.full(len(changes), "", dtype=object)),
-            "BASE": pd.to_numeric(changes[S.BASELINE], errors="coerce").to_numpy(float),
-            "CHG": pd.to_numeric(changes[S.CHANGE], errors="coerce").to_numpy(float),
-            "PCHG": pd.to_numeric(changes[S.PCT_CHANGE], errors="coerce").to_numpy(float),
+            "AVAL": pd.to_numeric(data[S.SCORE], errors="coerce").to_numpy(float),
+            "AVALC": (data[S.MISSING_CODE].fillna("").astype(str).to_numpy(object)
+                      if S.MISSING_CODE in data.columns
+                      else np.full(len(data), "", dtype=object)),
+            "BASE": pd.to_numeric(data[S.BASELINE], errors="coerce").to_numpy(float),
+            "CHG": pd.to_numeric(data[S.CHANGE], errors="coerce").to_numpy(float),
+            "PCHG": pd.to_numeric(data[S.PCT_CHANGE], errors="coerce").to_numpy(float),
             "ABLFL": flag(S.IS_BASELINE),
             "ANL01FL": flag(S.ANALYSED),
         }

@@ -24,9 +24,9 @@ import numpy as np
 import pandas as pd
 
 from .. import schema as S
-from .._shared import require_columns
+from .._shared import renamed, require_columns
 from ..exceptions import DataWarning
-from ._common import append_flag, remove_flags
+from ._common import append_flag, codes_of, remove_flags
 from .schedules import Schedule
 from .timepoints import _assign
 
@@ -39,8 +39,9 @@ _NO_BASELINE = "no baseline"
 _BASELINE_ZERO = "baseline is 0"
 
 
+@renamed(scores="data")
 def change_from_baseline(
-    scores: pd.DataFrame,
+    data: pd.DataFrame,
     baseline: str = LAST_BEFORE_FIRST_DOSE,
     *,
     schedule: str | Schedule = "nusinersen",
@@ -52,8 +53,9 @@ def change_from_baseline(
 
     Parameters
     ----------
-    scores : pandas.DataFrame
-        The tidy score table. Without a ``timepoint`` column,
+    data : pandas.DataFrame
+        The tidy score table (the old keyword ``scores=`` still works, with a
+        ``FutureWarning``). Without a ``timepoint`` column,
         :func:`~sma_outcomes.timeline.assign_timepoints` is called first with
         ``schedule``, ``doses``, ``windows`` and ``assessment_before_dose``
         (so ``change_from_baseline(read_scores(path))`` works in one step);
@@ -94,6 +96,19 @@ def change_from_baseline(
 
     Examples
     --------
+    HFMSE at Month 18 in the bundled case series:
+
+    >>> from sma_outcomes.load import load_example
+    >>> out = change_from_baseline(load_example("case_series"))
+    >>> m18 = out[(out["timepoint"] == "Month 18") & (out["measure"] == "HFMSE")]
+    >>> m18[["patient_id", "day", "score", "baseline", "change"]]
+       patient_id    day  score  baseline  change
+    15       GK01  552.0   23.0      15.0     8.0
+    33       GK02  555.0   26.0      23.0     3.0
+    51       GK03  552.0   29.0      19.0    10.0
+    69       GK04  550.0   35.0      30.0     5.0
+    87       GK05  551.0   18.0      12.0     6.0
+
     A zero baseline (possible for a non-preferred hand):
 
     >>> import pandas as pd
@@ -105,50 +120,55 @@ def change_from_baseline(
     0     0.0         NaN  baseline is 0
     1     3.0         NaN  baseline is 0
     """
-    require_columns(scores, [S.PATIENT, S.MEASURE, S.SCORE], func="change_from_baseline")
-    if S.TIMEPOINT not in scores.columns:
-        out = _assign(scores, schedule, doses, windows, assessment_before_dose, stacklevel=4)
+    require_columns(data, [S.PATIENT, S.MEASURE, S.SCORE], func="change_from_baseline")
+    keep: dict = {}
+    if S.TIMEPOINT not in data.columns:
+        out = _assign(data, schedule, doses, windows, assessment_before_dose, stacklevel=5,
+                      keep=keep)
+        pcode, puniq, mcode = keep["pcode"], keep["puniq"], keep["mcode"]
+        flag = keep["flag"]
+        score, day = keep["score"], keep["day"]
+        nb = keep["nb"]
     else:
-        require_columns(scores, [S.DAY], func="change_from_baseline")
+        require_columns(data, [S.DAY], func="change_from_baseline")
         if doses is not None or windows is not None:
             warnings.warn(
                 "change_from_baseline: the table already has a 'timepoint' column, so doses= "
                 "and windows= are not used; call assign_timepoints(...) first to redo the "
                 "timepoints with them",
                 UserWarning,
-                stacklevel=2,
+                stacklevel=3,
             )
-        out = scores.copy()
-    if S.FLAG not in out.columns:
-        out[S.FLAG] = ""
-    flag = remove_flags(out[S.FLAG].fillna("").astype(str), (_NO_BASELINE, _BASELINE_ZERO))
+        out = data.copy()
+        pcode, puniq = codes_of(out[S.PATIENT])
+        mcode = codes_of(out[S.MEASURE])[0]
+        old = out[S.FLAG].fillna("").astype(str) if S.FLAG in out.columns else None
+        flag = (
+            remove_flags(old, (_NO_BASELINE, _BASELINE_ZERO)).to_numpy(object)
+            if old is not None
+            else np.full(len(out), "", dtype=object)
+        )
+        score = pd.to_numeric(out[S.SCORE], errors="coerce").to_numpy(float)
+        day = pd.to_numeric(out[S.DAY], errors="coerce").to_numpy(float)
+        nb = (
+            pd.to_numeric(out[S.DOSES_BEFORE], errors="coerce").to_numpy(float)
+            if S.DOSES_BEFORE in out.columns
+            else None
+        )
     analysed = (
         out[S.ANALYSED].fillna(False).astype(bool).to_numpy()
         if S.ANALYSED in out.columns
         else np.ones(len(out), dtype=bool)
     )
-    score = pd.to_numeric(out[S.SCORE], errors="coerce").to_numpy(float)
-    day = pd.to_numeric(out[S.DAY], errors="coerce").to_numpy(float)
-    pid = out[S.PATIENT].astype(str).to_numpy()
-    measure = out[S.MEASURE].astype(str).to_numpy()
-    key = pd.DataFrame(
-        {
-            "pid": pid,
-            "measure": measure,
-            "day": day,
-            "analysed": analysed,
-            "pos": np.arange(len(out)),
-        }
-    )
     has = ~np.isnan(score)
 
     if baseline == LAST_BEFORE_FIRST_DOSE:
         cand = has & (day <= 0)
-        if S.DOSES_BEFORE in out.columns:
-            nb = pd.to_numeric(out[S.DOSES_BEFORE], errors="coerce").to_numpy(float)
+        if nb is not None:
             cand &= nb == 0
-        order = ["pid", "measure", "day", "analysed", "pos"]
-        asc = [True, True, False, False, True]
+        rows = np.flatnonzero(cand)
+        # latest day first; on a tie the analysed row, then the first row
+        order = rows[np.lexsort((~analysed[rows], -day[rows], mcode[rows], pcode[rows]))]
     else:
         cats = (
             list(out[S.TIMEPOINT].cat.categories)
@@ -165,16 +185,21 @@ def change_from_baseline(
                 f"baseline={baseline!r} is neither {LAST_BEFORE_FIRST_DOSE!r}, a timepoint "
                 f"{cats} nor a visit {visits}"
             )
-        order = ["pid", "measure", "analysed", "day", "pos"]
-        asc = [True, True, False, False, True]
-    picked = key[cand].sort_values(order, ascending=asc, kind="stable")
-    picked = picked[~picked.duplicated(["pid", "measure"], keep="first")]
+        rows = np.flatnonzero(cand)
+        # the analysed row first, then the latest day, then the first row
+        order = rows[np.lexsort((-day[rows], ~analysed[rows], mcode[rows], pcode[rows]))]
+    first = np.zeros(len(order), dtype=bool)
+    first[:1] = True
+    for k in (pcode, mcode):
+        ks = k[order]
+        first[1:] |= ks[1:] != ks[:-1]
+    picked = order[first]
     is_base = np.zeros(len(out), dtype=bool)
-    is_base[picked["pos"].to_numpy()] = True
-    base_val = pd.Series(score[picked["pos"].to_numpy()],
-                         index=pd.MultiIndex.from_frame(picked[["pid", "measure"]]))
-    idx = pd.MultiIndex.from_arrays([pid, measure])
-    base = base_val.reindex(idx).to_numpy(float)
+    is_base[picked] = True
+    n_measures = int(mcode.max()) + 1 if len(mcode) else 1
+    by_key = np.full(len(puniq) * n_measures, np.nan)
+    by_key[pcode[picked] * n_measures + mcode[picked]] = score[picked]
+    base = by_key[pcode * n_measures + mcode]
 
     change = score - base
     with np.errstate(divide="ignore", invalid="ignore"):
@@ -184,20 +209,24 @@ def change_from_baseline(
     flag = append_flag(flag, none, _NO_BASELINE)
     flag = append_flag(flag, (base == 0) & has, _BASELINE_ZERO)
     if none.any():
-        missing = key.loc[none, ["pid", "measure"]].drop_duplicates()
-        listed = "; ".join(
-            f"{p} ({', '.join(g['measure'])})" for p, g in missing.groupby("pid", sort=False)
-        )
+        keys = pcode[none] * n_measures + mcode[none]
+        _, at = np.unique(keys, return_index=True)
+        at = np.flatnonzero(none)[np.sort(at)]  # first row of each, in table order
+        measures = out[S.MEASURE].iloc[at].astype(str).to_numpy(object)
+        listed_by: dict[str, list[str]] = {}
+        for p, m in zip(puniq[pcode[at]], measures, strict=True):
+            listed_by.setdefault(p, []).append(m)
+        listed = "; ".join(f"{p} ({', '.join(ms)})" for p, ms in listed_by.items())
         warnings.warn(
-            f"no baseline ({baseline}) for {len(missing)} patient x measure combination(s): "
+            f"no baseline ({baseline}) for {len(at)} patient x measure combination(s): "
             f"{listed}. Their rows are kept with flag {_NO_BASELINE!r} and no change.",
             DataWarning,
-            stacklevel=2,
+            stacklevel=3,
         )
 
     out[S.BASELINE] = base
     out[S.CHANGE] = change
     out[S.PCT_CHANGE] = pct
     out[S.IS_BASELINE] = is_base
-    out[S.FLAG] = pd.Series(flag.to_numpy(), index=out.index).astype(str)
+    out[S.FLAG] = pd.Series(flag, index=out.index).astype(str)
     return out

@@ -24,10 +24,10 @@ import numpy as np
 import pandas as pd
 
 from .. import schema as S
-from .._shared import require_columns
+from .._shared import renamed, require_columns
 from ..exceptions import DataError, DataWarning
 from ..load import read_doses
-from ._common import first_dose_dates, fmt_day, per_row
+from ._common import codes_of, first_dose_dates, fmt_day, per_row
 from .schedules import Schedule, get_schedule
 
 __all__ = ["dose_table", "DOSE_TABLE_COLUMNS"]
@@ -85,28 +85,49 @@ def _read_doses(doses: pd.DataFrame | str | os.PathLike[str]) -> pd.DataFrame:
 def _table_doses(
     table: pd.DataFrame, first_dates: pd.Series, stacklevel: int
 ) -> pd.DataFrame:
-    """Days for doses from a dose table (origin: the patient's first-dose date)."""
-    parts = []
-    late = []
-    for pid, grp in table.groupby(S.PATIENT, sort=False):
-        grp = grp.copy()
-        origin = first_dates.get(pid, pd.NaT)
-        if pd.isna(origin):
-            origin = grp[S.DATE].min()
-        if grp[S.DAY].isna().any():
-            grp[S.DAY] = grp[S.DAY].fillna((grp[S.DATE] - origin).dt.days.astype(float))
-        if grp[S.DATE].isna().any() and not pd.isna(origin):
-            grp[S.DATE] = grp[S.DATE].fillna(origin + pd.to_timedelta(grp[S.DAY], unit="D"))
-        grp = grp.sort_values(S.DAY, kind="stable")
-        dup = grp[S.DAY][grp[S.DAY].duplicated()]
-        if len(dup):
-            raise DataError(
-                f"dose table: patient {pid} has more than one dose on day(s) "
-                f"{sorted({fmt_day(d) for d in dup})}; keep one row per dose"
-            )
-        if grp[S.DAY].iloc[0] != 0:
-            late.append(f"{pid} (day {fmt_day(grp[S.DAY].iloc[0])})")
-        parts.append(grp)
+    """Days for doses from a dose table (origin: the patient's first-dose date).
+
+    Patients in order of first appearance, each patient's doses by day (stable).
+    """
+    if table.empty:
+        out = table.copy()
+        out["planned"] = False
+        return out
+    pid = table[S.PATIENT]
+    code, uniq = pd.factorize(pid)
+    origin = first_dates.astype("datetime64[ns]").reindex(uniq).to_numpy()
+    date = table[S.DATE].to_numpy("datetime64[ns]")
+    min_date = pd.Series(date).groupby(code).min().reindex(range(len(uniq))).to_numpy(
+        "datetime64[ns]"
+    )
+    origin = np.where(np.isnat(origin), min_date, origin)
+    row_origin = origin[code]
+    day = table[S.DAY].to_numpy(float).copy()
+    fill = np.isnan(day)
+    if fill.any():
+        derived = pd.Series(date[fill] - row_origin[fill]).dt.days.to_numpy(float)
+        day[fill] = derived
+    fill = np.isnat(date) & ~np.isnat(row_origin) & ~np.isnan(day)
+    if fill.any():
+        date = date.copy()
+        date[fill] = pd.Series(row_origin[fill]) + pd.to_timedelta(day[fill], unit="D")
+    out = table.copy()
+    out[S.DAY] = day
+    out[S.DATE] = pd.Series(date, index=table.index, dtype="datetime64[ns]")
+    order = np.lexsort((day, code))
+    out = out.iloc[order]
+    code_s, day_s = code[order], day[order]
+    dup = np.zeros(len(out), dtype=bool)
+    dup[1:] = (code_s[1:] == code_s[:-1]) & (day_s[1:] == day_s[:-1])
+    if dup.any():
+        first = int(code_s[dup].min())
+        days = sorted({fmt_day(d) for d in day_s[dup & (code_s == first)]})
+        raise DataError(
+            f"dose table: patient {uniq[first]} has more than one dose on day(s) "
+            f"{days}; keep one row per dose"
+        )
+    starts = np.flatnonzero(np.r_[True, code_s[1:] != code_s[:-1]])
+    late = [f"{uniq[code_s[i]]} (day {fmt_day(day_s[i])})" for i in starts if day_s[i] != 0]
     if late:
         warnings.warn(
             "dose table: the first dose is not on day 0 for " + ", ".join(late)
@@ -114,9 +135,51 @@ def _table_doses(
             DataWarning,
             stacklevel=stacklevel,
         )
-    out = pd.concat(parts) if parts else table.iloc[:0]
     out["planned"] = False
     return out
+
+
+def planned_doses(
+    sched: Schedule, pids: list[str] | np.ndarray, origins: np.ndarray, until: np.ndarray
+) -> pd.DataFrame:
+    """Planned doses of many patients: ``patient_id, date, day`` (see :meth:`Schedule.dose_days`).
+
+    ``origins`` are the first-dose dates (NaT when unknown) and ``until`` the
+    last day to cover (NaN: loading doses only), one per patient.
+    """
+    pids = np.asarray(pids, dtype=object)
+    origins = np.asarray(origins, dtype="datetime64[ns]")
+    until = np.asarray(until, dtype=float)
+    n = len(pids)
+    load = np.asarray(sched.loading_days, dtype=float)
+    who = [np.repeat(np.arange(n), len(load))]
+    days = [np.tile(load, n)]
+    seq = [np.tile(np.arange(len(load)), n)]
+    if sched.has_maintenance and n:
+        # an upper bound on the number of maintenance doses up to `until` (months >= 28 days)
+        step = 28.0 * float(sched.maintenance_months)  # type: ignore[arg-type]
+        span = np.where(np.isnan(until), -1.0, until - load[-1])
+        n_k = np.where(span >= 0, np.floor(np.maximum(span, 0) / step) + 2, 0).astype(np.int64)
+        rep = np.repeat(np.arange(n), n_k)
+        if rep.size:
+            first = np.cumsum(n_k) - n_k
+            k = np.arange(rep.size) - np.repeat(first, n_k) + 1
+            d = sched.maintenance_days(k, origins[rep])
+            ok = d <= until[rep]
+            # stop at the first dose after `until`, as Schedule.dose_days does
+            late = np.cumsum(~ok)
+            starts = first[n_k > 0]
+            late -= np.repeat(late[starts] - (~ok)[starts], n_k[n_k > 0])
+            keep = late == 0
+            who.append(rep[keep])
+            days.append(d[keep])
+            seq.append(len(load) + k[keep])
+    who_a, day_a, seq_a = np.concatenate(who), np.concatenate(days), np.concatenate(seq)
+    order = np.lexsort((seq_a, who_a))
+    who_a, day_a = who_a[order], day_a[order]
+    date = pd.Series(origins[who_a], dtype="datetime64[ns]") + pd.to_timedelta(day_a, unit="D")
+    return pd.DataFrame({S.PATIENT: pids[who_a], S.DATE: date.to_numpy("datetime64[ns]"),
+                         S.DAY: day_a})
 
 
 def resolve_doses(
@@ -125,14 +188,21 @@ def resolve_doses(
     doses: pd.DataFrame | str | os.PathLike[str] | None = None,
     first_dates: pd.Series | None = None,
     stacklevel: int = 3,
+    day_filled: bool = False,
+    factorized: tuple[np.ndarray, np.ndarray] | None = None,
 ) -> pd.DataFrame:
-    """Dose table for every patient in ``scores`` (and in ``doses``); see :func:`dose_table`."""
+    """Dose table for every patient in ``scores`` (and in ``doses``); see :func:`dose_table`.
+
+    ``day_filled`` says that ``scores[day]`` already holds the days derived from
+    dates (as in :func:`~sma_outcomes.timeline.assign_timepoints`);
+    ``factorized`` is ``codes_of(scores[patient_id])`` when the caller has it.
+    """
     sched = get_schedule(schedule)
     require_columns(scores, [S.PATIENT], func="dose_table")
-    scores_pid = scores[S.PATIENT].astype(str)
+    pcode, puniq = factorized if factorized is not None else codes_of(scores[S.PATIENT])
     if first_dates is None:
-        first_dates = first_dose_dates(scores.assign(**{S.PATIENT: scores_pid}))
-    pids = list(pd.unique(scores_pid))
+        first_dates = first_dose_dates(scores, (pcode, puniq))
+    pids = list(puniq)
     parts: list[pd.DataFrame] = []
     have: set[str] = set()
     if doses is not None:
@@ -148,29 +218,22 @@ def resolve_doses(
                 stacklevel=stacklevel,
             )
     day = (
-        pd.to_numeric(scores[S.DAY], errors="coerce")
+        pd.to_numeric(scores[S.DAY], errors="coerce").to_numpy(float)
         if S.DAY in scores.columns
-        else pd.Series(np.nan, index=scores.index)
+        else np.full(len(scores), np.nan)
     )
-    if S.DATE in scores.columns:  # days from dates where only dates are known
+    if S.DATE in scores.columns and not day_filled and np.isnan(day).any():
+        # days from dates where only dates are known
         date = pd.to_datetime(scores[S.DATE], errors="coerce")
-        origin = per_row(first_dates, scores_pid)
-        day = day.fillna((date - origin).dt.days.astype(float))
-    last_day = day.groupby(scores_pid).max()
-    planned_rows = []
-    for pid in pids:
-        if pid in have:
-            continue
-        origin = first_dates.get(pid, pd.NaT)
-        days = sched.dose_days(
-            until_day=last_day.get(pid, np.nan),
-            first_dose_date=None if pd.isna(origin) else origin,
-        )
-        for d in days:
-            planned_rows.append((pid, pd.NaT if pd.isna(origin) else origin + pd.Timedelta(days=d), d))
-    if planned_rows:
-        planned = pd.DataFrame(planned_rows, columns=[S.PATIENT, S.DATE, S.DAY])
-        planned[S.DATE] = planned[S.DATE].astype("datetime64[ns]")
+        origin = per_row(first_dates, scores[S.PATIENT], (pcode, puniq))
+        day = np.where(np.isnan(day), (date - origin).dt.days.to_numpy(float), day)
+    last_day = np.full(len(puniq), np.nan)
+    known = ~np.isnan(day)
+    np.fmax.at(last_day, pcode[known], day[known])
+    todo = np.array([p not in have for p in pids], dtype=bool)
+    if todo.any():
+        origins = first_dates.astype("datetime64[ns]").reindex(puniq[todo]).to_numpy()
+        planned = planned_doses(sched, puniq[todo], origins, last_day[todo])
         planned["dose"] = np.nan
         planned["drug"] = ""
         planned["planned"] = True
@@ -178,21 +241,27 @@ def resolve_doses(
     if not parts:
         return pd.DataFrame({c: [] for c in DOSE_TABLE_COLUMNS})
     out = pd.concat(parts, ignore_index=True)
-    order = {p: i for i, p in enumerate(pids + sorted(have - set(pids)))}
-    out["_o"] = out[S.PATIENT].map(order)
-    out = out.sort_values(["_o", S.DAY], kind="stable").drop(columns="_o")
-    out["dose_number"] = out.groupby(S.PATIENT, sort=False).cumcount() + 1
-    mg = out["dose_number"].map(sched.dose_mg)
-    out["dose"] = out["dose"].where(out["dose"].notna() | ~out["planned"], mg).astype(float)
+    order = pd.Index(pids + sorted(have - set(pids)))
+    o = order.get_indexer(out[S.PATIENT])
+    out = out.iloc[np.lexsort((out[S.DAY].to_numpy(float), o))]
+    out["dose_number"] = out.groupby(S.PATIENT, sort=False).cumcount().to_numpy() + 1
+    num = out["dose_number"].to_numpy()
+    mg = np.where(num <= sched.n_loading,
+                  np.asarray(sched.loading_dose_mg, float)[np.minimum(num, sched.n_loading) - 1],
+                  float(sched.maintenance_dose_mg))
+    planned_mask = out["planned"].to_numpy(bool)
+    dose = out["dose"].to_numpy(float)
+    out["dose"] = np.where(np.isnan(dose) & planned_mask, mg, dose)
     out["drug"] = out["drug"].where(out["drug"] != "", sched.drug)
-    out["phase"] = np.where(out["dose_number"] <= sched.n_loading, "loading", "maintenance")
-    out["planned"] = out["planned"].astype(bool)
+    out["phase"] = np.where(num <= sched.n_loading, "loading", "maintenance")
+    out["planned"] = planned_mask
     out[S.DAY] = out[S.DAY].astype(float)
     return out[list(DOSE_TABLE_COLUMNS)].reset_index(drop=True)
 
 
+@renamed(scores="data")
 def dose_table(
-    scores: pd.DataFrame,
+    data: pd.DataFrame,
     schedule: str | Schedule = "nusinersen",
     doses: pd.DataFrame | str | os.PathLike[str] | None = None,
 ) -> pd.DataFrame:
@@ -200,8 +269,9 @@ def dose_table(
 
     Parameters
     ----------
-    scores : pandas.DataFrame
-        The tidy score table (``patient_id``; ``day``, ``date`` and a
+    data : pandas.DataFrame
+        The tidy score table (the old keyword ``scores=`` still works, with a
+        ``FutureWarning``): ``patient_id``; ``day``, ``date`` and a
         ``first_dose_date`` column are used when present).
     schedule : str or Schedule
         Planned schedule for patients without rows in ``doses``
@@ -221,7 +291,7 @@ def dose_table(
         ``drug`` (the schedule's drug when not given), ``phase`` (``"loading"``
         for the first ``n_loading`` doses, else ``"maintenance"``) and
         ``planned`` (True from the schedule, False from the dose table).
-        Patients are in order of first appearance in ``scores``, then patients
+        Patients are in order of first appearance in ``data``, then patients
         found only in the dose table.
 
     Notes
@@ -231,14 +301,27 @@ def dose_table(
     is known, see :mod:`~sma_outcomes.timeline.schedules`). A continuous schedule
     (risdiplam) gives one row, the treatment start on day 0. Dose-table days:
     the ``day`` column when given, else the date minus the patient's first-dose
-    date from ``scores`` (or the earliest dose date when ``scores`` has no
+    date from ``data`` (or the earliest dose date when ``data`` has no
     dates); a :class:`~sma_outcomes.DataWarning` notes a first dose that is not
-    on day 0, and patients of ``scores`` without doses in the table (they get
+    on day 0, and patients of ``data`` without doses in the table (they get
     the planned schedule). Two doses on one day raise
     :class:`~sma_outcomes.DataError`.
 
     Examples
     --------
+    Planned doses of one child of the bundled case series (calendar months from
+    the first-dose date):
+
+    >>> from sma_outcomes.load import load_example
+    >>> d = dose_table(load_example("case_series"))
+    >>> d.loc[d["patient_id"] == "GK01", ["dose_number", "day", "date", "phase"]].tail(3)
+       dose_number    day       date        phase
+    5            6  308.0 2020-01-06  maintenance
+    6            7  429.0 2020-05-06  maintenance
+    7            8  552.0 2020-09-06  maintenance
+
+    Real doses, the 4th one delayed:
+
     >>> import pandas as pd
     >>> scores = pd.DataFrame({"patient_id": ["P1"], "day": [200.0],
     ...                        "measure": "HFMSE", "score": [25.0]})
@@ -251,4 +334,4 @@ def dose_table(
     3            4   80.0      loading    False
     4            5  210.0  maintenance    False
     """
-    return resolve_doses(scores, schedule, doses)
+    return resolve_doses(data, schedule, doses, stacklevel=4)

@@ -34,7 +34,7 @@ import pandas as pd
 
 from ..schema import DAYS_PER_MONTH, PHASES
 
-__all__ = ["Schedule", "get_schedule", "SCHEDULES", "round_half_up"]
+__all__ = ["Schedule", "get_schedule", "SCHEDULES", "round_half_up", "add_months"]
 
 
 def round_half_up(x: float) -> float:
@@ -48,6 +48,47 @@ def round_half_up(x: float) -> float:
     if x is None or (isinstance(x, float) and math.isnan(x)):
         return float("nan")
     return float(math.copysign(math.floor(abs(x) + 0.5), x))
+
+
+def _round_half_up_array(x: np.ndarray) -> np.ndarray:
+    """:func:`round_half_up` on an array (NaN stays NaN)."""
+    x = np.asarray(x, dtype=float)
+    return np.copysign(np.floor(np.abs(x) + 0.5), x)
+
+
+def add_months(dates: np.ndarray, months: np.ndarray | int) -> np.ndarray:
+    """Add whole calendar months to dates, clipping the day to the month's end.
+
+    The same rule as ``pandas.DateOffset(months=...)`` (31 January + 1 month is
+    28 or 29 February), for arrays at once. NaT stays NaT.
+
+    Parameters
+    ----------
+    dates : array of datetime64
+        Dates (the time of day is dropped).
+    months : int or array of int
+        Months to add, broadcast against ``dates``.
+
+    Returns
+    -------
+    numpy.ndarray of datetime64[D]
+
+    Examples
+    --------
+    >>> d = np.array(["2019-01-31", "2019-03-04", "NaT"], dtype="datetime64[D]")
+    >>> add_months(d, 1).astype(str).tolist()
+    ['2019-02-28', '2019-04-04', 'NaT']
+    """
+    dates = np.asarray(dates).astype("datetime64[D]")
+    months = np.asarray(months, dtype=np.int64)
+    ym = dates.astype("datetime64[M]")
+    nat = np.isnat(dates)
+    dom = np.where(nat, 0, (dates - ym.astype("datetime64[D]")).astype(np.int64))
+    tm = ym + months
+    start = tm.astype("datetime64[D]")
+    dim = ((tm + 1).astype("datetime64[D]") - start).astype(np.int64)
+    out = start + np.minimum(dom, np.where(np.isnat(start), 0, dim - 1))
+    return np.where(np.broadcast_to(nat, out.shape), np.datetime64("NaT", "D"), out)
 
 
 @dataclass(frozen=True)
@@ -166,6 +207,48 @@ class Schedule:
             date = start + pd.Timedelta(days=last) + pd.DateOffset(months=int(months))
             return float((date - start).days)
         return round_half_up(last + months * DAYS_PER_MONTH)
+
+    def maintenance_days(self, k: np.ndarray, first_dose_date: np.ndarray | None = None) -> np.ndarray:
+        """:meth:`maintenance_day` for many doses (and patients) at once.
+
+        Parameters
+        ----------
+        k : array of int
+            Maintenance dose numbers (1, 2, ...).
+        first_dose_date : array of datetime64, optional
+            One first-dose date per element of ``k`` (NaT where unknown: fixed months).
+
+        Returns
+        -------
+        numpy.ndarray of float, the same days as :meth:`maintenance_day`.
+
+        Examples
+        --------
+        >>> s = get_schedule("nusinersen")
+        >>> d = np.array(["2019-03-04", "NaT"], dtype="datetime64[D]")
+        >>> s.maintenance_days(np.array([1, 1]), d).tolist()
+        [186.0, 185.0]
+        """
+        if not self.has_maintenance:
+            raise ValueError(f"Schedule {self.name!r} has no maintenance doses")
+        k = np.asarray(k, dtype=np.int64)
+        last = float(self.loading_days[-1])
+        months = k * float(self.maintenance_months)  # type: ignore[arg-type]
+        out = _round_half_up_array(last + months * DAYS_PER_MONTH)
+        if not self.calendar_months or first_dose_date is None:
+            return out
+        start = np.broadcast_to(np.asarray(first_dose_date).astype("datetime64[D]"), k.shape)
+        use = ~np.isnat(start) & (months == np.floor(months))
+        if not use.any():
+            return out
+        if not last.is_integer():  # part-days: the exact scalar rule
+            for i in np.flatnonzero(use):
+                out[i] = self.maintenance_day(int(k[i]), pd.Timestamp(start[i]))
+            return out
+        s = start[use]
+        date = add_months(s + np.timedelta64(int(last), "D"), months[use].astype(np.int64))
+        out[use] = (date - s).astype("timedelta64[D]").astype(np.int64).astype(float)
+        return out
 
     def dose_days(
         self, until_day: float | None = None, first_dose_date: pd.Timestamp | None = None

@@ -28,12 +28,12 @@ import numpy as np
 import pandas as pd
 
 from .. import schema as S
-from .._shared import require_columns
+from .._shared import renamed, require_columns
 from ..exceptions import DataWarning
 from ..schema import DAYS_PER_MONTH, PHASES
-from ._common import first_dose_dates, fmt_day, per_row
+from ._common import codes_of, first_dose_dates, fmt_day, per_row
 from .doses import resolve_doses
-from .schedules import Schedule, get_schedule, round_half_up
+from .schedules import Schedule, get_schedule
 from .windows import default_windows, make_windows
 
 __all__ = ["assign_timepoints", "scheduled_numbers"]
@@ -48,6 +48,28 @@ def _planned_fixed(sched: Schedule, number: int) -> float:
     if not sched.has_maintenance:
         return float("nan")
     return sched.maintenance_day(number - sched.n_loading)
+
+
+def _grouped_numbers(days: np.ndarray, starts: np.ndarray, sched: Schedule) -> np.ndarray:
+    """:func:`scheduled_numbers` of many patients at once.
+
+    ``days`` are sorted within each patient and patients are contiguous;
+    ``starts`` holds the first position of each patient.
+    """
+    n = len(days)
+    sizes = np.diff(np.r_[starts, n])
+    pos = np.arange(n) - np.repeat(starts, sizes)
+    nums = pos + 1
+    if not sched.has_maintenance or n == 0:
+        return nums
+    interval = float(sched.maintenance_months) * DAYS_PER_MONTH  # type: ignore[arg-type]
+    gap = np.zeros(n)
+    gap[1:] = days[1:] - days[:-1]
+    step = np.where(pos >= sched.n_loading,
+                    np.floor(np.abs(gap / interval) + 0.5) * np.sign(gap), 0.0).astype(np.int64)
+    cum = np.cumsum(step)
+    cum -= np.repeat(cum[starts] - step[starts], sizes)
+    return np.where(pos < sched.n_loading, nums, sched.n_loading + cum)
 
 
 def scheduled_numbers(days: np.ndarray, sched: Schedule) -> np.ndarray:
@@ -65,51 +87,62 @@ def scheduled_numbers(days: np.ndarray, sched: Schedule) -> np.ndarray:
     >>> scheduled_numbers(days, get_schedule("nusinersen")).tolist()
     [1, 2, 3, 4, 5, 7, 7, 8]
     """
-    nums = np.arange(1, len(days) + 1)
-    if not sched.has_maintenance or len(days) <= sched.n_loading:
-        return nums
-    interval = float(sched.maintenance_months) * DAYS_PER_MONTH  # type: ignore[arg-type]
-    k = sched.n_loading
-    for i in range(sched.n_loading, len(days)):
-        k += int(round_half_up((days[i] - days[i - 1]) / interval))
-        nums[i] = k
-    return nums
+    days = np.asarray(days, dtype=float)
+    return _grouped_numbers(days, np.zeros(min(len(days), 1), dtype=np.int64), sched)
 
 
-def _shifts(dose_frame: pd.DataFrame, sched: Schedule, anchors: list[int]) -> dict[int, dict]:
-    """Per anchor (scheduled dose number): {patient: actual day - planned day}.
+class _Shifts:
+    """Per patient and anchor dose number: actual day - planned (fixed-month) day.
 
     The actual day is that of the first dose with that scheduled number; when
     the dose is missing (missed, or after the last dose), the shift of the last
     earlier dose is used (0 when there is none or it cannot be computed).
+    Computed once per dose table; :meth:`of` caches each anchor.
     """
-    out: dict[int, dict] = {a: {} for a in anchors}
-    planned: dict[int, float] = {}
 
-    def plan(j: int) -> float:
-        if j not in planned:
-            planned[j] = _planned_fixed(sched, j)
-        return planned[j]
+    def __init__(self, dose_frame: pd.DataFrame, sched: Schedule) -> None:
+        code, self.patients = pd.factorize(dose_frame[S.PATIENT].to_numpy(object))
+        day = dose_frame[S.DAY].to_numpy(float)
+        order = np.lexsort((day, code))
+        self.code, self.day = code[order], day[order]
+        n_pat = len(self.patients)
+        self.starts = np.searchsorted(self.code, np.arange(n_pat), side="left")
+        self.ends = np.searchsorted(self.code, np.arange(n_pat), side="right")
+        self.nums = _grouped_numbers(self.day, self.starts, sched)
+        uniq, inv = np.unique(self.nums, return_inverse=True)
+        planned = np.array([_planned_fixed(sched, int(j)) for j in uniq], dtype=float)
+        shift = self.day - planned[inv.reshape(-1)]
+        self.shift = np.where(np.isnan(shift), 0.0, shift)
+        span = float(self.nums.max()) + 2.0 if len(self.nums) else 2.0
+        self.key = self.code * span + self.nums
+        self.span = span
+        self._cache: dict[int, np.ndarray] = {}
+        self.sizes = self.ends - self.starts
 
-    for pid, days in dose_frame.groupby(S.PATIENT, sort=False)[S.DAY]:
-        days = np.sort(days.to_numpy(float))
-        nums = scheduled_numbers(days, sched)
-        for a in anchors:
-            hit = np.flatnonzero(nums == a)
-            if hit.size:
-                i = hit[0]
-            else:
-                below = np.flatnonzero(nums < a)
-                i = below[-1] if below.size else -1
-            shift = days[i] - plan(int(nums[i])) if i >= 0 else 0.0
-            out[a][pid] = 0.0 if np.isnan(shift) else float(shift)
-    return out
+    def of(self, anchor: int) -> np.ndarray:
+        """Shift of dose ``anchor`` for every patient (in ``self.patients`` order)."""
+        if anchor < 1:
+            return np.zeros(len(self.patients))
+        if anchor not in self._cache:
+            n_pat = len(self.patients)
+            q = min(anchor, self.span - 1.0)  # beyond every dose: the last dose's shift
+            idx = np.searchsorted(self.key, np.arange(n_pat) * self.span + q, side="left")
+            hit = idx < self.ends
+            hit[hit] = self.nums[idx[hit]] == anchor
+            i = np.where(hit, idx, idx - 1)
+            ok = i >= self.starts
+            self._cache[anchor] = np.where(ok, self.shift[np.where(ok, i, 0)], 0.0)
+        return self._cache[anchor]
 
 
 def _doses_before(
-    day: np.ndarray, pid: np.ndarray, dose_frame: pd.DataFrame, sched: Schedule, before: bool
+    day: np.ndarray, pcode: np.ndarray, puniq: np.ndarray, dose_frame: pd.DataFrame,
+    sched: Schedule, before: bool,
 ) -> np.ndarray:
-    """Number of doses strictly before each assessment (NaN when day unknown)."""
+    """Number of doses strictly before each assessment (NaN when day unknown).
+
+    ``pcode`` codes each row's patient in ``puniq`` (``pandas.factorize``).
+    """
     res = np.full(len(day), np.nan)
     known = ~np.isnan(day)
     if sched.continuous:
@@ -118,19 +151,21 @@ def _doses_before(
         return res
     side = "left" if before else "right"
     # one sorted key per dose: patient code, then day; count doses of the same patient below
-    codes, uniq = pd.factorize(np.concatenate([pid, dose_frame[S.PATIENT].to_numpy(str)]))
-    row_code, dose_code = codes[: len(pid)], codes[len(pid) :]
+    dose_code = pd.Index(puniq).get_indexer(dose_frame[S.PATIENT].to_numpy(object))
     dose_day = dose_frame[S.DAY].to_numpy(float)
+    mine = dose_code >= 0
+    dose_code, dose_day = dose_code[mine], dose_day[mine]
     span = 2.0 * max(np.nanmax(np.abs(dose_day), initial=0.0), np.nanmax(np.abs(day), initial=0.0)) + 2.0
     dose_key = np.sort(dose_code * span + dose_day)
-    start = np.searchsorted(dose_key, np.arange(len(uniq)) * span - span / 2.0, side="left")
-    row_key = row_code[known] * span + day[known]
-    res[known] = np.searchsorted(dose_key, row_key, side=side) - start[row_code[known]]
+    start = np.searchsorted(dose_key, np.arange(len(puniq)) * span - span / 2.0, side="left")
+    row_key = pcode[known] * span + day[known]
+    res[known] = np.searchsorted(dose_key, row_key, side=side) - start[pcode[known]]
     return res
 
 
+@renamed(scores="data")
 def assign_timepoints(
-    scores: pd.DataFrame,
+    data: pd.DataFrame,
     schedule: str | Schedule = "nusinersen",
     doses: pd.DataFrame | str | os.PathLike[str] | None = None,
     windows: pd.DataFrame | Mapping[str, tuple] | None = None,
@@ -141,9 +176,10 @@ def assign_timepoints(
 
     Parameters
     ----------
-    scores : pandas.DataFrame
+    data : pandas.DataFrame
         The tidy score table: ``patient_id``, ``measure``, ``score`` and ``day``
         and/or ``date`` (a ``first_dose_date`` column is used when present).
+        (The old keyword ``scores=`` still works, with a ``FutureWarning``.)
     schedule : str or Schedule
         Dosing schedule (see :func:`~sma_outcomes.timeline.get_schedule`): the
         planned doses of patients without rows in ``doses``, the phase rule and
@@ -212,6 +248,18 @@ def assign_timepoints(
 
     Examples
     --------
+    The bundled case series (nusinersen, planned doses, calendar months):
+
+    >>> from sma_outcomes.load import load_example
+    >>> out = assign_timepoints(load_example("case_series"))
+    >>> out.loc[out["measure"] == "HFMSE",
+    ...         ["patient_id", "day", "doses_before", "phase", "timepoint"]].head(4)
+      patient_id    day  doses_before          phase timepoint
+    0       GK01    0.0             0  pre-treatment  Baseline
+    3       GK01   49.0             3        loading   Loading
+    6       GK01  186.0             4    maintenance   Month 6
+    9       GK01  310.0             6    maintenance  Month 10
+
     An assessment on the day of the 4th dose counts as before it, unless told otherwise:
 
     >>> import pandas as pd
@@ -222,7 +270,7 @@ def assign_timepoints(
     >>> assign_timepoints(s, assessment_before_dose=False)["doses_before"].tolist()
     [4]
     """
-    return _assign(scores, schedule, doses, windows, assessment_before_dose, stacklevel=4)
+    return _assign(data, schedule, doses, windows, assessment_before_dose, stacklevel=5)
 
 
 def _assign(
@@ -232,13 +280,22 @@ def _assign(
     windows: pd.DataFrame | Mapping[str, tuple] | None,
     before: bool,
     stacklevel: int,
+    *,
+    keep: dict | None = None,
 ) -> pd.DataFrame:
+    """Body of :func:`assign_timepoints`.
+
+    ``keep``, when given, receives the work arrays (patient and measure codes,
+    the flag array) for :func:`~sma_outcomes.timeline.change_from_baseline`,
+    which then writes the flag column itself.
+    """
     require_columns(scores, [S.PATIENT, S.MEASURE, S.SCORE], func="assign_timepoints")
     if S.DATE not in scores.columns:
         require_columns(scores, [S.DAY], func="assign_timepoints")
     sched = get_schedule(schedule)
     out = scores.copy()
-    pid_s = out[S.PATIENT].astype(str)
+    pcode, puniq = codes_of(out[S.PATIENT])
+    pid_s = pd.Series(puniq[pcode], index=out.index) if len(out) else out[S.PATIENT].astype(str)
     work = pd.DataFrame({S.PATIENT: pid_s}, index=out.index)
     if S.DATE in out.columns:
         work[S.DATE] = pd.to_datetime(out[S.DATE], errors="coerce")
@@ -248,69 +305,69 @@ def _assign(
         work[S.DAY] = np.nan
     if "first_dose_date" in out.columns:
         work["first_dose_date"] = out["first_dose_date"]
-    fdd = first_dose_dates(work)
+    fdd = first_dose_dates(work, (pcode, puniq))
 
     def fill_day(first: pd.Series) -> None:
-        if S.DATE not in work.columns:
+        if S.DATE not in work.columns or not work[S.DAY].isna().any():
             return
-        origin = per_row(first, pid_s)
+        origin = per_row(first, pid_s, (pcode, puniq))
         derived = (work[S.DATE] - origin).dt.days.astype(float)
         work[S.DAY] = work[S.DAY].fillna(derived)
 
     fill_day(fdd)
-    dose_frame = resolve_doses(work, sched, doses, fdd, stacklevel=stacklevel)
+    dose_frame = resolve_doses(work, sched, doses, fdd, stacklevel=stacklevel, day_filled=True,
+                               factorized=(pcode, puniq))
     if fdd.isna().any():  # first-dose dates known only from the dose table
         first_rows = dose_frame[dose_frame[S.DAY] == 0].drop_duplicates(S.PATIENT)
         fdd = fdd.fillna(first_rows.set_index(S.PATIENT)[S.DATE].astype("datetime64[ns]"))
         fill_day(fdd)
 
     day = work[S.DAY].to_numpy(float)
-    pid = pid_s.to_numpy()
-    if np.isnan(day).any():
-        who = list(pd.unique(pid[np.isnan(day)]))
+    unknown = np.isnan(day)
+    if unknown.any():
+        who = list(pd.unique(puniq[pcode[unknown]]))
         warnings.warn(
-            f"day unknown for {int(np.isnan(day).sum())} assessment(s) of {len(who)} patient(s): "
+            f"day unknown for {int(unknown.sum())} assessment(s) of {len(who)} patient(s): "
             f"{', '.join(map(str, who[:20]))}{' ...' if len(who) > 20 else ''}. Give the day, "
             "the date with a first_dose_date column, or a dose table with dates; these rows "
             "are kept with flag 'day unknown'.",
             DataWarning,
             stacklevel=stacklevel - 1,
         )
-    nb = _doses_before(day, pid, dose_frame, sched, before)
+    nb = _doses_before(day, pcode, puniq, dose_frame, sched, before)
     known = ~np.isnan(nb)
-    phase = np.full(len(out), np.nan, dtype=object)
-    phase[known] = np.select(
-        [nb[known] <= 0, nb[known] < sched.n_loading], list(PHASES[:2]), PHASES[2]
-    )
+    nb0 = np.where(known, nb, 0.0)
+    phase_names = np.array([*PHASES, np.nan], dtype=object)
+    phase = phase_names[np.where(known, (nb0 > 0).astype(int) + (nb0 >= sched.n_loading), 3)]
 
-    # windows
+    # windows; shifts computed once per patient and anchor dose
+    shifts = _Shifts(dose_frame, sched)
     user_windows = windows is not None
     if user_windows:
         win = make_windows(windows)  # type: ignore[arg-type]
     else:
-        n_max = int(dose_frame.groupby(S.PATIENT).size().max()) if len(dose_frame) else 1
-        anchors_all = list(range(1, n_max + 2))
-        sh = _shifts(dose_frame, sched, anchors_all)
-        max_shift = max((abs(v) for d in sh.values() for v in d.values()), default=0.0)
+        n_max = int(shifts.sizes.max()) if len(shifts.sizes) else 1
+        max_shift = max(
+            (float(np.abs(shifts.of(a)).max(initial=0.0)) for a in range(1, n_max + 2)),
+            default=0.0,
+        )
         until = np.nanmax(day) + max_shift if known.any() else 0.0
         win = default_windows(sched, until_day=float(until))
-    anchors = sorted({int(a) for a in win["anchor"].dropna()})
     # target and hi move with the anchor dose, lo with the dose before it
-    shifts = _shifts(dose_frame, sched, sorted(set(anchors) | {a - 1 for a in anchors if a > 1}))
-
-    pcode, puniq = pd.factorize(pid)
+    row_pat = pd.Index(shifts.patients).get_indexer(puniq)[pcode]
+    zeros = np.zeros(len(out))
 
     def shift_of(anchor: int) -> np.ndarray:
         if anchor < 1:
-            return np.zeros(len(out))
-        by_pid = shifts[anchor]
-        return np.array([by_pid.get(p, 0.0) for p in puniq], dtype=float)[pcode]
+            return zeros
+        by_pat = np.r_[shifts.of(anchor), 0.0]  # patients without doses: 0
+        return by_pat[row_pat]
 
     best = np.full(len(out), -1, dtype=int)
     best_dist = np.full(len(out), np.inf)
     for i, w in enumerate(win.itertuples(index=False)):
         if pd.isna(w.anchor):
-            s_hi = s_lo = np.zeros(len(out))
+            s_hi = s_lo = zeros
         else:
             s_hi, s_lo = shift_of(int(w.anchor)), shift_of(int(w.anchor) - 1)
         with np.errstate(invalid="ignore"):
@@ -323,7 +380,7 @@ def _assign(
         best_dist[better] = dist[better]
 
     labels = list(win["label"])
-    codes = best.copy()
+    codes = best
     if not user_windows:
         used = codes[codes >= 0]
         last = int(used.max()) if used.size else 0
@@ -332,50 +389,48 @@ def _assign(
 
     # choose one assessment per patient x measure x timepoint
     score = pd.to_numeric(out[S.SCORE], errors="coerce").to_numpy(float)
-    key = pd.DataFrame(
-        {
-            "pid": pid,
-            "measure": out[S.MEASURE].astype(str).to_numpy(),
-            "tp": codes,
-            "missing": np.isnan(score),
-            "dist": best_dist,
-            "day": day,
-            "pos": np.arange(len(out)),
-        }
-    )
-    in_tp = key[key["tp"] >= 0].sort_values(
-        ["pid", "measure", "tp", "missing", "dist", "day", "pos"], kind="stable"
-    )
-    first = ~in_tp.duplicated(["pid", "measure", "tp"], keep="first")
-    chosen_pos = in_tp.loc[first, "pos"].to_numpy()
+    mcode, _ = codes_of(out[S.MEASURE])
+    rows = np.flatnonzero(codes >= 0)
+    order = rows[np.lexsort((day[rows], best_dist[rows], np.isnan(score[rows]), codes[rows],
+                             mcode[rows], pcode[rows]))]
+    first = np.zeros(len(order), dtype=bool)
+    first[:1] = True
+    for k in (pcode, mcode, codes):
+        ks = k[order]
+        first[1:] |= ks[1:] != ks[:-1]
     analysed = np.zeros(len(out), dtype=bool)
-    analysed[chosen_pos] = True
-    chosen_day = in_tp.loc[first].set_index(["pid", "measure", "tp"])["day"]
+    analysed[order[first]] = True
 
     flag = np.full(len(out), "", dtype=object)
-    flag[np.isnan(day)] = "day unknown"
-    flag[~np.isnan(day) & (codes < 0)] = "unscheduled"
-    dups = in_tp.loc[~first]
-    if len(dups):
-        cd = chosen_day.reindex(pd.MultiIndex.from_frame(dups[["pid", "measure", "tp"]]))
-        flag[dups["pos"].to_numpy()] = [
+    flag[unknown] = "day unknown"
+    flag[~unknown & (codes < 0)] = "unscheduled"
+    if not first.all():
+        chosen_day = day[order[first]][np.cumsum(first) - 1]
+        dups = order[~first]
+        flag[dups] = [
             f"duplicate in window ({labels[t]}); day {fmt_day(d)} chosen"
-            for t, d in zip(dups["tp"], cd.to_numpy(), strict=True)
+            for t, d in zip(codes[dups], chosen_day[~first], strict=True)
         ]
-    miss = analysed & np.isnan(score)
-    if miss.any():
-        code = (
-            out[S.MISSING_CODE].fillna("").astype(str).to_numpy()
-            if S.MISSING_CODE in out.columns
-            else np.full(len(out), "")
-        )
-        flag[miss] = [f"score missing ({c})" if c else "score missing" for c in code[miss]]
+    miss = np.flatnonzero(analysed & np.isnan(score))
+    if miss.size:
+        if S.MISSING_CODE in out.columns:
+            code = out[S.MISSING_CODE].iloc[miss].fillna("").astype(str).to_numpy(object)
+        else:
+            code = np.full(miss.size, "", dtype=object)
+        flag[miss] = [f"score missing ({c})" if c else "score missing" for c in code]
 
     out[S.DAY] = day
-    out[S.DOSES_BEFORE] = pd.array(np.where(known, nb, 0).astype(int), dtype="Int64")
-    out.loc[~known, S.DOSES_BEFORE] = pd.NA
+    doses_before = pd.array(nb0.astype(int), dtype="Int64")
+    if not known.all():
+        doses_before[~known] = pd.NA
+    out[S.DOSES_BEFORE] = doses_before
     out[S.PHASE] = phase
     out[S.TIMEPOINT] = pd.Series(timepoint, index=out.index)
     out[S.ANALYSED] = analysed
+    if keep is not None:  # the caller writes the final flags
+        keep.update(pcode=pcode, puniq=puniq, mcode=mcode, flag=flag, score=score, day=day,
+                    nb=nb)
+        out[S.FLAG] = ""
+        return out
     out[S.FLAG] = pd.Series(flag, index=out.index).astype(str)
     return out
