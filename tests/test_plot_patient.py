@@ -348,3 +348,15 @@ def test_events_drawn_as_labelled_lines(table):
     assert not boxes[0].overlaps(boxes[1])
     with pytest.raises(DataError, match="event"):
         plot_patient(data, patient_id="P1", events=events.drop(columns="event"))
+
+
+def test_small_multiples_draw_event_lines(table):
+    data, doses = table
+    events = pd.DataFrame({"patient_id": ["P2"], "day": [300.0], "event": ["spinal fusion"]})
+    fig = plot_patients(data, patient_ids=["P1", "P2"], measures=["HFMSE", "PP_PREF"],
+                        doses=doses, events=events)
+    drawn = [len(by_gid(ax, "events")) for ax in fig.axes]
+    assert drawn == [0, 0, 1, 1]
+    (lc,) = by_gid(fig.axes[2], "events")
+    assert lc.get_segments()[0][0, 0] == pytest.approx(300 / DAYS_PER_MONTH)
+    assert "Event" in [t.get_text() for t in fig.legends[0].get_texts()]

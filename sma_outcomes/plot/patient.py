@@ -443,6 +443,7 @@ def plot_patients(
     legend: bool = True,
     width: float = DOUBLE_COLUMN,
     panel_height: float = 1.0,
+    events: pd.DataFrame | None = None,
 ) -> Figure:
     """Small multiples: one panel per patient (and per measure).
 
@@ -471,6 +472,9 @@ def plot_patients(
     width, panel_height : float
         Figure width and the height of a panel in inches (7.2 in is a journal's
         full width).
+    events : DataFrame, optional
+        Intercurrent events (patient_id, day, event): a dash-dotted line in
+        each of the patient's panels (labelled in :func:`plot_patient`).
 
     Returns
     -------
@@ -499,7 +503,12 @@ def plot_patients(
         raise DataError(f"no scores for patient(s) {', '.join(unknown)}")
     rows = rows[rows[PATIENT].isin(pids)]
     all_doses = D.resolve_doses(data[data[PATIENT].astype(str).isin(pids)], doses, schedule)
-    xlim = _x_range(rows[DAY].to_numpy(float), time)
+    ev = D.resolve_events(events, "plot_patients")
+    ev = ev[ev[PATIENT].isin(pids)] if ev is not None else None
+    ev_days = ev[DAY].to_numpy(float) if ev is not None else np.empty(0)
+    xlim = _x_range(np.r_[rows[DAY].to_numpy(float), ev_days], time)
+    ev_by = {p: D.to_time(g[DAY].to_numpy(float), time) for p, g in ev.groupby(PATIENT)} \
+        if ev is not None else {}
     groups = {k: g for k, g in rows.groupby([PATIENT, MEASURE], sort=False)}
     empty = rows.iloc[:0]
 
@@ -533,6 +542,8 @@ def plot_patients(
                     dose_numbers=False, axes_width_pt=axw, markersize=2.6, lw=1.0,
                 )
             )
+            if pid in ev_by:
+                draw_event_lines(a, ev_by[pid])
             a.set_title(pid, fontsize=6.5, pad=6.0 if all_doses is not None else 3.0)
             if not single or k % nc == 0:  # one measure: the first panel of each row
                 a.set_ylabel(labels[m], fontsize=6.0, labelpad=2.0)
@@ -552,7 +563,7 @@ def plot_patients(
         if legend:
             merged = _merge_legend(infos)
             color = infos[0]["color"] if single else "#4D4D4D"
-            fig.legend(handles=legend_handles(color, **merged), loc="outside upper center",
-                       ncol=4)
+            hs = legend_handles(color, **merged) + ([event_handle()] if ev_by else [])
+            fig.legend(handles=hs, loc="outside upper center", ncol=4)
         finish(fig)
     return fig
