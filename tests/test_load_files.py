@@ -424,3 +424,18 @@ def test_more_clinic_headers():
     got = read_scores(wide)
     assert got[["visit", "measure", "score"]].values.tolist() == [
         ["Baseline", "HFMSE", 20], ["Month 6", "HFMSE", 22], ["Baseline", "PP_PREF", 10]]
+
+
+def test_values_without_a_header(tmp_path):
+    path = write(tmp_path, "u.csv", "patient,day,HFMSE,\nP1,0,20,18\nP1,180,22,19\n")
+    with pytest.raises(DataError, match=r"row 2, column 'Unnamed: 3': column 4 holds numbers but "
+                                        "has no header"):
+        read_scores(path)
+    notes = write(tmp_path, "n.csv", "patient,day,HFMSE,\nP1,0,20,checked\nP1,180,22,\n")
+    with pytest.warns(DataWarning, match="column 4 holds values but has no header"):
+        read_scores(notes)
+    indexed = tmp_path / "pandas.xlsx"
+    make.SCORES.to_excel(indexed)  # pandas writes its index under an empty header
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        assert read_scores(indexed)["score"].tolist() == expected_scores()

@@ -17,7 +17,8 @@ Examples
 from __future__ import annotations
 
 from .doses import read_doses
+from .events import read_events
 from .examples import example_path, load_example
 from .read import Source, check_scores, read_scores
 
-__all__ = ["read_scores", "check_scores", "read_doses", "load_example", "example_path", "Source"]
+__all__ = ["read_scores", "check_scores", "read_doses", "read_events", "load_example", "example_path", "Source"]

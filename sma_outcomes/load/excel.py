@@ -52,6 +52,7 @@ MAX_CELLS = 30_000_000
 #: Largest table laid out from one sheet (filled rows x filled columns).
 MAX_LAYOUT = 200_000_000
 
+_CELL_TYPES = {"n", "s", "str", "b", "e", "d", "inlineStr"}
 OLE_MAGIC = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"
 
 
@@ -239,6 +240,9 @@ def _parse(wb, ws, name: str, title: str) -> Sheet:  # noqa: ANN001 - openpyxl o
 
     class Parser(WorkSheetParser):
         def parse_cell(self, element):  # noqa: ANN001, ANN202
+            kind = element.get("t", "n")
+            if kind not in _CELL_TYPES:
+                raise ValueError(f"cell {element.get('r')} has the unknown type {kind!r}")
             cell = super().parse_cell(element)
             if cell["value"] is None or uncalculated:
                 f = element.find(FORMULA_TAG)

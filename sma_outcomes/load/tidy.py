@@ -60,6 +60,7 @@ def tidy_scores(
         problems.add("empty", "the file has a header but no data rows")
         return _empty_table()
     frame, rows, src_override = _visit_columns(frame, rows, columns, problems)
+    frame = _unnamed_columns(frame, rows, raw.decimal, problems)
     roles, measures, passthrough = _map_columns(frame, columns, problems)
     problems.notes["time"] = any(r in roles for r in ("date", "day", "ady"))
     if problems.has_errors:
@@ -171,6 +172,42 @@ def _ignore(frame: pd.DataFrame, ignore, problems: Problems) -> pd.DataFrame:  #
         problems.add("columns", f"ignore= names {missing} but the file has no such column; "
                      f"found {_found(frame)}")
     return frame.drop(columns=[c for c in frame.columns if normalise(c) in wanted])
+
+
+def _unnamed_columns(frame, rows, decimal, problems) -> pd.DataFrame:
+    """Columns with values under an empty header.
+
+    A running row number (0, 1, 2, ... or 1, 2, 3, ...: a DataFrame index written by
+    a script) is left out; numbers of unknown meaning are refused; text is kept
+    with a warning.
+    """
+    drop = []
+    for col in frame.columns:
+        if not str(col).startswith("Unnamed:"):
+            continue
+        values = frame[col].reset_index(drop=True)
+        num, _code, bad = parse_numbers(values, decimal, codes=False)
+        filled = ~_blank(values).to_numpy()
+        position = f"column {int(str(col).split(':')[1]) + 1}" if str(col)[8:].strip().isdigit() \
+            else repr(col)
+        if filled.any() and not bad[filled].any():
+            n = len(num)
+            if filled.all() and (np.array_equal(num, np.arange(n)) or
+                                 np.array_equal(num, np.arange(1, n + 1))):
+                drop.append(col)  # a row number, not data
+                continue
+            at = int(np.flatnonzero(filled)[0])
+            problems.add("columns", f"{position} holds numbers but has no header, so what they "
+                         f"are is unknown; name the column (e.g. 'HFMSE'), or leave it out with "
+                         f"ignore=[{str(col)!r}]", row=int(rows[at]), column=str(col),
+                         value=values.iloc[at])
+        elif filled.any():
+            at = int(np.flatnonzero(filled)[0])
+            problems.add("columns", f"{position} holds values but has no header; it is kept as "
+                         f"{str(col)!r} (name it, or leave it out with ignore=[{str(col)!r}])",
+                         row=int(rows[at]), column=str(col), value=values.iloc[at],
+                         severity="warning")
+    return frame.drop(columns=drop) if drop else frame
 
 
 def _visit_columns(frame, rows, user, problems):
