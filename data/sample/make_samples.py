@@ -8,6 +8,8 @@ Run from the repository root: ``python data/sample/make_samples.py``.
 - ``cohort.csv``: a synthetic cohort (seed below) of SMA types 2 and 3.
 - ``clinic_export.xlsx``: a messy clinic export (title row, item-level HFMSE,
   day-first text dates, NT codes, padded headers).
+- ``events.csv``: intercurrent events of the cohort (every event type, a handful of
+  treatment switches), made from ``cohort.csv`` (seed + 2).
 """
 
 from __future__ import annotations
@@ -166,8 +168,61 @@ def make_clinic_export(path: Path) -> None:
     wb.save(path)
 
 
+def make_events(cohort: pd.DataFrame) -> pd.DataFrame:
+    """Intercurrent events of the synthetic cohort: every event type, five switches.
+
+    Events fall within each patient's follow-up (on or before the last assessment,
+    except death and discontinuation, which end it): patients whose follow-up stops
+    early get a death or a discontinuation shortly after their last visit.
+    """
+    rng = np.random.default_rng(SEED + 2)
+    info = cohort.groupby("patient_id", sort=True).agg(
+        last=("day", "max"), sma_type=("sma_type", "first"))
+    pids = list(info.index)
+    early = [p for p in pids if info.loc[p, "last"] < 600]
+    full = [p for p in pids if info.loc[p, "last"] >= 600]
+    order = list(rng.permutation(full))
+    rows = []
+
+    def take(n: int) -> list[str]:
+        return [order.pop(0) for _ in range(n)]
+
+    def day_in(p: str, lo: float, hi: float) -> int:
+        return int(rng.integers(int(lo), int(min(hi, info.loc[p, "last"] - 10))))
+
+    # early stops: deaths and discontinuations 20-60 days after the last visit
+    for i, p in enumerate(early):
+        event = "death" if i % 3 == 0 else "discontinuation"
+        detail = "" if event == "death" else ("lumbar puncture no longer feasible" if i % 2
+                                               else "family decision")
+        rows.append((p, int(info.loc[p, "last"]) + int(rng.integers(20, 61)), event, detail))
+    for p, drug in zip(take(5), ["risdiplam", "risdiplam", "Evrysdi", "risdiplam",
+                                 "onasemnogene abeparvovec"], strict=True):
+        rows.append((p, day_in(p, 300, 560), "treatment switch", drug))
+    for p in take(2):
+        rows.append((p, day_in(p, 200, 500), "add-on", "risdiplam"))
+    for p in take(2):
+        rows.append((p, day_in(p, 300, 600), "regimen change", "nusinersen high dose"))
+    type2 = [p for p in order if info.loc[p, "sma_type"] == 2]
+    type3 = [p for p in order if info.loc[p, "sma_type"] == 3]
+    for p in type2[:3]:
+        rows.append((p, day_in(p, 150, 600), "scoliosis surgery", "growing rods"))
+    for p in type2[3:5]:
+        rows.append((p, day_in(p, 200, 650), "spinal fusion", "posterior spinal fusion"))
+    for p in type2[5:7]:
+        rows.append((p, day_in(p, 100, 650), "ventilation start", "night-time NIV"))
+    for p in type2[7:9]:
+        rows.append((p, day_in(p, 100, 650), "feeding tube", "gastrostomy"))
+    for p in type3[:2]:
+        rows.append((p, day_in(p, 200, 650), "loss of ambulation", ""))
+    rows.append((type3[2], day_in(type3[2], 100, 600), "other", "femur fracture"))
+    out = pd.DataFrame(rows, columns=["patient_id", "day", "event", "detail"])
+    return out.sort_values(["patient_id", "day"], kind="stable").reset_index(drop=True)
+
+
 if __name__ == "__main__":
     make_case_series().to_csv(HERE / "case_series.csv", index=False)
     make_cohort().to_csv(HERE / "cohort.csv", index=False)
     make_clinic_export(HERE / "clinic_export.xlsx")
-    print("wrote case_series.csv, cohort.csv, clinic_export.xlsx to", HERE)
+    make_events(pd.read_csv(HERE / "cohort.csv")).to_csv(HERE / "events.csv", index=False)
+    print("wrote case_series.csv, cohort.csv, clinic_export.xlsx, events.csv to", HERE)

@@ -8,14 +8,15 @@ regimen change: the new drug or regimen).
 
 Examples
 --------
+>>> import pandas as pd
 >>> from sma_outcomes.load import read_events
 >>> ev = read_events(pd.DataFrame({"Patient": ["P1", "P1"], "Day": [200, 420],
 ...                                "Event": ["Scoliosis surgery", "switch"],
 ...                                "Detail": ["", "Evrysdi"]}))
->>> ev[["patient_id", "day", "event", "detail", "drug"]]
-  patient_id    day              event   detail       drug
-0         P1  200.0  scoliosis_surgery                    
-1         P1  420.0   treatment_switch  Evrysdi  risdiplam
+>>> ev[["patient_id", "day", "detail", "drug", "event"]]
+  patient_id    day   detail       drug              event
+0         P1  200.0                       scoliosis_surgery
+1         P1  420.0  Evrysdi  risdiplam   treatment_switch
 """
 
 from __future__ import annotations
@@ -223,11 +224,18 @@ def read_events(
 
     Examples
     --------
-    >>> read_events(pd.DataFrame({"id": ["P1"], "day": [900], "event": ["death"]}),
-    ...             cutoff=720)
-    Traceback (most recent call last):
-    ...
-    sma_outcomes.exceptions.DataError: ...
+    >>> import pandas as pd
+    >>> from sma_outcomes import DataError
+    >>> bad = pd.DataFrame({"id": ["P1", "P2"], "day": [900, 30],
+    ...                     "event": ["death", "switch"], "new drug": ["", "aspirin"]})
+    >>> try:
+    ...     read_events(bad, cutoff=720)
+    ... except DataError as err:
+    ...     for line in str(err).splitlines():
+    ...         print(line.split("; known drugs")[0])
+    <DataFrame>: 2 problems in the data:
+      row 2, column 'day': an event after the data cut-off (day 720)
+      row 3, column 'new drug': a treatment switch to the unknown drug 'aspirin'
     """
     raw = read_source(source, sep=sep, encoding=encoding, sheet_name=sheet_name,
                       skiprows=skiprows, decimal=decimal, sql=sql, con=con)
@@ -307,8 +315,12 @@ def read_events(
         problems.add("patient", "an event with no patient id", row=int(r),
                      column=str(roles["patient_id"]), value="")
     no_time = np.isnat(out["date"].to_numpy()) & np.isnan(out["day"].to_numpy(float))
+    for role in ("date", "day"):  # unreadable cells are reported already
+        if role in roles:
+            no_time &= _text(frame[roles[role]]).to_numpy(object) == ""
     for r in rows[no_time & ~no_id]:
-        problems.add("event", "an event with neither a date nor a study day", row=int(r))
+        problems.add("event", "an event with neither a date nor a study day", row=int(r),
+                     column=str(roles.get("date", roles.get("day"))), value="")
 
     # before birth
     date = out["date"].to_numpy("datetime64[ns]")
@@ -327,9 +339,11 @@ def read_events(
             age = numbers_of("age_at_first_dose", "age in years")
             before |= np.isnat(date) & (day < -age * 365.25)
     col = str(roles.get("date", roles.get("day")))
-    for r, v in zip(rows[before], np.where(np.isnat(date), day, date)[before], strict=True):
+    shown = np.where(np.isnat(date), [f"{d:g}" for d in day],
+                     date.astype("datetime64[D]").astype(str)).astype(object)
+    for r, v in zip(rows[before], shown[before], strict=True):
         problems.add("event", "an event before the patient's birth", row=int(r), column=col,
-                     value=v if not isinstance(v, np.datetime64) else str(v)[:10])
+                     value=v)
 
     # after the cut-off
     cut_date, cut_day = _cutoff(cutoff)
@@ -342,7 +356,6 @@ def read_events(
             late = day > cut_day
         what = f"after the data cut-off (day {cut_day:g})"
     if late.any():
-        shown = np.where(np.isnat(date), day.astype(object), date.astype("datetime64[D]").astype(str))
         for r, v in zip(rows[late], shown[late], strict=True):
             problems.add("cutoff", f"an event {what}", row=int(r), column=col, value=v)
     problems.raise_if_errors()
