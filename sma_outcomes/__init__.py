@@ -41,6 +41,7 @@ _LAZY: dict[str, str] = {
     "read_scores": "sma_outcomes.load",
     "check_scores": "sma_outcomes.load",
     "read_doses": "sma_outcomes.load",
+    "read_events": "sma_outcomes.load",
     "load_example": "sma_outcomes.load",
     # registry
     "get_scale": "sma_outcomes.registry",
