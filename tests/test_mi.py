@@ -224,7 +224,7 @@ def test_jackknife_se_by_refitting_without_each_patient():
     loo = np.array(loo)
     n = len(loo)
     se = np.sqrt((n - 1) / n * ((loo - loo.mean(0)) ** 2).sum(0))
-    np.testing.assert_allclose(fit.tidy()["se"], se, rtol=1e-6, atol=1e-9)
+    np.testing.assert_allclose(fit.tidy()["se"], se, rtol=1e-5)  # refits stop at a decrement of 1e-9
 
 
 def test_mmrm_analysis_close_to_ancova_under_mar():

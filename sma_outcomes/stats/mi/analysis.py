@@ -127,6 +127,60 @@ class Analysis:
             dfs.append(np.full(len(L), float(dfr)))
         return np.concatenate(est), np.concatenate(var), np.concatenate(dfs)
 
+    def _ancova_many(self, sets: list[np.ndarray], samples: list[np.ndarray]
+                     ) -> tuple[np.ndarray, ...] | None:
+        """All completed sets at once (weights count each patient's uses); None if singular."""
+        n = self.md.n
+        W = np.array([np.bincount(idx, minlength=n) for idx in samples], dtype=float)
+        Yall = np.stack(sets)  # (k, n, d)
+        size = W.sum(axis=1)
+        est, var, dfs = [], [], []
+        for j in range(self.md.d):
+            Z = self._Z[j]
+            q = Z.shape[1]
+            ZtZ = np.einsum("kn,na,nb->kab", W, Z, Z)
+            ZtY = np.einsum("kn,na->ka", W * Yall[:, :, j], Z)
+            try:
+                G = np.linalg.inv(ZtZ)
+            except np.linalg.LinAlgError:
+                return None
+            if np.any(np.linalg.cond(ZtZ) > 1e12):
+                return None
+            b = np.einsum("kab,kb->ka", G, ZtY)
+            r = Yall[:, :, j] - b @ Z.T
+            dfr = size - q
+            s2 = np.einsum("kn,kn->k", W, r * r) / dfr
+            Ls = [(W @ cf) / size[:, None] for cf in self._Zcf[j]]
+            L = np.stack(Ls + [La - Ls[0] for La in Ls[1:]], axis=1)  # (k, m, q)
+            est.append(np.einsum("kma,ka->km", L, b))
+            var.append(np.einsum("kma,kab,kmb->km", L, G, L) * s2[:, None])
+            dfs.append(np.repeat(dfr[:, None], L.shape[1], axis=1))
+        return np.concatenate(est, axis=1), np.concatenate(var, axis=1), np.concatenate(dfs, axis=1)
+
+    def run_many(self, sets: list[np.ndarray], samples: list[np.ndarray]
+                 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """Estimates, variances and df (each ``(sets, parameters)``) of every completed set.
+
+        Examples
+        --------
+        >>> import pandas as pd
+        >>> from sma_outcomes.stats.mi.data import prepare_data
+        >>> d = pd.DataFrame({"id": list("abc"), "v": 1, "y": [1.0, 2.0, 6.0]})
+        >>> md = prepare_data(d, y="y", visit="v", group="id", arm=None, columns=[])
+        >>> an = Analysis(md, "ancova", ())
+        >>> an.run_many([md.Y, md.Y], [np.arange(3), np.array([0, 1])])[0].round(6).tolist()
+        [[3.0], [1.5]]
+        """
+        if self.kind == "ancova":
+            step = max(1, 2_000_000 // max(self.md.n * self.md.d, 1))  # bound the memory
+            parts = [self._ancova_many(sets[a: a + step], samples[a: a + step])
+                     for a in range(0, len(sets), step)]
+            if all(p is not None for p in parts):
+                return tuple(np.concatenate([p[i] for p in parts]) for i in range(3))
+        runs = [self.run(Y, idx) for Y, idx in zip(sets, samples, strict=True)]
+        return (np.array([r[0] for r in runs]), np.array([r[1] for r in runs]),
+                np.array([r[2] for r in runs]))
+
     # --------------------------------------------------------------- MMRM
     def _mmrm(self, Yc: np.ndarray, idx: np.ndarray) -> tuple[np.ndarray, ...]:
         md = self.md

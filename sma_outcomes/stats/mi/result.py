@@ -144,11 +144,8 @@ class MIResult:
 
     def _estimates(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         D = self._delta()
-        runs = [self.analysis.run(Y + D, idx)
-                for Y, idx in zip(self.imputations.sets, self.imputations.samples, strict=True)]
-        est = np.array([r[0] for r in runs])
-        var = np.array([r[1] for r in runs])
-        dfc = np.array([r[2] for r in runs])
+        est, var, dfc = self.analysis.run_many([Y + D for Y in self.imputations.sets],
+                                               self.imputations.samples)
         if self.method == "condmean":
             return jackknife(est[0], est[1:])
         return rubin(est, var, dfc.mean(axis=0))
