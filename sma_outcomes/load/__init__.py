@@ -4,8 +4,11 @@ Modules, in the order a file passes through them: ``source`` (bytes -> raw
 frame), ``columns`` (header -> roles and measure codes), ``values`` (numbers,
 dates, codes), ``items`` (item sets -> totals), ``tidy`` (raw frame -> tidy
 table), ``problems`` (every problem, with file, row, column and value), and
-``read`` (:func:`read_scores`, :func:`check_scores`). ``doses`` reads dose
-records and ``examples`` the bundled sample data.
+``read`` (:func:`read_scores`, :func:`check_scores`, :data:`READ_OPTIONS`).
+``excel`` reads workbooks cell by cell, ``database`` SQL queries, ``redcap`` and
+``visits`` map REDCap exports and one-column-per-visit sheets, ``patients``
+checks ids and summary rows. ``doses`` reads dose records and ``examples`` the
+bundled sample data.
 
 Examples
 --------
@@ -19,6 +22,7 @@ from __future__ import annotations
 from .doses import read_doses
 from .events import read_events
 from .examples import example_path, load_example
-from .read import Source, check_scores, read_scores
+from .read import READ_OPTIONS, Source, check_scores, read_scores
 
-__all__ = ["read_scores", "check_scores", "read_doses", "read_events", "load_example", "example_path", "Source"]
+__all__ = ["read_scores", "check_scores", "read_doses", "read_events", "load_example", "example_path", "Source",
+           "READ_OPTIONS"]
