@@ -403,6 +403,8 @@ def test_require_time_needs_follow_up():
     assert check_scores(one, require_time=True)["rule"].tolist() == ["follow_up"]
     two = pd.DataFrame({"patient": ["P1", "P1"], "day": [0, 180], "HFMSE": [20, 22]})
     assert check_scores(two, require_time=True).empty
+    untested = two.assign(HFMSE=["NT", "UTA"])
+    assert "no score has a value" in check_scores(untested, require_time=True)["message"].item()
 
 
 def test_header_below_title_rows_is_pointed_at():

@@ -307,6 +307,11 @@ def _follow_up(tidy: pd.DataFrame, problems: Problems) -> None:
     """The analysis compares assessments over time: some patient needs two."""
     if tidy.empty:
         return
+    if tidy["score"].isna().all():
+        problems.add("follow_up", "no score has a value (every score is blank or a missing-score "
+                     "code): there is nothing to analyse")
+        return
+    tidy = tidy.loc[tidy["score"].notna().to_numpy()]
     times = pd.DataFrame({"p": tidy["patient_id"], "d": tidy["date"], "y": tidy["day"]}).dropna(
         how="all", subset=["d", "y"]).drop_duplicates()
     if not len(times) or times["p"].duplicated().any():
