@@ -441,3 +441,13 @@ def test_values_without_a_header(tmp_path):
     with warnings.catch_warnings():
         warnings.simplefilter("error")
         assert read_scores(indexed)["score"].tolist() == expected_scores()
+
+
+def test_redcap_first_field_under_another_name():
+    frame = pd.DataFrame({"study_id": ["S1", "S1"],
+                          "redcap_event_name": ["baseline_arm_1", "month_12_arm_1"],
+                          "visit_date": ["2021-01-04", "2022-01-03"], "hfmse_total": [20, 23],
+                          "motor_complete": [2, 2]})
+    df = read_scores(frame)
+    assert df[["patient_id", "visit", "score"]].values.tolist() == [
+        ["S1", "Baseline", 20], ["S1", "Month 12", 23]]

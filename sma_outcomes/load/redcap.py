@@ -7,7 +7,8 @@ labels export (field labels, value labels):
 ======================================  =============================================
 REDCap column                           read as
 ======================================  =============================================
-``record_id`` / "Record ID"             ``patient_id`` (as is ``study_id``)
+``record_id`` / "Record ID"             ``patient_id`` (so is the project's first
+                                        field under another name, ``study_id``)
 ``redcap_event_name`` / "Event Name"    ``visit``: ``month_6_arm_1`` -> "Month 6",
                                         "Month 6 (Arm 1: Treated)" -> "Month 6"
 ``redcap_repeat_instrument`` /          the repeating form; with
@@ -40,7 +41,7 @@ import re
 import numpy as np
 import pandas as pd
 
-from .columns import measure_code, normalise
+from .columns import measure_code, normalise, role_of
 from .problems import Problems
 
 _EVENT = {"redcapeventname", "eventname"}
@@ -180,4 +181,7 @@ def prepare(frame: pd.DataFrame, rows: np.ndarray, problems: Problems,
         out = out.loc[~empty]
         rows = rows[~empty]
     out = out.drop(columns=[c for c in dict.fromkeys(drop) if c in out.columns])
+    if not any(role_of(user.get(c, c)) == "patient_id" for c in out.columns) and \
+            record in out.columns and "record_id" not in out.columns:
+        out = out.rename(columns={record: "record_id"})  # the project's first field: the record
     return out.reset_index(drop=True), rows
