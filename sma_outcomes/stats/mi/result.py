@@ -304,6 +304,9 @@ class MIResult:
             f"Analysis model: {_analysis_text(self)}",
             f"Completed data sets analysed: {self.n_imputations}",
             "",
+            "Strategies (patients, values imputed):",
+            strategy_table(self).to_string(index=False),
+            "",
             "Pooled estimates:",
             self.tidy().round(4).to_string(index=False),
         ]
