@@ -26,7 +26,8 @@ import pandas as pd
 from .. import schema as S
 from .._shared import renamed, require_columns
 from ..exceptions import DataWarning
-from ._common import append_flag, codes_of, remove_flags
+from ._common import append_flag, codes_of, first_dose_dates, remove_flags
+from .events import annotate, event_table
 from .schedules import Schedule
 from .timepoints import _assign
 
@@ -48,6 +49,7 @@ def change_from_baseline(
     doses: pd.DataFrame | str | os.PathLike[str] | None = None,
     windows: pd.DataFrame | Mapping[str, tuple] | None = None,
     assessment_before_dose: bool = True,
+    events: pd.DataFrame | str | os.PathLike[str] | None = None,
 ) -> pd.DataFrame:
     """Add baseline, change and percent change per patient and measure.
 
@@ -68,8 +70,11 @@ def change_from_baseline(
         analysed non-missing row of that timepoint) or, when no timepoint has
         that label, a ``visit`` label (its non-missing row; on a tie the
         analysed, then the latest).
-    schedule, doses, windows, assessment_before_dose
+    schedule, doses, windows, assessment_before_dose, events
         Passed to :func:`~sma_outcomes.timeline.assign_timepoints` when needed.
+        With a ``timepoint`` column already present, ``events`` still adds
+        ``events_before`` and the ``after_<event>`` flags (doses and phase
+        stay as they are: give ``events`` to ``assign_timepoints`` for those).
 
     Returns
     -------
@@ -124,7 +129,7 @@ def change_from_baseline(
     keep: dict = {}
     if S.TIMEPOINT not in data.columns:
         out = _assign(data, schedule, doses, windows, assessment_before_dose, stacklevel=5,
-                      keep=keep)
+                      keep=keep, events=events)
         pcode, puniq, mcode = keep["pcode"], keep["puniq"], keep["mcode"]
         flag = keep["flag"]
         score, day = keep["score"], keep["day"]
@@ -141,6 +146,10 @@ def change_from_baseline(
             )
         out = data.copy()
         pcode, puniq = codes_of(out[S.PATIENT])
+        if events is not None:
+            ev = event_table(events, first_dose_dates(out, (pcode, puniq)))
+            annotate(out, pd.to_numeric(out[S.DAY], errors="coerce").to_numpy(float), pcode,
+                     ev, puniq)
         mcode = codes_of(out[S.MEASURE])[0]
         old = out[S.FLAG].fillna("").astype(str) if S.FLAG in out.columns else None
         flag = (

@@ -33,6 +33,7 @@ from ..exceptions import DataWarning
 from ..schema import DAYS_PER_MONTH, PHASES
 from ._common import codes_of, first_dose_dates, fmt_day, per_row
 from .doses import resolve_doses
+from .events import DRUG, annotate, event_table, regimen_doses
 from .schedules import Schedule, get_schedule
 from .windows import default_windows, make_windows
 
@@ -171,6 +172,7 @@ def assign_timepoints(
     windows: pd.DataFrame | Mapping[str, tuple] | None = None,
     *,
     assessment_before_dose: bool = True,
+    events: pd.DataFrame | str | os.PathLike[str] | None = None,
 ) -> pd.DataFrame:
     """Add treatment time and nominal timepoints to every assessment.
 
@@ -198,6 +200,14 @@ def assign_timepoints(
         An assessment on a dose day was done before that day's dose (the usual
         practice, so that the lumbar puncture does not affect performance).
         ``False`` counts the dose of that day as given before it.
+    events : DataFrame or path, optional
+        Intercurrent events (``patient_id``, ``day`` and/or ``date``,
+        ``event``, ``detail``), e.g. from :func:`sma_outcomes.load.read_events`
+        (a path is read with it). Adds ``drug``, ``events_before`` and the
+        ``after_<event>`` flags (see Returns); a treatment switch restarts
+        ``doses_before`` and ``phase`` on the new drug's schedule, a
+        discontinuation stops the dose count (module
+        :mod:`~sma_outcomes.timeline.events`).
 
     Returns
     -------
@@ -218,6 +228,16 @@ def assign_timepoints(
           ``"unscheduled"``, ``"day unknown"``, ``"duplicate in window
           (Month 6); day 190 chosen"``, or ``"score missing"`` for a chosen
           row without a score.
+
+        With ``events``, also:
+
+        - ``drug``: the treatment at the assessment, a schedule name (the
+          schedule's, or the new drug after a treatment switch);
+        - ``events_before`` (Int64): events of the patient before the
+          assessment (an event on the assessment day counts as after it);
+        - ``after_<event>`` (bool), one per event type in ``events``
+          (``after_death``, ``after_treatment_switch``, ...): the assessment
+          is after the first such event.
 
     Notes
     -----
@@ -270,7 +290,8 @@ def assign_timepoints(
     >>> assign_timepoints(s, assessment_before_dose=False)["doses_before"].tolist()
     [4]
     """
-    return _assign(data, schedule, doses, windows, assessment_before_dose, stacklevel=5)
+    return _assign(data, schedule, doses, windows, assessment_before_dose, stacklevel=5,
+                   events=events)
 
 
 def _assign(
@@ -282,6 +303,7 @@ def _assign(
     stacklevel: int,
     *,
     keep: dict | None = None,
+    events: pd.DataFrame | str | os.PathLike[str] | None = None,
 ) -> pd.DataFrame:
     """Body of :func:`assign_timepoints`.
 
@@ -335,10 +357,20 @@ def _assign(
             stacklevel=stacklevel - 1,
         )
     nb = _doses_before(day, pcode, puniq, dose_frame, sched, before)
+    n_loading: int | np.ndarray = sched.n_loading
+    ev = None
+    if events is not None:
+        ev = event_table(events, fdd)
+
+        def count_original(days: np.ndarray, rows: np.ndarray) -> np.ndarray:
+            return _doses_before(days, pcode[rows], puniq, dose_frame, sched, before)
+
+        nb, n_loading, drug = regimen_doses(day, nb, pcode, puniq, ev, sched, fdd,
+                                            count_original, before)
     known = ~np.isnan(nb)
     nb0 = np.where(known, nb, 0.0)
     phase_names = np.array([*PHASES, np.nan], dtype=object)
-    phase = phase_names[np.where(known, (nb0 > 0).astype(int) + (nb0 >= sched.n_loading), 3)]
+    phase = phase_names[np.where(known, (nb0 > 0).astype(int) + (nb0 >= n_loading), 3)]
 
     # windows; shifts computed once per patient and anchor dose
     shifts = _Shifts(dose_frame, sched)
@@ -427,6 +459,9 @@ def _assign(
     out[S.PHASE] = phase
     out[S.TIMEPOINT] = pd.Series(timepoint, index=out.index)
     out[S.ANALYSED] = analysed
+    if ev is not None:
+        out[DRUG] = drug
+        annotate(out, day, pcode, ev, puniq)
     if keep is not None:  # the caller writes the final flags
         keep.update(pcode=pcode, puniq=puniq, mcode=mcode, flag=flag, score=score, day=day,
                     nb=nb)
