@@ -451,3 +451,11 @@ def test_redcap_first_field_under_another_name():
     df = read_scores(frame)
     assert df[["patient_id", "visit", "score"]].values.tolist() == [
         ["S1", "Baseline", 20], ["S1", "Month 12", 23]]
+
+
+def test_a_note_under_the_table_never_becomes_a_patient():
+    frame = pd.DataFrame({"patient": ["P1", "P1", "Assessed by: Dr X"], "Days": [0, 180, None],
+                          "HFMSE": [20, 22, None]})
+    with pytest.warns(DataWarning, match="row 4.*holds only 'Assessed by: Dr X'.*not read"):
+        df = read_scores(frame)
+    assert df["patient_id"].unique().tolist() == ["P1"] and df["day"].tolist() == [0, 180]

@@ -26,13 +26,13 @@ ROLE_ALIASES: dict[str, tuple[str, ...]] = {
         "record id", "record_id", "mrn", "patient code", "patient identifier",
         "subject number", "record number",
     ),
-    "visit": ("visit", "visit name", "visit label", "avisit", "visit number",
+    "visit": ("visit", "visits", "visit name", "visit label", "avisit", "visit number",
               "redcap_event_name", "event name"),
     "date": (
         "date", "visit date", "visit_date", "assessment date", "exam date", "test date", "adt",
         "date of visit", "date of assessment", "evaluation date", "examination date",
     ),
-    "day": ("day", "study day", "study_day", "days since first dose", "dy"),
+    "day": ("day", "days", "study day", "study_day", "days since first dose", "dy"),
     "ady": ("ady",),
     "avalc": ("avalc",),
     "first_dose_date": (

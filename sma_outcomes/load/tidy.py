@@ -86,6 +86,11 @@ def tidy_scores(
         )
         return _empty_table()
 
+    if not long:
+        frame, rows = _id_only_rows(frame, rows, roles["patient_id"], list(measures), problems)
+        if frame.empty:
+            problems.add("empty", "no row holds a score")
+            return _empty_table()
     n = len(frame)
     pcol = str(roles["patient_id"])
     patient, pcode, blank_pc, puniq, raw_codes, raw_uniq, raw_to_text = _text_codes_full(
@@ -172,6 +177,34 @@ def _ignore(frame: pd.DataFrame, ignore, problems: Problems) -> pd.DataFrame:  #
         problems.add("columns", f"ignore= names {missing} but the file has no such column; "
                      f"found {_found(frame)}")
     return frame.drop(columns=[c for c in frame.columns if normalise(c) in wanted])
+
+
+def _id_only_rows(frame, rows, pcol, score_cols, problems):
+    """Rows whose only filled cell is the patient column (a note under the table, such as
+    "Assessed by: Dr X", or a patient listed without any data) are not read, with a
+    warning: they never become a patient."""
+    empty = np.ones(len(frame), dtype=bool)
+    for c in score_cols:
+        empty &= _blank(frame[c]).to_numpy()
+    cand = np.flatnonzero(empty)
+    if not len(cand):
+        return frame, rows
+    sub = frame.iloc[cand]
+    only = ~_blank(sub[pcol]).to_numpy()
+    for c in sub.columns:
+        if c != pcol:
+            only &= _blank(sub[c]).to_numpy()
+    drop = cand[only]
+    if not len(drop):
+        return frame, rows
+    for i in drop[:20]:
+        problems.add("row", f"this row holds only {show(_text(frame[pcol].iloc[[i]]).iat[0])} in "
+                     f"column {str(pcol)!r} and no visit, date or score; it is not read (a note "
+                     "under the table, or a patient without data)", row=int(rows[i]),
+                     column=str(pcol), value=frame[pcol].iloc[i], severity="warning")
+    keep = np.ones(len(frame), dtype=bool)
+    keep[drop] = False
+    return frame.iloc[keep].reset_index(drop=True), rows[keep]
 
 
 def _unnamed_columns(frame, rows, decimal, problems) -> pd.DataFrame:
