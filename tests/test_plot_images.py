@@ -12,6 +12,7 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
+import pandas as pd
 import pytest
 from matplotlib.testing.compare import compare_images
 
@@ -19,6 +20,7 @@ from sma_outcomes.plot import (
     plot_cohort,
     plot_item_heatmap,
     plot_patient,
+    plot_patients,
     plot_slope,
     plot_timeline,
     plot_waterfall,
@@ -33,6 +35,11 @@ DPI = 60
 TOL = 6.0  # RMS of 0-255 pixel values; absorbs font hinting differences, not a moved element
 
 
+EVENTS = pd.DataFrame({"patient_id": ["P1", "P1", "P2"], "day": [250.0, 420, 100],
+                       "event": ["scoliosis surgery", "treatment switch", "spinal fusion"],
+                       "detail": [None, "risdiplam", None]})
+
+
 def _figures():
     data, doses = make_table(8, seed=11)
     return {
@@ -41,6 +48,11 @@ def _figures():
         "waterfall": lambda: plot_waterfall(data, measure="HFMSE", timepoint="Month 18"),
         "slope": lambda: plot_slope(data, measure="PP_PREF", timepoint="Month 18"),
         "timeline": lambda: plot_timeline(data, doses=doses),
+        "patients": lambda: plot_patients(data, patient_ids=["P1", "P2", "P3"],
+                                          measures=["HFMSE", "PP_PREF"], doses=doses,
+                                          events=EVENTS),
+        "events": lambda: plot_patient(data, patient_id="P1", doses=doses, measures="HFMSE",
+                                       events=EVENTS),
         "items": lambda: plot_item_heatmap(item_table(), measure="HFMSE", timepoint="Month 18"),
     }
 

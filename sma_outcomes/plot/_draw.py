@@ -429,6 +429,12 @@ def draw_event_labels(
             xytext=(1.5 if ha == "left" else -1.5, offset_pt + row * (fontsize + 1.5)),
             textcoords="offset points", ha=ha, va="bottom", fontsize=fontsize,
             color=EVENT_COLOR, annotation_clip=False, gid="event-label",
+            # a thin leader from the line's top to the label's near corner; lower rows are
+            # drawn later on a white ground, so a leader never runs through a label
+            arrowprops=dict(arrowstyle="-", color=EVENT_COLOR, lw=0.5, shrinkA=0, shrinkB=0,
+                            relpos=(0.0, 0.0) if ha == "left" else (1.0, 0.0)),
+            bbox=dict(boxstyle="square,pad=0.05", fc="white", ec="none"),
+            zorder=6.0 - 0.01 * row,
         )
     return max(rows) + 1
 
