@@ -36,8 +36,9 @@ examples:
       --timepoint "Month 14" --schedule doses.csv --windows windows.csv --pseudonymize
   sma-outcomes report exports/ --out reports/clinic --jobs 2     (one report per file + index)
 
-output: OUT/report.html (self-contained), OUT/tables/*.csv, OUT/figures/*.png|svg,
-        OUT/figures/patients/, and report.md / report.pdf when asked.
+output: OUT/report.html (self-contained), OUT/tables/*.csv, OUT/figures/*.png (and
+        .svg/.pdf with --figure-formats), OUT/figures/patients/, and report.md /
+        report.pdf (typeset with Typst) when asked. Progress goes to stderr (--quiet).
 --force replaces only a folder that sma-outcomes wrote (it holds
 .sma-outcomes-manifest.json) and whose files are unchanged; '.', its parents and
 the home folder are always refused.
@@ -235,9 +236,17 @@ def _report_parser(sub) -> None:  # noqa: ANN001 - argparse's private subparsers
     p.add_argument("--no-patient-figures", action="store_true",
                    help="do not write one figure file per patient")
     p.add_argument("--jobs", type=int, default=0, metavar="N",
-                   help="worker processes for figures and batches (default 0: all usable "
-                   "cores; 1: no extra process)")
-    p.add_argument("--force", action="store_true", help="replace an existing report folder")
+                   help="worker processes for per-patient figures and batches (default 0: "
+                   "automatic, extra processes only where they pay; 1: no extra process)")
+    p.add_argument("--figure-formats", default="png", metavar="LIST",
+                   help="figure files besides PNG: comma-separated among png, svg, pdf "
+                   "(default png only)")
+    p.add_argument("--dpi", type=int, default=300, metavar="N",
+                   help="resolution of the PNG figures (default 300)")
+    p.add_argument("--force", action="store_true",
+                   help="replace an existing report folder (only one sma-outcomes wrote, "
+                   "with no file added or changed since)")
+    p.add_argument("--quiet", action="store_true", help="no progress on stderr")
     p.add_argument("--title", metavar="TEXT", help="report title")
     _reading_options(p)
 
@@ -349,7 +358,8 @@ def _report(args: argparse.Namespace) -> int:
         formats=args.format.split(","), measures=_measures(args.measures),
         timepoint=args.timepoint, schedule=schedule, doses=doses, windows=args.windows,
         pseudonymize=args.pseudonymize, patient_figures=not args.no_patient_figures,
-        jobs=args.jobs or None, force=args.force, progress=True,
+        jobs=args.jobs or None, force=args.force, progress=not args.quiet,
+        figure_formats=args.figure_formats.split(","), dpi=args.dpi,
     )
     batch = len(paths) > 1 or any(Path(d).is_dir() for d in args.data)
     if batch:

@@ -30,7 +30,8 @@ def data_file(tmp_path_factory: pytest.TempPathFactory) -> Path:
 @pytest.fixture(scope="module")
 def two_runs(data_file: Path, tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
     root = tmp_path_factory.mktemp("reports")
-    kw = dict(formats=["html", "md", "pdf"], timepoint="Month 18", patient_figures=True)
+    kw = dict(formats=["html", "md", "pdf"], timepoint="Month 18", patient_figures=True,
+              figure_formats=["svg"])
     a = build_report(data_file, root / "a", **kw)
     b = build_report(data_file, root / "b", **kw)
     return a.parent, b.parent
@@ -223,8 +224,10 @@ def test_cohort_report_uses_unstructured_mmrm(tmp_path: Path) -> None:
     assert summary["patients"] == "80"
     windows = pd.read_csv(out / "tables" / "provenance_windows.csv")
     assert windows["label"].tolist()[-2:] == ["Month 22", "Month 26"]
-    # 80 patients -> 7 small-multiples figures of at most 12 patients
-    assert len(list((out / "figures").glob("patients_*.png"))) == 7
+    # 80 patients: the report draws the first 24 (2 figures of 12) and says where the rest are
+    assert len(list((out / "figures").glob("patients_*.png"))) == 2
+    assert "first 24 of 80 patients" in html and "--no-patient-figures" in html
+    assert not list((out / "figures").glob("*.svg"))  # no format nobody asked for
 
 
 def test_validation_warnings_and_items(tmp_path: Path) -> None:

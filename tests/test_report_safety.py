@@ -290,8 +290,9 @@ def test_batch_reports_bad_input_and_completes_the_rest(tmp_path: Path) -> None:
     assert batch.n_ok == 1
 
 
-@pytest.mark.parametrize("module", ["batch", "build", "content", "figures", "inference", "prepare",
-                                    "provenance", "render", "reproduce", "safety", "tables"])
+@pytest.mark.parametrize("module", ["batch", "build", "content", "figures", "inference", "options",
+                                    "patients", "prepare", "progress", "provenance", "render",
+                                    "reproduce", "safety", "tables", "typeset"])
 def test_docstring_examples(module: str, monkeypatch: pytest.MonkeyPatch) -> None:
     import doctest
     import importlib

@@ -158,6 +158,8 @@ def build_reports(
     force: bool = False,
     progress: bool = False,
     read_options: Mapping[str, Any] | None = None,
+    figure_formats: Sequence[str] = ("png",),
+    dpi: int = 300,
 ) -> BatchResult:
     """One report per data file plus ``index.html`` and ``index.csv``.
 
@@ -169,7 +171,7 @@ def build_reports(
         Batch folder; default ``reports/<folder name>`` for one folder, else
         ``reports/batch``. Each report goes to ``<out>/<file stem>/``. The batch
         is built in a temporary folder and renamed into place when complete.
-    formats, measures, timepoint, schedule, doses, windows, pseudonymize, pseudonym_key, patient_figures
+    formats, measures, timepoint, schedule, doses, windows, pseudonymize, pseudonym_key, patient_figures, figure_formats, dpi
         As :func:`sma_outcomes.build_report`, for every file.
     jobs : int, optional
         Reports built in parallel worker processes (default: all usable cores).
@@ -207,7 +209,8 @@ def build_reports(
         formats=tuple(formats) if not isinstance(formats, str) else formats,
         measures=measures, timepoint=timepoint, schedule=schedule, doses=doses,
         windows=windows, pseudonymize=pseudonymize, pseudonym_key=pseudonym_key,
-        patient_figures=patient_figures, jobs=1, read=dict(read_options or {}))
+        patient_figures=patient_figures, jobs=1, read=dict(read_options or {}),
+        figure_formats=figure_formats, dpi=dpi)
     paths = expand_inputs(data)
     if out is None:
         single_dir = isinstance(data, (str, os.PathLike)) and Path(data).is_dir()

@@ -15,7 +15,6 @@ import pandas as pd
 
 from .. import schema as S
 from ..exceptions import OptionError
-from ..plot.batch import save_patient_figures
 from ..stats import summarize
 from .content import Report
 from .figures import (
@@ -26,9 +25,11 @@ from .figures import (
 )
 from .inference import add_key_results, add_lmm, add_mmrm, add_paired, add_responders, captured
 from .options import ReportOptions
+from .patients import write_patient_figures
 from .prepare import Prepared, prepare
+from .progress import Progress
 from .provenance import add_methods, generation_time, input_table, options_table
-from .render import render_html, render_markdown, render_pdf, write_assets
+from .render import FigureWriter, render_html, render_markdown, render_pdf, write_assets
 from .safety import atomic_folder, check_target
 from .tables import add_patient_tables, add_summaries, data_summary, missing_codes
 
@@ -38,25 +39,27 @@ PathLike = str | os.PathLike
 
 
 def compose(prep: Prepared, *, title: str, options: dict[str, Any],
-            inputs: dict[str, Any], generated: str, progress: Any = None) -> Report:
+            inputs: dict[str, Any], generated: str, progress: Progress | None = None,
+            sink: Any = None, patient_files: bool = False) -> Report:
     """The :class:`Report` of prepared data: every section, figures drawn.
+
+    With ``sink`` (a :class:`~sma_outcomes.report.render.FigureWriter`) each
+    figure is saved and released as soon as it is drawn.
 
     Examples
     --------
-    >>> prep = prepare("data/sample/case_series.csv", measures=["HFMSE"])  # doctest: +SKIP
-    >>> rep = compose(prep, title="Demo", options={}, inputs={}, generated="now")  # doctest: +SKIP
-    >>> rep.sections[0].title  # doctest: +SKIP
+    >>> prep = prepare("data/sample/case_series.csv", measures=["HFMSE"])
+    >>> rep = compose(prep, title="Demo", options={}, inputs={}, generated="now")
+    >>> rep.sections[0].title
     'Data summary'
     """
 
     def step(name: str) -> None:
         if progress is not None:
-            progress.set_postfix_str(name)
-            progress.update()
-
+            progress.stage(name)
 
     ch, ms, tp = prep.changes, prep.measures, prep.timepoint
-    rep = Report(title=title, generated=generated,
+    rep = Report(title=title, generated=generated, sink=sink,
                  subtitle=f"{ch[S.PATIENT].nunique()} patients; measures {', '.join(ms)}; "
                  f"comparison of baseline with {tp} ({prep.timepoint_reason}).")
     sec = rep.section("Data summary")
@@ -79,22 +82,23 @@ def compose(prep: Prepared, *, title: str, options: dict[str, Any],
     summary, _ = captured(summarize, ch, variables=("score", "change", "pct_change"))
     summary = summary[summary["measure"].isin(ms)]
     add_summaries(rep.section("Summaries by timepoint"), summary, ms)
-    step("tests")
+    step("paired tests and responders")
     sec = rep.section(f"Change from baseline to {tp}")
     add_paired(sec, ch, ms, tp)
     add_responders(sec, ch, ms, tp)
-    step("mixed model")
+    step("linear mixed models")
     lmm = add_lmm(rep.section("Trajectories: linear mixed model"), ch, ms)
     step("MMRM")
     add_mmrm(rep.section("Change by timepoint: mixed model for repeated measures"), ch, ms)
-    step("figures")
+    step("cohort figures")
     add_cohort_figures(rep.section("Figures: cohort trajectories"), ch, ms, lmm)
     add_change_figures(rep.section(f"Figures: change from baseline to {tp}"), ch, ms, tp)
     items = rep.section(f"Figures: change by item at {tp}")
     add_item_figures(items, ch, ms, tp)
     if not items.items:
         rep.sections.remove(items)
-    add_patient_figures(rep.section("Figures: patients"), ch, ms, prep.doses, None)
+    add_patient_figures(rep.section("Figures: patients"), ch, ms, prep.doses, None,
+                        files=patient_files)
     add_methods(rep.section("Methods and provenance"), inputs=input_table(inputs),
                 options=options_table(options), schedule=prep.schedule, windows=prep.windows,
                 doses_given=inputs.get("doses") is not None,
@@ -119,6 +123,8 @@ def build_report(
     force: bool = False,
     progress: bool = False,
     title: str | None = None,
+    figure_formats: Sequence[str] = ("png",),
+    dpi: int = 300,
     sheet_name: str | int | None = None,
     skiprows: int | None = None,
     dayfirst: bool | None = None,
@@ -141,7 +147,7 @@ def build_report(
         a DataFrame). Built in a temporary folder beside it and renamed into
         place when complete.
     formats : sequence of {"html", "md", "pdf"}
-        Documents to write; tables (CSV) and figures (PNG, SVG) are always written.
+        Documents to write; tables (CSV) and figures (PNG) are always written.
     measures : sequence of str, optional
         Measure codes; default every total in the data, in registry order.
     timepoint : str, optional
@@ -160,16 +166,27 @@ def build_report(
         Key for ``"P-xxxxxxxx"`` codes (default: ``SMA_OUTCOMES_PSEUDONYM_KEY``,
         else sequential codes ``P01``...).
     patient_figures : bool
-        Also write one PNG and SVG per patient under ``figures/patients/``.
+        Also write one figure file per patient under ``figures/patients/``
+        (named by :func:`~sma_outcomes.report.safety.patient_file_names`). The
+        report itself draws at most
+        :data:`~sma_outcomes.report.figures.PATIENTS_SHOWN` patients either way.
     jobs : int, optional
-        Worker processes for per-patient figures (default: all usable cores;
-        1 works in this process).
+        Worker processes for per-patient figures (default: one process below
+        300 patients, then up to all usable cores, see
+        :func:`~sma_outcomes.report.patients.patient_jobs`; 1 works in this process).
     force : bool
-        Replace an existing report folder (only one this tool wrote).
+        Replace an existing report folder: only one this tool wrote (it holds
+        ``.sma-outcomes-manifest.json``) and whose files nobody added or
+        changed since (:func:`~sma_outcomes.report.safety.check_target`).
     progress : bool
-        Show a tqdm progress bar.
+        Show progress on stderr (a tqdm bar on a terminal, plain lines elsewhere).
     title : str, optional
         Report title; default from the file name.
+    figure_formats : sequence of {"png", "svg", "pdf"}
+        Figure files to write; PNG always (the documents embed it), others
+        only when asked, so no format is rendered that nobody asked for.
+    dpi : int
+        Resolution of the PNGs (default 300).
     sheet_name, skiprows, dayfirst, encoding, sep, decimal, purdue, columns
         Reading options, as :func:`sma_outcomes.read_scores` takes them
         (None: the reader's default).
@@ -184,7 +201,11 @@ def build_report(
     DataError
         The data have errors (nothing is written).
     ReportExistsError
-        ``out`` exists and ``force`` is False.
+        ``out`` exists and ``force`` is False, or is not ours to replace, or
+        is the current folder, one of its parents or the home folder.
+    OutputError
+        The folder cannot be written (disk full, read-only, permission, name
+        too long); nothing is left behind.
 
     Notes
     -----
@@ -213,7 +234,8 @@ def build_report(
         formats=tuple(formats) if not isinstance(formats, str) else formats,
         measures=measures, timepoint=timepoint, schedule=schedule, doses=doses,
         windows=windows, pseudonymize=pseudonymize, pseudonym_key=pseudonym_key,
-        patient_figures=patient_figures, jobs=jobs, title=title, read=read)
+        patient_figures=patient_figures, jobs=jobs, title=title, read=read,
+        figure_formats=figure_formats, dpi=dpi)
     return build_one(data, out, options, force=force, progress=progress)
 
 
@@ -229,14 +251,12 @@ def build_one(data: PathLike | pd.DataFrame, out: PathLike | None, options: Repo
     if not isinstance(data, pd.DataFrame) and not Path(data).is_file():
         raise FileNotFoundError(f"file not found: {data}")
     o = options
-    bar = _bar(progress, 7, name)
+    bar = Progress(name, enabled=progress)
     try:
+        bar.stage("reading and checking the data")
         prep = prepare(data, measures=o.measures, timepoint=o.timepoint, schedule=o.schedule,
                        doses=o.doses, windows=o.windows, pseudonymize=o.pseudonymize,
                        pseudonym_key=o.pseudonym_key, read_options=o.read)
-        if bar is not None:
-            bar.set_postfix_str("read")
-            bar.update()
         shown = {
             "measures": prep.measures, "timepoint": prep.timepoint,
             "schedule": prep.schedule.name, "doses": o.doses, "windows": o.windows,
@@ -244,20 +264,27 @@ def build_one(data: PathLike | pd.DataFrame, out: PathLike | None, options: Repo
             "pseudonym key": ("given" if (o.pseudonym_key or os.environ.get(
                 "SMA_OUTCOMES_PSEUDONYM_KEY")) else "none") if o.pseudonymize else "",
             "formats": list(o.formats), "patient figures": o.patient_figures,
+            "figure formats": list(o.figure_formats), "dpi": o.dpi,
             **{f"read: {k}": v for k, v in sorted(o.read.items())},
         }
         inputs = {"scores": data, "doses": o.doses,
                   "windows": o.windows if isinstance(o.windows, (str, os.PathLike)) else None}
         generated = generation_time()
-        rep = compose(prep, title=o.title or f"SMA outcomes report: {name}", options=shown,
-                      inputs=inputs, generated=generated, progress=bar)
         with atomic_folder(target, force=force) as tmp:
-            write_assets(rep, tmp)
+            rep = compose(prep, title=o.title or f"SMA outcomes report: {name}", options=shown,
+                          inputs=inputs, generated=generated, progress=bar,
+                          sink=FigureWriter(tmp, o.figure_formats, o.dpi),
+                          patient_files=o.patient_figures)
+            bar.stage("writing tables")
+            write_assets(rep, tmp, o.figure_formats, o.dpi)
             if o.patient_figures:
-                _patient_files(prep, tmp, o.jobs)
-            if bar is not None:
-                bar.set_postfix_str("documents")
-                bar.update()
+                bar.stage("patient figures")
+                bar.patients(prep.changes[S.PATIENT].nunique())
+                write_patient_figures(prep.changes, tmp / "figures" / "patients",
+                                      measures=prep.measures, doses=prep.doses,
+                                      formats=o.figure_formats, dpi=o.dpi, jobs=o.jobs,
+                                      progress=bar.advance)
+            bar.stage("writing documents")
             if "html" in o.formats:
                 (tmp / "report.html").write_text(render_html(rep), encoding="utf-8")
             if "md" in o.formats:
@@ -265,22 +292,5 @@ def build_one(data: PathLike | pd.DataFrame, out: PathLike | None, options: Repo
             if "pdf" in o.formats:
                 render_pdf(rep, tmp / "report.pdf")
     finally:
-        if bar is not None:
-            bar.close()
+        bar.close()
     return target / o.main_file
-
-
-def _bar(progress: bool, total: int, name: str) -> Any:
-    if not progress:
-        return None
-    from tqdm.auto import tqdm
-
-    return tqdm(total=total, desc=name, unit="step", leave=False, disable=None)
-
-
-def _patient_files(prep: Prepared, folder: Path, jobs: int | None) -> None:
-
-    for fmt in ("png", "svg"):
-        captured(save_patient_figures, prep.changes, folder / "figures" / "patients",
-                 jobs=jobs, fmt=fmt, dpi=150, doses=prep.doses, schedule=None,
-                 measures=prep.measures)

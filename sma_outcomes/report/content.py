@@ -26,7 +26,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-__all__ = ["Report", "Section", "Text", "Table", "Figure", "format_cell", "slug"]
+__all__ = ["Report", "Section", "Text", "Table", "Figure", "format_cell", "slug",
+           "table_cells", "shown_rows_note", "MAX_ROWS_SHOWN"]
 
 
 def slug(text: str) -> str:
@@ -86,7 +87,11 @@ class Table:
 
 @dataclass
 class Figure:
-    """A figure written as ``figures/<name>.png`` and ``.svg``; the PNG is embedded.
+    """A figure written as ``figures/<name>.png`` (and ``.svg`` when asked); the PNG is embedded.
+
+    With a figure writer attached to the report (:attr:`Report.sink`) the
+    matplotlib figure is saved and released the moment it is added, so a
+    report holds at most one drawn figure at a time.
 
     Examples
     --------
@@ -99,6 +104,7 @@ class Figure:
     title: str = ""
     caption: str = ""
     png: bytes = b""
+    files: tuple[str, ...] = ()
     kind: str = "figure"
 
 
@@ -115,6 +121,7 @@ class Section:
     title: str
     items: list = field(default_factory=list)
     level: int = 2
+    sink: Any = field(default=None, repr=False, compare=False)
 
     @property
     def anchor(self) -> str:
@@ -136,9 +143,11 @@ class Section:
         return t
 
     def figure(self, name: str, figure: Any, **kw: Any) -> Figure:
-        """Add a figure."""
+        """Add a figure (saved and released at once when the section has a sink)."""
         f = Figure(name, figure, **kw)
         self.items.append(f)
+        if self.sink is not None:
+            self.sink(f)
         return f
 
 
@@ -158,10 +167,11 @@ class Report:
     subtitle: str = ""
     sections: list[Section] = field(default_factory=list)
     generated: str = ""
+    sink: Any = field(default=None, repr=False, compare=False)
 
     def section(self, title: str, level: int = 2) -> Section:
         """Append and return a new section."""
-        s = Section(title, level=level)
+        s = Section(title, level=level, sink=self.sink)
         self.sections.append(s)
         return s
 
@@ -212,3 +222,50 @@ def format_cell(value: object, column: str = "", digits: int | None = None) -> s
     except (TypeError, ValueError):
         pass
     return str(value)
+
+
+#: Most rows a document (HTML, Markdown, PDF) shows of a table that has a CSV file;
+#: the CSV holds every row. Keeps a registry's report readable and bounded in size.
+MAX_ROWS_SHOWN = 500
+
+
+def shown_rows_note(table: Table) -> str:
+    """The note under a table cut to :data:`MAX_ROWS_SHOWN` rows ("" when it is whole).
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> shown_rows_note(Table("t", pd.DataFrame({"n": range(501)})))
+    'The first 500 of 501 rows are shown; every row is in tables/t.csv.'
+    """
+    n = len(table.shown())
+    if not table.csv or n <= MAX_ROWS_SHOWN:
+        return ""
+    return (f"The first {MAX_ROWS_SHOWN} of {n} rows are shown; every row is in "
+            f"tables/{table.name}.csv.")
+
+
+def table_cells(table: Table) -> dict:
+    """Header and formatted cells of a table as the documents show it (at most
+    :data:`MAX_ROWS_SHOWN` rows of a table that has a CSV file).
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> table_cells(Table("t", pd.DataFrame({"n": [5.0]})))["rows"]
+    [[{'text': '5', 'num': True}]]
+    """
+    frame = table.shown()
+    if table.csv and len(frame) > MAX_ROWS_SHOWN:
+        frame = frame.iloc[:MAX_ROWS_SHOWN]
+    header = [str(c) for c in frame.columns]
+    rows = []
+    numeric = [pd.api.types.is_numeric_dtype(frame[c]) for c in frame.columns]
+    for rec in frame.itertuples(index=False, name=None):
+        rows.append(
+            [
+                {"text": format_cell(v, str(c), table.digits.get(str(c))), "num": isnum}
+                for v, c, isnum in zip(rec, frame.columns, numeric, strict=True)
+            ]
+        )
+    return {"header": header, "rows": rows}

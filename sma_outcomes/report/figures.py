@@ -1,7 +1,8 @@
 """Report sections of figures: cohort trajectories, change at a timepoint, patients.
 
-Figures are drawn here and saved (PNG and SVG, deterministic bytes) by
-:func:`sma_outcomes.report.render.write_assets`.
+Figures are drawn here one at a time; the report's figure writer
+(:class:`sma_outcomes.report.render.FigureWriter`) saves each as it is added
+(PNG, plus SVG when asked; deterministic bytes) and releases it.
 
 Examples
 --------
@@ -28,6 +29,11 @@ __all__ = ["add_cohort_figures", "add_change_figures", "add_item_figures",
 
 #: Patients per small-multiples figure embedded in the report.
 PATIENTS_PER_FIGURE = 12
+
+#: Most patients drawn in the report's own small multiples (the first ones in
+#: natural order); the others are in ``figures/patients/`` (one file each) when
+#: per-patient figures are written, and in the tables in any case.
+PATIENTS_SHOWN = 24
 
 
 def chunks(items: Sequence[Any], size: int) -> list[list[Any]]:
@@ -145,9 +151,15 @@ def add_item_figures(
 
 def add_patient_figures(
     sec: Section, changes: pd.DataFrame, measures: list[str], doses: pd.DataFrame | None,
-    schedule: str | None,
+    schedule: str | None, *, limit: int = PATIENTS_SHOWN, files: bool = False,
 ) -> None:
-    """Small multiples of every patient's trajectories (all measures), in chunks.
+    """Small multiples of the patients' trajectories (all measures), at most ``limit`` patients.
+
+    The first ``limit`` patients in natural order are drawn in figures of
+    :data:`PATIENTS_PER_FIGURE`; a note says where the others are: one file
+    per patient in ``figures/patients/`` when ``files`` (per-patient figures
+    are written), else only in the tables. The cost of the report therefore
+    does not grow with the number of patients.
 
     Examples
     --------
@@ -158,15 +170,30 @@ def add_patient_figures(
     >>> add_patient_figures(sec, prep.changes, prep.measures, prep.doses, None)
     >>> [f.name for f in sec.items]
     ['patients_01']
+    >>> sec = Section("Figures")
+    >>> add_patient_figures(sec, prep.changes, prep.measures, prep.doses, None, limit=2)
+    >>> [i.kind for i in sec.items], sec.items[0].body[:40]
+    (['text', 'figure'], 'The figure shows the first 2 of 5 patien')
     """
 
     pids = sorted(changes[S.PATIENT].astype(str).unique(), key=natural_key)
-    groups = chunks(pids, PATIENTS_PER_FIGURE)
+    shown = pids[:max(0, limit)]
+    if len(shown) < len(pids):
+        where = ("every patient has a figure of their own in figures/patients/ (one PNG per "
+                 "patient, named after the patient id)" if files else
+                 "the others' scores are in the tables above and in tables/patients_*.csv; "
+                 "per-patient figure files were not asked for (--no-patient-figures)")
+        sec.note(f"The figure shows the first {len(shown)} of {len(pids)} patients in id "
+                 f"order; {where}.")
+    groups = chunks(shown, PATIENTS_PER_FIGURE)
     for i, group in enumerate(groups, start=1):
         part = f" ({i} of {len(groups)})" if len(groups) > 1 else ""
+        rows = changes[changes[S.PATIENT].astype(str).isin(group)]  # not the whole registry
+        dose_rows = (doses[doses[S.PATIENT].astype(str).isin(group)]
+                     if doses is not None and S.PATIENT in doses.columns else doses)
         try:
-            fig, _ = captured(plot_patients, changes, patient_ids=group, measures=measures,
-                              doses=doses, schedule=schedule)
+            fig, _ = captured(plot_patients, rows, patient_ids=group, measures=measures,
+                              doses=dose_rows, schedule=schedule)
         except (ValueError, KeyError, TypeError, IndexError) as err:
             _warn(sec, "patients" + part, err)
             continue
@@ -176,5 +203,3 @@ def add_patient_figures(
             "band: ± the clinically meaningful change; dose days marked; a missing score "
             "breaks the line.",
         )
-
-

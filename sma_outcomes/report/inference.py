@@ -23,10 +23,12 @@ from .. import schema as S
 from .._shared import signed
 from ..registry import get_scale
 from ..stats import fit_lmm, fit_mmrm, paired_test, responders
+from ..stats.responder_rates import clopper_pearson
 from .content import Section, slug
 
 __all__ = ["add_key_results", "add_paired", "add_responders", "add_lmm", "add_mmrm",
-           "choose_mmrm_structure", "captured"]
+           "choose_mmrm_structure", "captured", "small_sample_caveat", "with_any_improvement",
+           "SMALL_SAMPLE"]
 
 #: Covariance structures tried for the MMRM, simplest last, with their parameter counts.
 STRUCTURES: tuple[tuple[str, str, Callable[[int], int]], ...] = (
@@ -39,6 +41,27 @@ STRUCTURES: tuple[tuple[str, str, Callable[[int], int]], ...] = (
 
 #: Fewest post-baseline timepoints for an MMRM.
 MMRM_MIN_VISITS = 3
+
+#: Below this many patients a model's p-values and CIs carry a small-sample caveat.
+SMALL_SAMPLE = 10
+
+
+def small_sample_caveat(n: int, what: str = "model") -> str:
+    """The caveat stated next to a model p-value from fewer than :data:`SMALL_SAMPLE` patients.
+
+    Examples
+    --------
+    >>> small_sample_caveat(12)
+    ''
+    >>> small_sample_caveat(5)[:60]
+    'Small sample: with 5 patients the model p-values and 95% CIs'
+    """
+    if n >= SMALL_SAMPLE:
+        return ""
+    return (f"Small sample: with {n} patients the {what} p-values and 95% CIs rest on "
+            "approximations (Satterthwaite degrees of freedom, normal random effects) that "
+            f"need more patients than that (about {SMALL_SAMPLE} or more); read them as "
+            "descriptive, as with the Wilcoxon test's smallest attainable p-value.")
 
 
 def captured(func: Callable[..., Any], *args: Any, **kw: Any) -> tuple[Any, list[str]]:
@@ -217,7 +240,7 @@ def add_responders(
     >>> sec = Section("Responders")
     >>> add_responders(sec, prep.changes, ["HFMSE"], "Month 18")
     >>> sec.items[0].frame["count"].tolist()
-    [5, 0, 0]
+    [5, 5, 0, 0]
     """
 
     with_t = [m for m in measures if get_scale(m).threshold is not None]
@@ -230,6 +253,7 @@ def add_responders(
     if not with_t:
         return
     tab, msgs = captured(responders, changes, timepoint=timepoint, measures=with_t)
+    tab = with_any_improvement(tab, changes, timepoint)
     show = tab[["measure", "category", "definition", "n", "count", "estimate", "ci_low",
                 "ci_high", "threshold_source"]]
     sec.table("responders", tab, display=show,
@@ -246,6 +270,45 @@ def add_responders(
             )
     for m in msgs:
         sec.text(m, "warn")
+
+
+def with_any_improvement(tab: pd.DataFrame, changes: pd.DataFrame,
+                         timepoint: str) -> pd.DataFrame:
+    """Responder rows in the order a reader needs: the clinically meaningful change
+    first, then "any improvement" (change > 0, or < 0 where lower is better), then
+    stable and worsened.
+
+    Examples
+    --------
+    >>> from sma_outcomes.report.prepare import prepare
+    >>> from sma_outcomes.stats import responders
+    >>> prep = prepare("data/sample/case_series.csv", measures=["HFMSE"])
+    >>> t = responders(prep.changes, timepoint="Month 18", measures=["HFMSE"])
+    >>> with_any_improvement(t, prep.changes, "Month 18")[["category", "count"]].values.tolist()
+    [['improved', 5], ['any improvement', 5], ['stable', 0], ['worsened', 0]]
+    """
+    rows = []
+    for m, g in tab.groupby("measure", sort=False):
+        rows.append(g[g["category"] == "improved"])
+        at = changes[(changes[S.MEASURE] == m) & (changes[S.TIMEPOINT] == timepoint)
+                     & changes[S.CHANGE].notna()]
+        if S.ANALYSED in at.columns:
+            at = at[at[S.ANALYSED].astype(bool)]
+        sc = get_scale(str(m))
+        better = at[S.CHANGE] > 0 if sc.higher_is_better else at[S.CHANGE] < 0
+        n, k = len(at), int(better.sum())
+        lo, hi = clopper_pearson(k, n)
+        any_row = g[g["category"] == "improved"].copy()
+        if len(any_row):
+            any_row["category"] = "any improvement"
+            any_row["definition"] = "change > 0" if sc.higher_is_better else "change < 0"
+            any_row["n"], any_row["count"] = n, k
+            any_row["estimate"] = k / n if n else float("nan")
+            any_row["ci_low"], any_row["ci_high"] = float(lo), float(hi)
+            any_row["threshold_source"] = "any change in the better direction"
+            rows.append(any_row)
+        rows.append(g[g["category"] != "improved"])
+    return pd.concat(rows, ignore_index=True) if rows else tab
 
 
 def add_lmm(sec: Section, changes: pd.DataFrame, measures: list[str]) -> dict[str, Any]:
@@ -284,7 +347,9 @@ def add_lmm(sec: Section, changes: pd.DataFrame, measures: list[str]) -> dict[st
         fits[m] = fit
         sec.text(f"{m}: {fit.n_obs} observations from {fit.n_groups} patients, "
                  f"up to {fit.max_visits} visits.")
+        caveat = small_sample_caveat(int(fit.n_groups), "mixed-model")
         sec.table(f"lmm_{slug(m)}_fixed", fit.fixed, title=f"{m}: fixed effects.",
+                  caption=caveat,
                   digits={"estimate": 3, "se": 3, "df": 1, "t": 2, "ci_low": 3, "ci_high": 3})
         sec.table(f"lmm_{slug(m)}_random", fit.random, title=f"{m}: random effects.",
                   digits={"variance": 3, "sd": 3, "corr": 3})
@@ -296,7 +361,7 @@ def add_lmm(sec: Section, changes: pd.DataFrame, measures: list[str]) -> dict[st
                 f"{m}: on average the score changed by {s['estimate']:.2f} {unit} per month "
                 f"(95% CI {s['ci_low']:.2f} to {s['ci_high']:.2f}, {_fmt_p(s['p_value'])}), "
                 f"that is {12 * s['estimate']:.1f} {unit} per year. A straight line is a "
-                "summary: real trajectories may level off."
+                "summary: real trajectories may level off." + (f" {caveat}" if caveat else "")
             )
         for msg in dict.fromkeys([*fit.messages, *msgs]):
             sec.text(f"{m}: {msg}", "warn")
@@ -365,14 +430,16 @@ def add_mmrm(sec: Section, changes: pd.DataFrame, measures: list[str]) -> None:
         sec.text(summary_line)
         ls = fit.lsmeans.copy()
         ls["visit"] = ls["visit"].astype(str)
+        caveat = small_sample_caveat(int(fit.n_patients), "MMRM")
         sec.table(f"mmrm_{slug(m)}_lsmeans", ls,
-                  title=f"{m}: LS mean change from baseline by timepoint.",
+                  title=f"{m}: LS mean change from baseline by timepoint.", caption=caveat,
                   digits={c: 3 for c in ("estimate", "se", "t", "ci_low", "ci_high")} | {"df": 1})
         last = ls.iloc[-1]
         sec.note(
             f"{m}: the model-based mean change at {last['visit']} is {last['estimate']:.2f} "
             f"{get_scale(m).unit} (95% CI {last['ci_low']:.2f} to {last['ci_high']:.2f}, "
             f"{_fmt_p(last['p_value'])}), adjusted for baseline score."
+            + (f" {caveat}" if caveat else "")
         )
         for msg in dict.fromkeys([*fit.notes, *msgs]):
             sec.text(f"{m}: {msg}", "warn")

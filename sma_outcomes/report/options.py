@@ -23,10 +23,14 @@ import pandas as pd
 
 from ..exceptions import OptionError
 
-__all__ = ["FORMATS", "READ_OPTIONS", "ReportOptions", "check_formats"]
+__all__ = ["FORMATS", "FIGURE_FORMATS", "READ_OPTIONS", "ReportOptions", "check_formats",
+           "check_figure_formats"]
 
 #: Documents a report can be written as (tables and figures are always written).
 FORMATS = ("html", "md", "pdf")
+
+#: Figure file formats; PNG is always written (the documents embed it).
+FIGURE_FORMATS = ("png", "svg", "pdf")
 
 #: Reading options of :func:`sma_outcomes.read_scores` that reports pass on.
 READ_OPTIONS = ("sheet_name", "skiprows", "dayfirst", "encoding", "sep", "decimal",
@@ -54,6 +58,24 @@ def check_formats(formats: Sequence[str] | str) -> tuple[str, ...]:
     return tuple(dict.fromkeys(out))
 
 
+def check_figure_formats(formats: Sequence[str] | str) -> tuple[str, ...]:
+    """Normalise figure file formats: PNG first (always written), then the others asked for.
+
+    Examples
+    --------
+    >>> check_figure_formats("svg")
+    ('png', 'svg')
+    """
+    if isinstance(formats, str):
+        formats = formats.split(",")
+    out = [f.strip().lower().lstrip(".") for f in formats if f.strip()]
+    bad = [f for f in out if f not in FIGURE_FORMATS]
+    if bad:
+        raise OptionError(f"figure formats must be among {list(FIGURE_FORMATS)}, not "
+                          f"{', '.join(map(repr, bad))}")
+    return tuple(dict.fromkeys(["png", *out]))
+
+
 @dataclass(frozen=True)
 class ReportOptions:
     """Everything that shapes a report besides the data and the output folder.
@@ -74,9 +96,14 @@ class ReportOptions:
     jobs: int | None = None
     title: str | None = None
     read: Mapping[str, Any] = field(default_factory=dict)
+    figure_formats: tuple[str, ...] = ("png",)
+    dpi: int = 300
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "formats", check_formats(self.formats))
+        object.__setattr__(self, "figure_formats", check_figure_formats(self.figure_formats))
+        if not (isinstance(self.dpi, (int, float)) and 30 <= self.dpi <= 1200):
+            raise OptionError(f"dpi must be a number from 30 to 1200, not {self.dpi!r}")
         unknown = sorted(set(self.read) - set(READ_OPTIONS))
         if unknown:
             raise OptionError(f"unknown reading option(s) {unknown}; the reading options "

@@ -39,8 +39,8 @@ class Prepared:
 
     Examples
     --------
-    >>> prep = prepare("data/sample/case_series.csv")  # doctest: +SKIP
-    >>> prep.measures, prep.timepoint  # doctest: +SKIP
+    >>> prep = prepare("data/sample/case_series.csv")
+    >>> prep.measures, prep.timepoint
     (['HFMSE', 'PP_PREF', 'PP_NONPREF'], 'Month 18')
     """
 

@@ -1,8 +1,9 @@
 """Turn a :class:`~sma_outcomes.report.content.Report` into files.
 
 HTML through jinja2 with autoescape on (everything from the data is shown as
-text), Markdown for manuscripts, PDF through matplotlib's ``PdfPages``; tables
-as neutralised CSV, figures as PNG and SVG with deterministic bytes.
+text), Markdown for manuscripts, a typeset PDF through Typst
+(:mod:`sma_outcomes.report.typeset`); tables as neutralised CSV, figures as PNG
+(and SVG or PDF when asked) with deterministic bytes.
 
 Examples
 --------
@@ -18,21 +19,65 @@ True
 from __future__ import annotations
 
 import base64
-import io
-import textwrap
 from pathlib import Path
 from typing import Any
 
-import pandas as pd
-
 from .._version import __version__
 from ..plot import save_figure
-from .content import Figure, Report, Table, format_cell
+from .content import Figure, Report, shown_rows_note, table_cells
 from .safety import write_csv
+from .typeset import render_typst_pdf
 
-__all__ = ["render_html", "render_markdown", "render_pdf", "write_assets", "environment"]
+__all__ = ["render_html", "render_markdown", "render_pdf", "write_assets", "environment",
+           "FigureWriter", "FIGURE_DPI", "FIGURE_FORMATS"]
 
-FIGURE_DPI = 150
+#: Resolution of report PNGs (files and embedded), dots per inch.
+FIGURE_DPI = 300
+
+#: Figure file formats a report can write; PNG is always written (it is embedded).
+FIGURE_FORMATS = ("png", "svg", "pdf")
+
+
+class FigureWriter:
+    """Save each report figure the moment it is drawn, then release it.
+
+    Attached to a :class:`Report` as its ``sink``: every figure added to a
+    section is written as ``figures/<name>.png`` (plus the other formats
+    asked for), its PNG bytes are kept for embedding (rendered once, read
+    back from the file), and the matplotlib figure is dropped, so memory holds
+    one drawn figure at a time.
+
+    Examples
+    --------
+    >>> import tempfile, pathlib
+    >>> from matplotlib.figure import Figure as MplFigure
+    >>> from sma_outcomes.report.content import Report
+    >>> folder = pathlib.Path(tempfile.mkdtemp())
+    >>> r = Report("Demo", sink=FigureWriter(folder, dpi=50))
+    >>> fig = MplFigure(figsize=(2, 1))
+    >>> f = r.section("Figures").figure("line", fig)
+    >>> f.figure is None, f.files, f.png[:4]
+    (True, ('figures/line.png',), b'\x89PNG')
+    """
+
+    def __init__(self, folder: Path, formats: tuple[str, ...] = ("png",),
+                 dpi: float = FIGURE_DPI) -> None:
+        self.folder = Path(folder)
+        self.formats = ("png", *[f for f in formats if f != "png"])
+        self.dpi = dpi
+
+    def __call__(self, f: Figure) -> None:
+        if f.figure is None:
+            return
+        files = []
+        for fmt in self.formats:
+            path = save_figure(f.figure, self.folder / "figures" / f"{f.name}.{fmt}",
+                               dpi=self.dpi)
+            files.append(f"figures/{f.name}.{fmt}")
+            if fmt == "png":
+                f.png = path.read_bytes()
+        f.files = tuple(files)
+        f.figure = None
 
 
 def environment() -> Any:
@@ -55,23 +100,12 @@ def environment() -> Any:
     )
     env.globals["b64"] = lambda data: base64.b64encode(data).decode("ascii")
     env.globals["cells"] = _cells
+    env.globals["rows_note"] = shown_rows_note
     env.globals["version"] = __version__
     return env
 
 
-def _cells(table: Table) -> dict:
-    frame = table.shown()
-    header = [str(c) for c in frame.columns]
-    rows = []
-    numeric = [pd.api.types.is_numeric_dtype(frame[c]) for c in frame.columns]
-    for rec in frame.itertuples(index=False, name=None):
-        rows.append(
-            [
-                {"text": format_cell(v, str(c), table.digits.get(str(c))), "num": isnum}
-                for v, c, isnum in zip(rec, frame.columns, numeric, strict=True)
-            ]
-        )
-    return {"header": header, "rows": rows}
+_cells = table_cells
 
 
 def render_html(report: Report) -> str:
@@ -149,6 +183,8 @@ def render_markdown(report: Report) -> str:
                 for row in cells["rows"]:
                     out.append("| " + " | ".join(_md_escape(c["text"]) for c in row) + " |")
                 out.append("")
+                if shown_rows_note(item):
+                    out += [f"*{shown_rows_note(item)}*", ""]
             elif item.kind == "figure":
                 out += [f"![{_md_escape(item.title or item.name)}](figures/{item.name}.png)", ""]
                 if item.caption:
@@ -165,11 +201,13 @@ def _png_bytes(fig: Any) -> bytes:
         return path.read_bytes()
 
 
-def write_assets(report: Report, folder: Path) -> None:
-    """Write every table as ``tables/<name>.csv`` and figure as ``figures/<name>.png|svg``.
+def write_assets(report: Report, folder: Path, formats: tuple[str, ...] = ("png",),
+                 dpi: float = FIGURE_DPI) -> None:
+    """Write every table as ``tables/<name>.csv`` and each figure not yet saved.
 
-    The PNG bytes are kept in the :class:`Figure` for embedding; the matplotlib
-    figure is then released.
+    Figures go to ``figures/<name>.png`` (plus ``formats``); the PNG bytes are
+    kept in the :class:`Figure` for embedding and the matplotlib figure is
+    released. Figures a :class:`FigureWriter` already saved are not drawn again.
 
     Examples
     --------
@@ -186,21 +224,17 @@ def write_assets(report: Report, folder: Path) -> None:
     for t in report.tables():
         if t.csv:
             write_csv(t.frame, folder / "tables" / f"{t.name}.csv")
+    writer = FigureWriter(folder, formats, dpi)
     for f in report.figures():
-        if f.figure is None:
-            continue
-        png = save_figure(f.figure, folder / "figures" / f"{f.name}.png", dpi=FIGURE_DPI)
-        save_figure(f.figure, folder / "figures" / f"{f.name}.svg")
-        f.png = png.read_bytes()
-        f.figure.clear()
-        f.figure = None
+        writer(f)
 
 
 def render_pdf(report: Report, path: Path) -> None:
-    """The report as PDF: text pages (monospace tables) and one page per figure.
+    """The report as a typeset PDF (Typst): contents, whole tables, figures with captions.
 
-    Uses matplotlib's ``PdfPages`` with fixed metadata so the bytes are
-    reproducible. Figures are placed from their embedded PNG.
+    See :mod:`sma_outcomes.report.typeset`. Figures already saved beside
+    ``path`` are used from there; the bytes are reproducible (no date, no
+    system fonts).
 
     Examples
     --------
@@ -213,63 +247,4 @@ def render_pdf(report: Report, path: Path) -> None:
     >>> path.read_bytes()[:5]
     b'%PDF-'
     """
-    from matplotlib.backends.backend_pdf import PdfPages
-    from matplotlib.figure import Figure as MplFigure
-    from matplotlib.image import imread
-
-    lines: list[tuple[str, str]] = []  # (style, text)
-    pages: list[MplFigure] = []
-
-    def flush() -> None:
-        if not lines:
-            return
-        per_page = 70
-        for start in range(0, len(lines), per_page):
-            fig = MplFigure(figsize=(8.27, 11.69))
-            y = 0.97
-            for style, text in lines[start : start + per_page]:
-                size = {"h1": 13, "h2": 11, "h3": 10, "mono": 5.5}.get(style, 6.5)
-                family = "monospace" if style == "mono" else "sans-serif"
-                weight = "bold" if style.startswith("h") else "normal"
-                fig.text(0.05, y, text, fontsize=size, family=family, weight=weight, va="top")
-                y -= 0.0133 if style in ("mono", "p") else 0.02
-            pages.append(fig)
-        lines.clear()
-
-    lines.append(("h1", report.title))
-    if report.subtitle:
-        lines += [("p", w) for w in textwrap.wrap(report.subtitle, 130)]
-    lines.append(("p", f"Generated {report.generated} by sma_outcomes {__version__}."))
-    for s in report.sections:
-        lines.append(("h2" if s.level <= 2 else "h3", s.title))
-        for item in s.items:
-            if item.kind == "text":
-                lines += [("p", w) for w in textwrap.wrap(item.body, 140)]
-            elif item.kind == "table":
-                if item.title:
-                    lines.append(("p", item.title))
-                text = item.shown().to_string(
-                    index=False,
-                    max_colwidth=40,
-                    na_rep="",
-                    formatters={c: (lambda v, c=c: format_cell(v, str(c))) for c in item.shown().columns},
-                )
-                lines += [("mono", ln[:150]) for ln in text.splitlines()]
-            elif isinstance(item, Figure) and item.png:
-                flush()
-                img = imread(io.BytesIO(item.png), format="png")
-                h, w = img.shape[:2]
-                fig = MplFigure(figsize=(8.27, 11.69))
-                width = 0.9
-                height = min(0.85, width * h / w * 8.27 / 11.69)
-                ax = fig.add_axes((0.05, 0.95 - height, width, height))
-                ax.imshow(img)
-                ax.set_axis_off()
-                fig.text(0.05, 0.97, item.title or item.name, fontsize=10, weight="bold")
-                pages.append(fig)
-    flush()
-    path.parent.mkdir(parents=True, exist_ok=True)
-    meta = {"Creator": None, "Producer": None, "CreationDate": None, "ModDate": None}
-    with PdfPages(path, metadata=meta) as pdf:
-        for fig in pages:
-            pdf.savefig(fig)
+    render_typst_pdf(report, path, Path(path).parent)

@@ -219,9 +219,11 @@ def reproduce_case_series(
 
     Examples
     --------
+    >>> import tempfile, pathlib
     >>> from sma_outcomes.report import reproduce_case_series
-    >>> reproduce_case_series("reports/case-series", force=True)  # doctest: +SKIP
-    PosixPath('reports/case-series/report.html')
+    >>> out = pathlib.Path(tempfile.mkdtemp()) / "case-series"
+    >>> reproduce_case_series(out).name
+    'report.html'
     """
 
     target = Path(out)

@@ -363,7 +363,7 @@ def check_target(target: str | os.PathLike, *, force: bool) -> None:
     >>> import tempfile, pathlib
     >>> d = pathlib.Path(tempfile.mkdtemp())
     >>> check_target(d / "new", force=False)
-    >>> check_target(d, force=True)
+    >>> check_target(d, force=True)  # doctest: +ELLIPSIS
     Traceback (most recent call last):
     ...
     sma_outcomes.report.safety.ReportExistsError: ... is not a report folder made by sma-outcomes ...
@@ -544,6 +544,9 @@ def atomic_folder(target: str | os.PathLike, *, force: bool = False) -> Iterator
             yield tmp
             write_manifest(tmp)
             (tmp / INCOMPLETE).unlink()
+            mask = os.umask(0o022)  # mkdtemp made it private; a report folder is not
+            os.umask(mask)
+            tmp.chmod(0o777 & ~mask)
             check_target(target, force=force)  # nothing changed in the meantime
             old = None
             if target.exists():

@@ -23,7 +23,24 @@ from ..registry import SCALES, get_scale
 from .content import Section, slug
 
 __all__ = ["data_summary", "patient_long", "patient_wide", "add_patient_tables",
-           "add_summaries"]
+           "add_summaries", "small_baseline_limit"]
+
+
+def small_baseline_limit(measure: str) -> float:
+    """Largest baseline whose percent change is flagged: 5 units or a tenth of the range.
+
+    A change of one or two pins from a baseline of 1 pin is +100% or +200%:
+    true, but no sign of a large effect. Percent changes from a baseline at or
+    below this limit are shown with their baseline ("+500% from 1").
+
+    Examples
+    --------
+    >>> small_baseline_limit("PP_PREF"), small_baseline_limit("HFMSE")
+    (5.0, 6.6)
+    """
+    sc = get_scale(measure)
+    span = (sc.maximum - sc.minimum) if sc.maximum is not None and sc.minimum is not None else 0
+    return float(max(5.0, round(0.1 * span, 1)))
 
 
 def data_summary(
@@ -136,6 +153,7 @@ def patient_wide(changes: pd.DataFrame, measure: str) -> pd.DataFrame:
         d = d[d[S.ANALYSED].astype(bool)]
     tps = [t for t in changes[S.TIMEPOINT].cat.categories if (d[S.TIMEPOINT] == t).any()]
     pids = sorted(d[S.PATIENT].astype(str).unique(), key=natural_key)
+    limit = small_baseline_limit(measure)
     cell: dict[tuple[str, str], str] = {}
     for r in d.itertuples(index=False):
         pid, tp = str(getattr(r, S.PATIENT)), str(getattr(r, S.TIMEPOINT))
@@ -152,6 +170,9 @@ def patient_wide(changes: pd.DataFrame, measure: str) -> pd.DataFrame:
             extra = signed(change, digits=0 if float(change) == round(change) else 1)
             if not pd.isna(pct):
                 extra += ", " + signed(pct, "%")
+                base = getattr(r, S.BASELINE, float("nan"))
+                if not pd.isna(base) and float(base) <= limit:
+                    extra += f" from {plain_number(base)}"
             text += f" ({extra})"
         cell[(pid, tp)] = text
     rows = [[pid, *[cell.get((pid, t), "") for t in tps]] for pid in pids]
@@ -179,11 +200,19 @@ def add_patient_tables(sec: Section, changes: pd.DataFrame, measures: list[str])
     )
     for m in measures:
         sc = get_scale(m)
+        limit = small_baseline_limit(m)
+        long = patient_long(changes, m)
+        if S.BASELINE in long.columns:
+            long["small_baseline"] = long[S.BASELINE] <= limit
         sec.table(
             f"patients_{slug(m)}",
-            patient_long(changes, m),
+            long,
             display=patient_wide(changes, m),
             title=f"{sc.name} ({m}), {sc.unit}, range {plain_number(sc.minimum)} to {plain_number(sc.maximum)}.",
+            caption=f"A percent change from a small baseline (at most {plain_number(limit)} "
+            f"{sc.unit}) is followed by that baseline, e.g. \"+200% from 1\": a few "
+            "units more are a large percentage of a small number (column small_baseline "
+            "in the CSV).",
         )
 
 
