@@ -83,12 +83,13 @@ class TippingPoint:
         'At M12, B - A changes significance at the 5% level when the imputed values of B are shifted by +1.5.'
         """
         who = f"the imputed values of {self.arm}" if self.arm is not None else "the imputed values"
+        at = f"visit {self.visit}" if isinstance(self.visit, (int, float, np.number)) else self.visit
         if not self.found:
             lo = self.table["delta"].min() if len(self.table) else np.nan
             hi = self.table["delta"].max() if len(self.table) else np.nan
-            return (f"At {self.visit}, the conclusion on {self.term} does not change when "
+            return (f"At {at}, the conclusion on {self.term} does not change when "
                     f"{who} are shifted by {lo:+.3g} to {hi:+.3g}.")
-        return (f"At {self.visit}, {self.term} changes significance at the "
+        return (f"At {at}, {self.term} changes significance at the "
                 f"{self.alpha * 100:g}% level when {who} are shifted by "
                 f"{self.tipping_delta:+.3g}.")
 
