@@ -191,3 +191,28 @@ def test_text_readable_at_column_width(name, cohort, case):
     small = sorted({(t, s) for t, _, s in drawn_texts(fig) if s < MIN_FONT})
     assert not small, f"{name}: text smaller than {MIN_FONT} pt: {small[:5]}"
     assert fig.get_figwidth() <= DOUBLE_COLUMN + 0.01
+
+
+@pytest.mark.parametrize("name", ["cohort-hue", "slope-case", "waterfall-case", "patients-grid",
+                                  "patient-events"])
+def test_saved_files_keep_text_inside(name, cohort, case, tmp_path):
+    """End to end, on the files: nothing is drawn on the PNG's outermost pixels, and
+    every SVG text is anchored inside the SVG's canvas."""
+    import re
+
+    from PIL import Image
+
+    from sma_outcomes.plot import save_figure
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        fig = figures(cohort, case)[name]()
+    with Image.open(save_figure(fig, tmp_path / "f.png", dpi=100)) as im:
+        px = np.asarray(im.convert("L"))
+    border = np.r_[px[0], px[-1], px[:, 0], px[:, -1]]
+    assert border.min() == 255, f"{name}: something touches the PNG's edge"
+    svg = save_figure(fig, tmp_path / "f.svg").read_text()
+    w, h = (float(v) for v in re.search(r'viewBox="0 0 ([\d.]+) ([\d.]+)"', svg).groups())
+    anchors = [(float(x), float(y)) for x, y in
+               re.findall(r'<text [^>]*x="([-\d.]+)" y="([-\d.]+)"', svg)]
+    assert anchors and all(0 <= x <= w and 0 <= y <= h for x, y in anchors)
