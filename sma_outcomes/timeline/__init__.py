@@ -10,7 +10,10 @@ baseline the way CDISC ADaM does (admiral's ``derive_var_base``,
 - :func:`assign_timepoints`: ``doses_before``, ``phase``, ``timepoint``, ``analysed``, ``flag``;
 - :func:`change_from_baseline`: ``baseline``, ``change``, ``pct_change``, ``is_baseline``;
 - :func:`default_windows`, :func:`make_windows`: nominal timepoints and windows;
-- :func:`to_adam`: the changes table as a CDISC ADaM BDS dataset.
+- :func:`to_adam`: the changes table as a CDISC ADaM BDS dataset;
+- :func:`event_table`: intercurrent events with codes and days (``events=`` of
+  ``assign_timepoints`` and ``change_from_baseline`` adds ``drug``,
+  ``events_before`` and ``after_<event>`` flags).
 
 Examples
 --------
@@ -24,6 +27,7 @@ from __future__ import annotations
 from .adam import to_adam
 from .change import change_from_baseline
 from .doses import dose_table
+from .events import event_table
 from .schedules import SCHEDULES, Schedule, get_schedule
 from .timepoints import assign_timepoints
 from .windows import default_windows, make_windows
@@ -33,6 +37,7 @@ __all__ = [
     "SCHEDULES",
     "get_schedule",
     "dose_table",
+    "event_table",
     "assign_timepoints",
     "change_from_baseline",
     "default_windows",

@@ -147,7 +147,7 @@ def change_from_baseline(
         out = data.copy()
         pcode, puniq = codes_of(out[S.PATIENT])
         if events is not None:
-            ev = event_table(events, first_dose_dates(out, (pcode, puniq)))
+            ev = event_table(events, first_dates=first_dose_dates(out, (pcode, puniq)))
             annotate(out, pd.to_numeric(out[S.DAY], errors="coerce").to_numpy(float), pcode,
                      ev, puniq)
         mcode = codes_of(out[S.MEASURE])[0]

@@ -38,7 +38,7 @@ from .._shared import require_columns
 from ..exceptions import DataError
 from ..load import read_events
 from ..load.events import DRUG_EVENTS, EVENT_TYPES, drug_code, event_code
-from ._common import codes_of, per_row
+from ._common import codes_of, first_dose_dates, per_row
 from .doses import planned_doses
 from .schedules import Schedule, get_schedule
 
@@ -65,6 +65,8 @@ def after_column(event: str) -> str:
 
 def event_table(
     events: pd.DataFrame | str | os.PathLike[str],
+    data: pd.DataFrame | None = None,
+    *,
     first_dates: pd.Series | None = None,
 ) -> pd.DataFrame:
     """Events as ``patient_id, day, event, detail, drug`` with event codes and days.
@@ -75,8 +77,23 @@ def event_table(
         As returned by :func:`sma_outcomes.load.read_events` (a path is read
         with it), or any table with ``patient_id``, ``event`` (codes or
         spellings) and ``day`` and/or ``date``, optionally ``detail``.
+    data : DataFrame, optional
+        The score table, whose first-dose dates (a ``first_dose_date``
+        column, or ``date - day``) turn event dates into days.
     first_dates : Series, optional
-        First-dose date per patient, to turn event dates into days.
+        First-dose date per patient (instead of ``data``).
+
+    Returns
+    -------
+    pandas.DataFrame
+        Columns ``patient_id, day, event, detail, drug``, sorted by patient and day.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> event_table(pd.DataFrame({"patient_id": ["P1"], "day": [30], "event": ["NIV"]}))
+      patient_id   day              event detail drug
+    0         P1  30.0  ventilation_start
 
     Raises
     ------
@@ -87,6 +104,8 @@ def event_table(
     if isinstance(events, (str, os.PathLike)):
         events = read_events(events)
     require_columns(events, [S.PATIENT, "event"], func="events")
+    if first_dates is None and data is not None:
+        first_dates = first_dose_dates(data)
     if S.DAY not in events.columns and S.DATE not in events.columns:
         raise DataError(f"events: give a 'day' or a 'date' column; it has {list(events.columns)}")
     pid = events[S.PATIENT].astype(str).to_numpy(object)

@@ -360,7 +360,7 @@ def _assign(
     n_loading: int | np.ndarray = sched.n_loading
     ev = None
     if events is not None:
-        ev = event_table(events, fdd)
+        ev = event_table(events, first_dates=fdd)
 
         def count_original(days: np.ndarray, rows: np.ndarray) -> np.ndarray:
             return _doses_before(days, pcode[rows], puniq, dose_frame, sched, before)

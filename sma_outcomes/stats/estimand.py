@@ -1,0 +1,331 @@
+"""Estimands (ICH E9(R1)): a strategy for each intercurrent event, declared once.
+
+An :class:`Estimand` maps each event type (the codes of
+:data:`sma_outcomes.load.events.EVENT_TYPES`) to a strategy:
+
+- ``treatment_policy``: the values after the event are used as observed;
+- ``hypothetical``: the values after the event are set aside; an analysis
+  model (MMRM, multiple imputation) treats them as missing, i.e. estimates
+  what would have happened without the event;
+- ``while_on_treatment``: only data up to the event count; later values are
+  set aside (the variable is the response while on treatment);
+- ``composite``: the event is part of the outcome: assessments after it, and
+  the timepoints the patient no longer reaches, get a fixed value (by default
+  the worst possible change, e.g. for death) so that a rank-based analysis
+  ranks them worst.
+
+:func:`apply_estimand` returns the analysis table, where nothing is deleted:
+values set aside stay, flagged, next to ``analysis_change`` (the value the
+analysis uses), plus the ``strategy`` column; and a table describing the
+estimand for reports.
+
+Examples
+--------
+>>> import pandas as pd
+>>> from sma_outcomes.stats.estimand import Estimand, apply_estimand
+>>> changes = pd.DataFrame({"patient_id": "P1", "measure": "HFMSE",
+...                         "timepoint": ["Baseline", "Month 6", "Month 10"],
+...                         "day": [0.0, 185, 307], "score": [20.0, 18, 23],
+...                         "baseline": 20.0, "change": [0.0, -2, 3]})
+>>> events = pd.DataFrame({"patient_id": ["P1"], "day": [200.0],
+...                        "event": ["scoliosis surgery"]})
+>>> res = apply_estimand(changes, events, Estimand({"scoliosis_surgery": "hypothetical"}))
+>>> res.data[["timepoint", "change", "strategy", "set_aside", "analysis_change"]]
+  timepoint  change      strategy  set_aside  analysis_change
+0  Baseline     0.0          none      False              0.0
+1   Month 6    -2.0          none      False             -2.0
+2  Month 10     3.0  hypothetical       True              NaN
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import NamedTuple
+
+import numpy as np
+import pandas as pd
+
+from .. import schema as S
+from .._shared import require_columns
+from ..exceptions import OptionError
+from ..load.events import EVENT_TYPES, event_code
+from ..registry import get_scale
+from ..timeline import event_table
+
+__all__ = ["Estimand", "EstimandResult", "apply_estimand", "estimand_table", "STRATEGIES",
+           "ESTIMAND_COLUMNS"]
+
+#: Strategies, from the least to the most restrictive (a row after several events
+#: follows the most restrictive one).
+STRATEGIES: tuple[str, ...] = ("treatment_policy", "hypothetical", "while_on_treatment",
+                               "composite")
+_RANK = {s: i for i, s in enumerate(STRATEGIES)}
+
+#: Columns of the table returned by :func:`estimand_table`.
+ESTIMAND_COLUMNS = ("attribute", "event", "strategy", "n_patients", "n_values", "description")
+
+_DESCRIBE = {
+    "treatment_policy": "values after the event used as observed",
+    "hypothetical": "values after the event set aside (treated as missing by the model)",
+    "while_on_treatment": "only values up to the event used",
+    "composite": "the event is part of the outcome: later values and unreached "
+                 "timepoints get the composite value",
+}
+
+
+def _strategy(value: object, what: str) -> str:
+    key = str(value).strip().lower().replace("-", "_").replace(" ", "_")
+    if key not in STRATEGIES:
+        raise OptionError(f"{what}: the strategy must be one of {list(STRATEGIES)}, not {value!r}")
+    return key
+
+
+@dataclass(frozen=True)
+class Estimand:
+    """An estimand: the strategy for each intercurrent event, and what is estimated.
+
+    Parameters
+    ----------
+    strategies : dict
+        Event type (a code of :data:`~sma_outcomes.load.events.EVENT_TYPES`
+        or a spelling :func:`~sma_outcomes.load.read_events` accepts) ->
+        strategy (``"treatment_policy"``, ``"hypothetical"``,
+        ``"while_on_treatment"`` or ``"composite"``; spaces and hyphens are
+        accepted).
+    default : str
+        Strategy of the event types not listed (default ``"treatment_policy"``).
+    population : str
+        The population, in words.
+    variable : str, optional
+        The variable, in words (default: change from baseline in the measures
+        of the data).
+    summary : str
+        The population-level summary measure, in words.
+    composite_value : float or "worst"
+        The change given to values under the composite strategy: ``"worst"``
+        is the worst possible change for the measure (the scale's floor, or
+        its ceiling when lower is better, minus the baseline); a number is
+        used as it is.
+
+    Examples
+    --------
+    >>> e = Estimand({"death": "composite", "Scoliosis surgery": "hypothetical"})
+    >>> e.strategy_of("scoliosis_surgery"), e.strategy_of("feeding_tube")
+    ('hypothetical', 'treatment_policy')
+    """
+
+    strategies: Mapping[str, str] = field(default_factory=dict)
+    default: str = "treatment_policy"
+    population: str = "all treated patients with a baseline assessment"
+    variable: str | None = None
+    summary: str = "mean change from baseline at each timepoint"
+    composite_value: float | str = "worst"
+
+    def __post_init__(self) -> None:
+        clean: dict[str, str] = {}
+        for event, strategy in dict(self.strategies).items():
+            code = event if event in EVENT_TYPES else event_code(event)
+            if code is None:
+                raise OptionError(f"Estimand: {event!r} is not an event type; use one of "
+                                  f"{list(EVENT_TYPES)}")
+            clean[code] = _strategy(strategy, f"Estimand, event {event!r}")
+        object.__setattr__(self, "strategies", clean)
+        object.__setattr__(self, "default", _strategy(self.default, "Estimand default"))
+        if not (self.composite_value == "worst" or isinstance(self.composite_value, (int, float))):
+            raise OptionError(f"Estimand: composite_value must be 'worst' or a number, not "
+                              f"{self.composite_value!r}")
+
+    def strategy_of(self, event: str) -> str:
+        """The strategy of an event type."""
+        return self.strategies.get(event, self.default)
+
+
+class EstimandResult(NamedTuple):
+    """What :func:`apply_estimand` returns: ``data, table = apply_estimand(...)``."""
+
+    #: The analysis table (see :func:`apply_estimand`).
+    data: pd.DataFrame
+    #: The estimand described (see :func:`estimand_table`).
+    table: pd.DataFrame
+
+
+def _worst(measure: str, baseline: float) -> float:
+    try:
+        scale = get_scale(measure)
+    except (KeyError, ValueError):
+        return float("nan")
+    end = scale.minimum if scale.higher_is_better else scale.maximum
+    return float(end) - baseline if end is not None and np.isfinite(end) else float("nan")
+
+
+def apply_estimand(
+    data: pd.DataFrame,
+    events: pd.DataFrame | str | os.PathLike[str],
+    estimand: Estimand,
+) -> EstimandResult:
+    """The analysis table under an estimand, and the estimand described.
+
+    Parameters
+    ----------
+    data : pandas.DataFrame
+        The changes table of :func:`~sma_outcomes.timeline.change_from_baseline`
+        (``patient_id``, ``measure``, ``day``, ``change``; ``timepoint``,
+        ``analysed`` and ``baseline`` are used when present).
+    events : DataFrame or path
+        Intercurrent events, as read by :func:`~sma_outcomes.load.read_events`.
+    estimand : Estimand
+        The strategy of each event type.
+
+    Returns
+    -------
+    EstimandResult
+        ``data``: every row of ``data`` (nothing deleted), plus, for the
+        composite strategy, one added row per patient x measure x timepoint
+        after the event that the patient has no analysed row for (``added``
+        True, ``score`` and ``change`` NaN). Columns added:
+
+        - ``strategy``: ``"none"`` (no event before the row), or the strategy
+          of the events before it (the most restrictive one, in the order of
+          :data:`STRATEGIES`);
+        - ``intercurrent_event``: the event that set ``strategy`` ("" if none);
+        - ``set_aside`` (bool): the value is not used (hypothetical, while on
+          treatment);
+        - ``analysis_change``: the change the analysis uses (NaN where set
+          aside; the composite value under the composite strategy);
+        - ``added`` (bool): a row added for the composite strategy.
+
+        ``table``: see :func:`estimand_table`.
+
+    Notes
+    -----
+    An event counts as before a row when its day is earlier than the row's
+    day (an assessment on the event day is taken as done before it). For an
+    added composite row, the timepoint's day is the median day of the
+    analysed rows at that timepoint. Rows without a day get ``"none"``.
+    """
+    require_columns(data, [S.PATIENT, S.MEASURE, S.DAY, S.CHANGE], func="apply_estimand",
+                    hint="apply_estimand takes the changes table from change_from_baseline()")
+    if not isinstance(estimand, Estimand):
+        raise OptionError(f"apply_estimand(): `estimand` must be an Estimand(...), not "
+                          f"{type(estimand).__name__}")
+    ev = event_table(events, data)
+    out = data.copy()
+    out["added"] = False
+    out = pd.concat([out, _composite_rows(out, ev, estimand)], ignore_index=True)
+    out["added"] = out["added"].astype(bool)
+    day = pd.to_numeric(out[S.DAY], errors="coerce").to_numpy(float)
+    pid = out[S.PATIENT].astype(str).to_numpy(object)
+    rank = np.full(len(out), -1)
+    which = np.full(len(out), "", dtype=object)
+    for e in ev.itertuples(index=False):
+        r = _RANK[estimand.strategy_of(e.event)]
+        hit = (pid == e.patient_id) & (day > e.day) & (rank < r)
+        rank[hit] = r
+        which[hit] = e.event
+    strategy = np.where(rank >= 0, np.array(STRATEGIES, dtype=object)[np.maximum(rank, 0)], "none")
+    set_aside = np.isin(strategy, ("hypothetical", "while_on_treatment"))
+    change = pd.to_numeric(out[S.CHANGE], errors="coerce").to_numpy(float)
+    value = np.where(set_aside, np.nan, change)
+    comp = strategy == "composite"
+    if comp.any():
+        value[comp] = _composite_values(out.loc[comp], estimand)
+    out["strategy"] = strategy
+    out["intercurrent_event"] = which
+    out["set_aside"] = set_aside
+    out["analysis_change"] = value
+    return EstimandResult(out, estimand_table(out, ev, estimand))
+
+
+def _composite_values(rows: pd.DataFrame, estimand: Estimand) -> np.ndarray:
+    if estimand.composite_value != "worst":
+        return np.full(len(rows), float(estimand.composite_value))
+    base = (pd.to_numeric(rows[S.BASELINE], errors="coerce").to_numpy(float)
+            if S.BASELINE in rows.columns else np.full(len(rows), np.nan))
+    return np.array([_worst(str(m), b) for m, b in zip(rows[S.MEASURE], base, strict=True)])
+
+
+def _composite_rows(data: pd.DataFrame, ev: pd.DataFrame, estimand: Estimand) -> pd.DataFrame:
+    """Rows for timepoints after a composite event that a patient has no analysed row for."""
+    comp = ev[[estimand.strategy_of(e) == "composite" for e in ev["event"]]]
+    if comp.empty or S.TIMEPOINT not in data.columns:
+        return data.iloc[:0]
+    analysed = (data[S.ANALYSED].fillna(False).astype(bool) if S.ANALYSED in data.columns
+                else pd.Series(True, index=data.index))
+    rows = data[analysed & data[S.TIMEPOINT].notna()]
+    tp_day = rows.groupby(rows[S.TIMEPOINT].astype(str), sort=False)[S.DAY].median()
+    first = comp.groupby(S.PATIENT)[S.DAY].min()
+    have = set(zip(rows[S.PATIENT].astype(str), rows[S.MEASURE].astype(str),
+                   rows[S.TIMEPOINT].astype(str), strict=True))
+    keep = [c for c in (S.PATIENT, S.MEASURE, S.BASELINE) if c in data.columns]
+    per = data[keep].drop_duplicates([S.PATIENT, S.MEASURE])
+    if S.BASELINE in per.columns:
+        per = data[data[S.BASELINE].notna()][keep].drop_duplicates([S.PATIENT, S.MEASURE])
+    new = []
+    for p, m, *b in per.itertuples(index=False):
+        p = str(p)
+        if p not in first.index:
+            continue
+        for tp, d in tp_day.items():
+            if d > first[p] and (p, str(m), tp) not in have:
+                new.append({S.PATIENT: p, S.MEASURE: m, S.TIMEPOINT: tp, S.DAY: d,
+                            **({S.BASELINE: b[0]} if b else {})})
+    if not new:
+        return data.iloc[:0]
+    add = pd.DataFrame(new)
+    if isinstance(data[S.TIMEPOINT].dtype, pd.CategoricalDtype):
+        add[S.TIMEPOINT] = pd.Categorical(add[S.TIMEPOINT], dtype=data[S.TIMEPOINT].dtype)
+    add[S.SCORE] = np.nan
+    add[S.CHANGE] = np.nan
+    if S.ANALYSED in data.columns:
+        add[S.ANALYSED] = True
+    add["added"] = True
+    return add
+
+
+def estimand_table(data: pd.DataFrame, events: pd.DataFrame, estimand: Estimand) -> pd.DataFrame:
+    """The estimand as a table: population, variable, strategy per event, summary measure.
+
+    Parameters
+    ----------
+    data : pandas.DataFrame
+        The analysis table of :func:`apply_estimand` (``strategy``,
+        ``intercurrent_event``).
+    events : pandas.DataFrame
+        The events (codes and days, as from
+        :func:`~sma_outcomes.timeline.event_table`).
+    estimand : Estimand
+
+    Returns
+    -------
+    pandas.DataFrame
+        Columns ``attribute`` (``"population"``, ``"variable"``,
+        ``"intercurrent event"`` (one row per event type in the events or in
+        the estimand), ``"summary measure"``), ``event`` (the event code, ""
+        on other rows), ``strategy``, ``n_patients`` (population: patients
+        with a baseline; event rows: patients of the population with that
+        event), ``n_values`` (event rows: values whose strategy that event
+        set) and ``description``.
+    """
+    pid = data[S.PATIENT].astype(str)
+    if S.BASELINE in data.columns:
+        pop = set(pid[data[S.BASELINE].notna()])
+    else:
+        pop = set(pid)
+    measures = [str(m) for m in pd.unique(data[S.MEASURE].dropna())]
+    variable = estimand.variable or f"change from baseline in {', '.join(measures)}"
+    rows = [("population", "", "", len(pop), np.nan, estimand.population),
+            ("variable", "", "", np.nan, np.nan, variable)]
+    present = [e for e in EVENT_TYPES if e in set(events["event"]) or e in estimand.strategies]
+    for e in present:
+        who = set(events.loc[events["event"] == e, S.PATIENT].astype(str)) & pop
+        n_val = (int((data["intercurrent_event"] == e).sum())
+                 if "intercurrent_event" in data.columns else 0)
+        s = estimand.strategy_of(e)
+        rows.append(("intercurrent event", e, s, len(who), n_val, _DESCRIBE[s]))
+    rows.append(("summary measure", "", "", np.nan, np.nan, estimand.summary))
+    out = pd.DataFrame(rows, columns=list(ESTIMAND_COLUMNS))
+    out["n_patients"] = out["n_patients"].astype("Int64")
+    out["n_values"] = out["n_values"].astype("Int64")
+    return out

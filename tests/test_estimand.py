@@ -1,0 +1,93 @@
+"""Estimand strategies, hand-computed on four patients (one per strategy)."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from sma_outcomes.exceptions import OptionError
+from sma_outcomes.stats.estimand import Estimand, apply_estimand
+from sma_outcomes.timeline import change_from_baseline
+
+DAYS = [0.0, 185, 307, 428]
+
+
+def changes():
+    rows = []
+    for pid, scores in {"P1": [20, 22, 24, 25], "P2": [30, 31, 29, 28], "P3": [10, 12],
+                        "P4": [40, 41, 43, 44]}.items():
+        rows += [(pid, d, "HFMSE", float(s)) for d, s in zip(DAYS, scores, strict=False)]
+    s = pd.DataFrame(rows, columns=["patient_id", "day", "measure", "score"])
+    return change_from_baseline(s)
+
+
+EVENTS = pd.DataFrame({
+    "patient_id": ["P1", "P1", "P2", "P3", "P4"],
+    "day": [200.0, 400.0, 100.0, 250.0, 300.0],
+    "event": ["scoliosis surgery", "feeding tube", "switch", "death", "loss of ambulation"],
+    "detail": ["", "", "risdiplam", "", ""],
+})
+ESTIMAND = Estimand({"scoliosis_surgery": "hypothetical", "death": "composite",
+                     "loss of ambulation": "while on treatment"})
+
+
+def test_every_strategy_by_hand():
+    data, table = apply_estimand(changes(), EVENTS, ESTIMAND)
+    got = data.set_index(["patient_id", "day"])
+    # P1: surgery on day 200 (hypothetical) -> days 307 and 428 set aside, still present;
+    # the feeding tube on day 400 (treatment policy) does not lift it (most restrictive wins)
+    p1 = got.loc["P1"]
+    assert p1["strategy"].tolist() == ["none", "none", "hypothetical", "hypothetical"]
+    assert p1["intercurrent_event"].tolist() == ["", "", "scoliosis_surgery", "scoliosis_surgery"]
+    assert p1["set_aside"].tolist() == [False, False, True, True]
+    assert p1["change"].tolist() == [0, 2, 4, 5]  # never deleted
+    np.testing.assert_array_equal(p1["analysis_change"], [0, 2, np.nan, np.nan])
+    # P2: switch on day 100 (default treatment policy): values used as observed
+    p2 = got.loc["P2"]
+    assert p2["strategy"].tolist() == ["none"] + ["treatment_policy"] * 3
+    assert p2["analysis_change"].tolist() == [0, 1, -1, -2]
+    # P3: death on day 250 (composite, worst = HFMSE floor 0 - baseline 10 = -10):
+    # rows added at Month 10 (median day 307) and Month 14 (428)
+    p3 = got.loc["P3"]
+    assert p3["added"].tolist() == [False, False, True, True]
+    assert p3["timepoint"].astype(str).tolist() == ["Baseline", "Month 6", "Month 10", "Month 14"]
+    assert p3["strategy"].tolist() == ["none", "none", "composite", "composite"]
+    assert p3["analysis_change"].tolist() == [0, 2, -10, -10]
+    assert p3["score"].isna().tolist() == [False, False, True, True]
+    # P4: loss of ambulation on day 300 (while on treatment): data up to the event
+    p4 = got.loc["P4"]
+    assert p4["set_aside"].tolist() == [False, False, True, True]
+    np.testing.assert_array_equal(p4["analysis_change"], [0, 1, np.nan, np.nan])
+    assert len(data) == 16  # 14 observed rows + 2 added
+
+    ev_rows = table[table["attribute"] == "intercurrent event"]
+    assert ev_rows["event"].tolist() == ["scoliosis_surgery", "feeding_tube", "treatment_switch",
+                                         "loss_of_ambulation", "death"]
+    assert ev_rows["strategy"].tolist() == ["hypothetical", "treatment_policy",
+                                            "treatment_policy", "while_on_treatment", "composite"]
+    assert ev_rows["n_patients"].tolist() == [1, 1, 1, 1, 1]
+    assert ev_rows["n_values"].tolist() == [2, 0, 3, 2, 2]
+    assert table["attribute"].tolist()[:2] == ["population", "variable"]
+    assert table.loc[0, "n_patients"] == 4
+    assert table["description"].iloc[1] == "change from baseline in HFMSE"
+    assert table["attribute"].iloc[-1] == "summary measure"
+
+
+def test_composite_number_and_all_treatment_policy():
+    data, _ = apply_estimand(changes(), EVENTS, Estimand({"death": "composite"},
+                                                         composite_value=-20))
+    assert data.loc[data["added"], "analysis_change"].tolist() == [-20, -20]
+    plain, _ = apply_estimand(changes(), EVENTS, Estimand())
+    assert not plain["set_aside"].any() and not plain["added"].any()
+    obs = plain["change"].notna()
+    assert plain.loc[obs, "analysis_change"].tolist() == plain.loc[obs, "change"].tolist()
+
+
+def test_bad_specifications():
+    with pytest.raises(OptionError, match="strategy must be one of"):
+        Estimand({"death": "ignore"})
+    with pytest.raises(OptionError, match="not an event type"):
+        Estimand({"holiday": "hypothetical"})
+    with pytest.raises(OptionError, match="Estimand"):
+        apply_estimand(changes(), EVENTS, {"death": "composite"})
