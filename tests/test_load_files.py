@@ -459,3 +459,23 @@ def test_a_note_under_the_table_never_becomes_a_patient():
     with pytest.warns(DataWarning, match="row 4.*holds only 'Assessed by: Dr X'.*not read"):
         df = read_scores(frame)
     assert df["patient_id"].unique().tolist() == ["P1"] and df["day"].tolist() == [0, 180]
+
+
+def test_one_sheet_per_visit(tmp_path):
+    scores = make.SCORES
+    baseline = scores[scores["Visit"] == "Baseline"].drop(columns="Visit")
+    month6 = scores[scores["Visit"] == "Month 6"].drop(columns="Visit")
+    path = make.workbook(tmp_path / "visits.xlsx", month6, title="Month 6",
+                         before=[("Baseline", baseline)])
+    df = read_scores(path)
+    assert sorted(df["score"].tolist()) == sorted(expected_scores())
+    assert df.groupby("visit")["date"].min().dt.strftime("%Y-%m").to_dict() == {
+        "Baseline": "2021-01", "Month 6": "2021-07"}
+    assert read_scores(path, sheet_name="Month 6")["score"].tolist() == [22, 19, 36, 31, 12, 14]
+
+
+def test_several_score_sheets_are_not_read_as_one(tmp_path):
+    path = make.workbook(tmp_path / "two.xlsx", title="Copy", before=[("Scores", make.SCORES)])
+    with pytest.raises(DataError, match=r"2 sheets hold score columns \('Scores', 'Copy'\)"):
+        read_scores(path)
+    assert read_scores(path, sheet_name="copy")["score"].tolist() == expected_scores()

@@ -25,10 +25,10 @@ from ..exceptions import DataError, DataWarning
 from .columns import measure_code, role_of
 from .excel import sheet_names
 from .problems import PROBLEM_COLUMNS, Problems, describe, fail
-from .source import read_source
+from .source import RawTable, read_source
 from .tidy import tidy_scores
 from .values import parse_dates
-from .visits import find
+from .visits import find, visit_label
 
 Source = str | os.PathLike | pd.DataFrame
 
@@ -54,12 +54,58 @@ def _read(source: Source | None, opts: dict[str, Any]) -> tuple[pd.DataFrame, Pr
             if len(sheets) > 1:
                 _other_sheet(source, sheets, sheets[0], opts, "is empty")
         raise
-    if raw.kind == "excel" and opts["sheet_name"] is None and len(raw.sheets) > 1 \
-            and not _has_scores(raw.frame, opts["columns"]):
-        _other_sheet(source, raw.sheets, raw.sheet, opts, "holds no score columns")
+    if raw.kind == "excel" and opts["sheet_name"] is None and len(raw.sheets) > 1:
+        if not _has_scores(raw.frame, opts["columns"]):
+            _other_sheet(source, raw.sheets, raw.sheet, opts, "holds no score columns")
+        others = _score_sheets(source, raw, opts)
+        if others:
+            return _sheets_as_visits(source, [raw, *others], opts)
     problems = Problems(raw.name)
     tidy = tidy_scores(raw, problems, columns=opts["columns"], ignore=opts["ignore"],
                        dayfirst=opts["dayfirst"], purdue=opts["purdue"])
+    return tidy, problems
+
+
+def _score_sheets(source: Source, first: RawTable, opts: dict[str, Any]) -> list[RawTable]:
+    """The workbook's other sheets that hold score columns."""
+    out = []
+    for name in first.sheets:
+        if name == first.sheet:
+            continue
+        try:
+            other = read_source(source, sheet_name=name, skiprows=opts["skiprows"],
+                                decimal=opts["decimal"])
+        except DataError:
+            continue
+        if _has_scores(other.frame, opts["columns"]):
+            out.append(other)
+    return out
+
+
+def _sheets_as_visits(source: Source, raws: list[RawTable],
+                      opts: dict[str, Any]) -> tuple[pd.DataFrame, Problems]:
+    """Several sheets hold scores: one sheet per visit ("Baseline", "Month 6") is read as
+    one visit each; any other workbook is refused (reading one sheet would drop the rest)."""
+    labels = [visit_label(r.sheet or "") for r in raws]
+    has_visit = any(role_of(c) == "visit" for r in raws for c in r.frame.columns)
+    listed = ", ".join(repr(r.sheet) for r in raws)
+    if has_visit or any(label is None for label in labels):
+        raise fail(str(source), "sheet",
+                   f"{len(raws)} sheets hold score columns ({listed}); reading only the first "
+                   "would leave the others out: choose one with sheet_name=... (CLI: --sheet "
+                   "NAME), or name the sheets by visit ('Baseline', 'Month 6', ...) to read "
+                   "one visit per sheet")
+    problems = Problems(str(source))
+    tables = []
+    for raw, label in zip(raws, labels, strict=True):
+        raw.frame = raw.frame.assign(visit=label)
+        part = Problems(raw.name)
+        tables.append(tidy_scores(raw, part, columns=opts["columns"], ignore=opts["ignore"],
+                                  dayfirst=opts["dayfirst"], purdue=opts["purdue"]))
+        problems.rows.extend(part.rows)
+        problems.notes["time"] = problems.notes.get("time", True) and part.notes.get("time")
+        problems.notes.setdefault("columns", part.notes.get("columns", []))
+    tidy = pd.concat([t for t in tables if len(t)] or tables[:1], ignore_index=True)
     return tidy, problems
 
 
@@ -134,7 +180,10 @@ def read_scores(
     sheet_name : str or int, optional
         Excel sheet: a name, matched ignoring case, or a number counted **from 0**
         (0 is the first sheet, as in pandas). Default: the first sheet; when it holds
-        no scores and another sheet does, the error names that sheet.
+        no scores and another sheet does, the error names that sheet. When several
+        sheets hold scores and are named by visit ("Baseline", "Month 6"), each is
+        read as that visit; other workbooks with several score sheets are refused
+        rather than read in part.
     skiprows : int, optional
         Lines (sheet rows) above the header to skip (a title row, for instance).
     dayfirst : bool, optional
