@@ -102,11 +102,11 @@ def prepare(frame: pd.DataFrame, rows: np.ndarray, problems: Problems,
     for c in cols:
         name = str(c).strip()
         if _COMPLETE_RAW.match(name) or re.match(r"^Complete\?(\.\d+)?$", name):
-            form = name[: -len("_complete")] if _COMPLETE_RAW.match(name) else f"form {len(complete) + 1}"
-            complete[c] = pending
+            form = (name[: -len("_complete")] if _COMPLETE_RAW.match(name)
+                    else f"form {len(complete) + 1}")
+            complete[c] = [*pending, form]  # the form's fields, then its name
             pending = []
             drop.append(c)
-            complete[c] = complete[c] + [form]  # last entry: the form's name
         elif _CHECKBOX.match(name) or _CHOICE.search(name):
             drop.append(c)
         elif keys[c].startswith("redcap") and c not in (event, instrument, instance, dag):
@@ -166,7 +166,8 @@ def prepare(frame: pd.DataFrame, rows: np.ndarray, problems: Problems,
         has_visit = any(keys[c] in ("visit", "visitname", "visitlabel", "avisit") for c in cols)
         if not has_visit:
             out["visit"] = label.to_numpy()
-            drop.append(event) if event is not None else None
+            if event is not None:
+                drop.append(event)
         elif event is not None:
             out[event] = label.to_numpy()
     drop += [c for c in (instrument, instance) if c is not None]

@@ -107,7 +107,6 @@ def find(columns: list[str]) -> tuple[dict[str, tuple[str, str]], dict[str, tupl
 def to_long(frame: pd.DataFrame, rows: np.ndarray, measures: dict[str, tuple[str, str]],
             times: dict[str, tuple[str, str]]) -> tuple[pd.DataFrame, np.ndarray]:
     """One row per patient x visit x measure, with the source column in ``_src``."""
-    labels = list(dict.fromkeys(label for _, label in measures.values()))
     keep = [c for c in frame.columns if c not in measures and c not in times]
     n = len(frame)
     cols = list(measures)
@@ -131,6 +130,4 @@ def to_long(frame: pd.DataFrame, rows: np.ndarray, measures: dict[str, tuple[str
             values[at] = frame[c].to_numpy(dtype=object)[expand[at]]
         out[role] = values
     out["_src"] = np.array(cols, dtype=object)[pick]
-    long = pd.DataFrame(out)
-    del labels
-    return long, rows[expand]
+    return pd.DataFrame(out), rows[expand]
