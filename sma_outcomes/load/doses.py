@@ -9,9 +9,11 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from .cells import cell_text
+from .checks import drop_ignored
 from .problems import Problems
 from .source import read_source
-from .tidy import _ignore, _map_columns, _text
+from .tidy import _map_columns
 from .values import parse_dates, parse_numbers
 
 DOSE_COLUMNS = ("patient_id", "date", "day", "dose", "drug")
@@ -71,7 +73,7 @@ def read_doses(
     raw = read_source(source, sep=sep, encoding=encoding, sheet_name=sheet_name,
                       skiprows=skiprows, decimal=decimal, sql=sql, con=con)
     problems = Problems(raw.name)
-    frame = _ignore(raw.frame, ignore, problems)
+    frame = drop_ignored(raw.frame, ignore, problems)
     rows = raw.rows
     columns = dict(columns or {})
     roles, _measures, _rest = _map_columns(frame, columns, problems)
@@ -84,7 +86,7 @@ def read_doses(
     if frame.empty:
         problems.add("empty", "the dose table has no data rows")
         problems.raise_if_errors()
-    out = pd.DataFrame({"patient_id": _text(frame[roles["patient_id"]])})
+    out = pd.DataFrame({"patient_id": cell_text(frame[roles["patient_id"]])})
     if "date" in roles:
         dates, bad, why, odd = parse_dates(frame[roles["date"]].reset_index(drop=True),
                                            dayfirst)
@@ -112,7 +114,7 @@ def read_doses(
             out[role] = num
         else:
             out[role] = np.nan
-    out["drug"] = _text(frame[roles["drug"]]) if "drug" in roles else ""
+    out["drug"] = cell_text(frame[roles["drug"]]) if "drug" in roles else ""
     no_id = (out["patient_id"] == "").to_numpy()
     for r in rows[no_id]:
         problems.add("patient", "a dose with no patient id", row=int(r),

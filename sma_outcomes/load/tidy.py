@@ -15,6 +15,8 @@ from .._shared import plain_number
 from ..exceptions import OptionError
 from ..registry import PURDUE_SINGLE_HAND, SCALES, measure_from_paramcd, suggest_code
 from . import redcap, visits
+from .cells import blank, cell_text, found_columns, plain, text_codes_full
+from .checks import check_unnamed_columns, check_varying_columns, drop_id_only_rows, drop_ignored
 from .columns import date_order, looks_like_measure, measure_code, near_role, normalise, role_of
 from .items import item_totals
 from .patients import check_ids, check_summary_rows, show
@@ -52,7 +54,7 @@ def tidy_scores(
     frame, rows = raw.frame, raw.rows
     problems.notes["columns"] = [str(c) for c in frame.columns]
     problems.notes["time"] = False
-    frame = _ignore(frame, ignore, problems)
+    frame = drop_ignored(frame, ignore, problems)
     if redcap.is_redcap(list(frame.columns)):
         frame, rows = redcap.prepare(frame, rows, problems, columns)
     frame, rows = _drop_empty(frame, rows)
@@ -60,14 +62,14 @@ def tidy_scores(
         problems.add("empty", "the file has a header but no data rows")
         return _empty_table()
     frame, rows, src_override = _visit_columns(frame, rows, columns, problems)
-    frame = _unnamed_columns(frame, rows, raw.decimal, problems)
+    frame = check_unnamed_columns(frame, rows, raw.decimal, problems)
     roles, measures, passthrough = _map_columns(frame, columns, problems)
     problems.notes["time"] = any(r in roles for r in ("date", "day", "ady"))
     if problems.has_errors:
         return _empty_table()
     long = "measure" in roles and "score" in roles
     if not long and not measures:
-        found = _found(frame)
+        found = found_columns(frame)
         problems.add(
             "columns",
             "no score columns found: expected either a measure column and a score column "
@@ -77,7 +79,7 @@ def tidy_scores(
         )
         return _empty_table()
     if "patient_id" not in roles:
-        found = _found(frame)
+        found = found_columns(frame)
         problems.add(
             "columns",
             "no patient column: expected one named like 'patient_id', 'Patient ID', "
@@ -87,18 +89,18 @@ def tidy_scores(
         return _empty_table()
 
     if not long:
-        frame, rows = _id_only_rows(frame, rows, roles["patient_id"], list(measures), problems)
+        frame, rows = drop_id_only_rows(frame, rows, roles["patient_id"], list(measures), problems)
         if frame.empty:
             problems.add("empty", "no row holds a score")
             return _empty_table()
     n = len(frame)
     pcol = str(roles["patient_id"])
-    patient, pcode, blank_pc, puniq, raw_codes, raw_uniq, raw_to_text = _text_codes_full(
+    patient, pcode, blank_pc, puniq, raw_codes, raw_uniq, raw_to_text = text_codes_full(
         frame[roles["patient_id"]])
     check_ids(puniq, pcode, raw_uniq, raw_codes, raw_to_text, rows, pcol, problems)
     summary = check_summary_rows(puniq, pcode, rows, pcol, problems)
     if "visit" in roles:
-        visit, vcode, _, vuniq, *_rest = _text_codes_full(frame[roles["visit"]])
+        visit, vcode, _, vuniq, *_rest = text_codes_full(frame[roles["visit"]])
         # a row already said under the patient column is not said again
         check_summary_rows(vuniq, np.where(summary, -1, vcode), rows, str(roles["visit"]),
                            problems)
@@ -110,11 +112,11 @@ def tidy_scores(
     day = _days(frame, roles, rows, raw.decimal, problems, date, first_dose)
     # roles the tidy table does not consume are patient-level columns: passed through
     passthrough = passthrough + [roles[r] for r in ("handedness", "dose", "drug") if r in roles]
-    extra = {c: _plain(frame[c].reset_index(drop=True)) for c in passthrough}
+    extra = {c: plain(frame[c].reset_index(drop=True)) for c in passthrough}
     if "first_dose_date" in roles:
         extra["first_dose_date"] = first_dose
 
-    _varying_columns(frame, passthrough, pcode, rows, raw.decimal, problems)
+    check_varying_columns(frame, passthrough, pcode, rows, raw.decimal, problems)
     if long:
         table, src_col, muniq = _from_long(frame, roles, rows, raw.decimal, problems,
                                            src_override)
@@ -164,85 +166,6 @@ def tidy_scores(
 
 
 # --------------------------------------------------------------------------- helpers
-def _ignore(frame: pd.DataFrame, ignore, problems: Problems) -> pd.DataFrame:  # noqa: ANN001
-    """Leave out the columns named in ``ignore`` (names compared as column names are)."""
-    if ignore is None:
-        return frame
-    if isinstance(ignore, str):
-        ignore = [ignore]
-    wanted = {normalise(c): c for c in ignore}
-    have = {normalise(c) for c in frame.columns}
-    missing = [c for k, c in wanted.items() if k not in have]
-    if missing:
-        problems.add("columns", f"ignore= names {missing} but the file has no such column; "
-                     f"found {_found(frame)}")
-    return frame.drop(columns=[c for c in frame.columns if normalise(c) in wanted])
-
-
-def _id_only_rows(frame, rows, pcol, score_cols, problems):
-    """Rows whose only filled cell is the patient column (a note under the table, such as
-    "Assessed by: Dr X", or a patient listed without any data) are not read, with a
-    warning: they never become a patient."""
-    empty = np.ones(len(frame), dtype=bool)
-    for c in score_cols:
-        empty &= _blank(frame[c]).to_numpy()
-    cand = np.flatnonzero(empty)
-    if not len(cand):
-        return frame, rows
-    sub = frame.iloc[cand]
-    only = ~_blank(sub[pcol]).to_numpy()
-    for c in sub.columns:
-        if c != pcol:
-            only &= _blank(sub[c]).to_numpy()
-    drop = cand[only]
-    if not len(drop):
-        return frame, rows
-    for i in drop[:20]:
-        problems.add("row", f"this row holds only {show(_text(frame[pcol].iloc[[i]]).iat[0])} in "
-                     f"column {str(pcol)!r} and no visit, date or score; it is not read (a note "
-                     "under the table, or a patient without data)", row=int(rows[i]),
-                     column=str(pcol), value=frame[pcol].iloc[i], severity="warning")
-    keep = np.ones(len(frame), dtype=bool)
-    keep[drop] = False
-    return frame.iloc[keep].reset_index(drop=True), rows[keep]
-
-
-def _unnamed_columns(frame, rows, decimal, problems) -> pd.DataFrame:
-    """Columns with values under an empty header.
-
-    A running row number (0, 1, 2, ... or 1, 2, 3, ...: a DataFrame index written by
-    a script) is left out; numbers of unknown meaning are refused; text is kept
-    with a warning.
-    """
-    drop = []
-    for col in frame.columns:
-        if not str(col).startswith("Unnamed:"):
-            continue
-        values = frame[col].reset_index(drop=True)
-        num, _code, bad = parse_numbers(values, decimal, codes=False)
-        filled = ~_blank(values).to_numpy()
-        position = f"column {int(str(col).split(':')[1]) + 1}" if str(col)[8:].strip().isdigit() \
-            else repr(col)
-        if filled.any() and not bad[filled].any():
-            n = len(num)
-            if filled.all() and (np.array_equal(num, np.arange(n)) or
-                                 np.array_equal(num, np.arange(1, n + 1))):
-                drop.append(col)  # a row number, not data
-                continue
-            at = int(np.flatnonzero(filled)[0])
-            problems.add("columns", f"{position} holds numbers but has no header, so what they "
-                         f"are is unknown; name the column (e.g. 'HFMSE'), or leave it out with "
-                         f"ignore=[{str(col)!r}]", row=int(rows[at]), column=str(col),
-                         value=values.iloc[at])
-        elif filled.any():
-            at = int(np.flatnonzero(filled)[0])
-            problems.add("columns", f"{position} holds values but has no header; it is kept as "
-                         f"{str(col)!r} (name it, or leave it out with ignore=[{str(col)!r}])",
-                         row=int(rows[at]), column=str(col), value=values.iloc[at],
-                         severity="warning")
-    return frame.drop(columns=drop) if drop else frame
-
-
 def _visit_columns(frame, rows, user, problems):
     """A wide-by-visit sheet ("HFMSE baseline", "HFMSE month 6") made long."""
     mapped = {normalise(k) for k in user}
@@ -262,46 +185,6 @@ def _visit_columns(frame, rows, user, problems):
                          "column; remove or rename one of them")
     long, rows = visits.to_long(frame, rows, measures, times)
     return long, rows, long.pop("_src")
-
-
-def _varying_columns(frame, passthrough, pcode, rows, decimal, problems) -> None:
-    """Report unrecognised numeric columns that vary within a patient."""
-    n_pat = int(pcode.max()) + 1 if len(pcode) else 0
-    for col in passthrough:
-        if str(col).startswith("Unnamed:"):
-            continue
-        values = frame[col]
-        if pd.api.types.is_bool_dtype(values.dtype):
-            continue
-        if pd.api.types.is_numeric_dtype(values.dtype):
-            num = values.to_numpy(dtype=float, na_value=np.nan)
-        elif values.dtype == object or pd.api.types.is_string_dtype(values.dtype):
-            num, _code, bad = parse_numbers(values.reset_index(drop=True), decimal, codes=False)
-            if bad.any() or np.isnan(num).all():
-                continue
-        else:
-            continue
-        lo = np.full(n_pat, np.inf)
-        hi = np.full(n_pat, -np.inf)
-        np.fmin.at(lo, pcode, num)
-        np.fmax.at(hi, pcode, num)
-        varies = hi > lo
-        if varies.any():
-            at = int(np.flatnonzero(varies[pcode] & (num != lo[pcode]))[0])
-            problems.add(
-                "column",
-                f"column {col!r} holds numbers that change within a patient but is not a known "
-                "measure, so it is not analysed (kept as a column of the table); if it is a "
-                f"score, map it with columns={{{str(col)!r}: CODE}} (CLI: --columns "
-                f"'{col}=CODE'); to leave it out, ignore=[{str(col)!r}]",
-                row=int(rows[at]), column=str(col), value=num[at], severity="warning",
-            )
-
-
-def _found(frame: pd.DataFrame, most: int = 12) -> str:
-    names = [repr(str(c)) for c in frame.columns]
-    more = f", ... ({len(names)} columns)" if len(names) > most else ""
-    return ", ".join(names[:most]) + more
 
 
 def _header_hint(frame: pd.DataFrame, rows: np.ndarray | None = None) -> str:
@@ -339,17 +222,17 @@ def _empty_table() -> pd.DataFrame:
 def _drop_empty(frame: pd.DataFrame, rows: np.ndarray) -> tuple[pd.DataFrame, np.ndarray]:
     """Drop all-empty rows and unnamed all-empty columns (spreadsheet leftovers)."""
     unnamed = [c for c in frame.columns if str(c).startswith("Unnamed:") or not str(c).strip()]
-    empty_cols = [c for c in unnamed if _blank(frame[c]).all()]
+    empty_cols = [c for c in unnamed if blank(frame[c]).all()]
     frame = frame.drop(columns=empty_cols)
     if frame.shape[1] == 0:
         return frame, rows[:0]
     # a row is empty when every cell is blank; check cheaply on the first column first
-    candidates = np.flatnonzero(_blank(frame.iloc[:, 0]).to_numpy())
+    candidates = np.flatnonzero(blank(frame.iloc[:, 0]).to_numpy())
     if len(candidates):
         sub = frame.iloc[candidates]
         all_blank = np.ones(len(sub), dtype=bool)
         for c in sub.columns:
-            all_blank &= _blank(sub[c]).to_numpy()
+            all_blank &= blank(sub[c]).to_numpy()
         drop = candidates[all_blank]
         if len(drop):
             keep = np.ones(len(frame), dtype=bool)
@@ -357,26 +240,6 @@ def _drop_empty(frame: pd.DataFrame, rows: np.ndarray) -> tuple[pd.DataFrame, np
             frame = frame.iloc[keep].reset_index(drop=True)
             rows = rows[keep]
     return frame.reset_index(drop=True), rows
-
-
-def _all_text(uniques: pd.Index) -> bool:
-    """Whether distinct values are all strings (an object column may hold numbers)."""
-    return isinstance(uniques.dtype, pd.StringDtype) or (
-        uniques.dtype == object and uniques.inferred_type == "string")
-
-
-def _blank(col: pd.Series) -> pd.Series:
-    """Empty or whitespace-only cells (each distinct value looked at once)."""
-    if not (col.dtype == object or pd.api.types.is_string_dtype(col.dtype)
-            or isinstance(col.dtype, pd.CategoricalDtype)):
-        return col.isna()
-    codes, uniques = factorize(col)
-    if _all_text(uniques):
-        blank_u = np.append(np.asarray(uniques.str.strip() == "", dtype=bool), True)
-    else:
-        blank_u = np.array([pd.isna(u) or not str(u).strip() for u in uniques] + [True],
-                           dtype=bool)
-    return pd.Series(blank_u[np.where(codes < 0, len(uniques), codes)], index=col.index)
 
 
 def _map_columns(
@@ -454,43 +317,6 @@ def _map_columns(
                 "rename one or say which to use with columns={...}",
             )
     return roles, measures, passthrough
-
-
-def _plain(col: pd.Series) -> pd.Series:
-    """A pass-through column as the source had it (categoricals read for speed undone)."""
-    if isinstance(col.dtype, pd.CategoricalDtype):
-        return col.astype(col.cat.categories.dtype)
-    return col
-
-
-def _text(col: pd.Series) -> pd.Series:
-    """Identifier/label text: trimmed, whole-number floats without '.0', blanks as ''."""
-    return pd.Series(_text_codes(col)[0], dtype=STR)
-
-
-def _text_codes(col: pd.Series) -> tuple[pd.api.extensions.ExtensionArray, np.ndarray, int]:
-    """:func:`_text` as a string array, integer codes of the distinct cleaned texts, and
-    the code of the empty text."""
-    return _text_codes_full(col)[:3]
-
-
-def _text_codes_full(col: pd.Series):  # noqa: ANN202 - a tuple of seven
-    """:func:`_text_codes` plus the distinct cleaned texts, each row's code of its raw
-    cell (-1 blank), the distinct raw cells and the cleaned code of each raw cell."""
-    codes, uniques = factorize(col)
-    if _all_text(uniques):
-        clean = uniques.str.strip().to_numpy(dtype=object)
-    else:
-        clean = np.array([str(int(v)) if isinstance(v, float) and v.is_integer()
-                          else str(v).strip() for v in uniques], dtype=object)
-    # distinct raw values may clean to the same text (" P1" and "P1"): recode
-    text_codes, text_uniques = pd.factorize(np.append(clean, ""))
-    idx = text_codes[np.where(codes < 0, len(uniques), codes)]
-    # taking from the distinct texts avoids validating a million strings one by one
-    texts = pd.array(np.asarray(text_uniques, dtype=object), dtype=STR)
-    blank = int(np.flatnonzero(np.asarray(text_uniques) == "")[0])
-    return (texts.take(idx), idx, blank, np.asarray(text_uniques, dtype=object), codes,
-            uniques, text_codes[: len(uniques)])
 
 
 def _dates(frame, roles, role, rows, dayfirst, problems) -> pd.Series:
@@ -596,7 +422,7 @@ def _from_long(frame, roles, rows, decimal, problems, src_override=None):
     # the cells as written are needed only for messages
     raw = raw_scores.to_numpy() if bad.any() else None
     if "avalc" in roles:  # ADaM: the missing-score code travels in AVALC
-        avalc = _text(frame[roles["avalc"]]).to_numpy(dtype=object)
+        avalc = cell_text(frame[roles["avalc"]]).to_numpy(dtype=object)
         use = np.isnan(num) & ~bad & np.asarray(code == "") & (avalc != "")
         code = np.where(use, avalc, np.asarray(code, dtype=object))
     if bad.any():  # only for messages: a table with bad cells is never returned by read_scores
@@ -672,7 +498,7 @@ def _purdue_hands(tidy, roles, frame, expand, muniq):
     if "handedness" not in roles or not {"PP_RIGHT", "PP_LEFT"} & set(muniq):
         return tidy, muniq
     is_hand = tidy[S.MEASURE].isin(("PP_RIGHT", "PP_LEFT")).to_numpy()
-    hand = _text(frame[roles["handedness"]]).map(normalise).to_numpy()[expand]
+    hand = cell_text(frame[roles["handedness"]]).map(normalise).to_numpy()[expand]
     right = np.isin(hand, list(_RIGHT))
     left = np.isin(hand, list(_LEFT))
     m = tidy[S.MEASURE].to_numpy().copy()
@@ -819,5 +645,9 @@ def _duplicates(tidy, row_no, src_col, problems):
         row_no = row_no[keep]
     return tidy, row_no
 
+
+#: Older names of helpers now in :mod:`.cells` and :mod:`.checks` (``events`` uses them).
+_ignore = drop_ignored
+_text = cell_text
 
 __all__ = ["tidy_scores", "PURDUE_AGGREGATIONS", "PURDUE_SINGLE_HAND"]
