@@ -24,6 +24,7 @@ Examples
 
 from __future__ import annotations
 
+from ._common import first_dose_dates
 from .adam import to_adam
 from .change import change_from_baseline
 from .doses import dose_table
@@ -38,6 +39,7 @@ __all__ = [
     "get_schedule",
     "dose_table",
     "event_table",
+    "first_dose_dates",
     "assign_timepoints",
     "change_from_baseline",
     "default_windows",
