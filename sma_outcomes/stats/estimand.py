@@ -189,7 +189,8 @@ def apply_estimand(
         - ``strategy``: ``"none"`` (no event before the row), or the strategy
           of the events before it (the most restrictive one, in the order of
           :data:`STRATEGIES`);
-        - ``intercurrent_event``: the event that set ``strategy`` ("" if none);
+        - ``intercurrent_event``: the event that set ``strategy`` ("" if
+          none; the earliest one when several have that strategy);
         - ``set_aside`` (bool): the value is not used (hypothetical, while on
           treatment);
         - ``analysis_change``: the change the analysis uses (NaN where set
@@ -216,14 +217,24 @@ def apply_estimand(
     out = pd.concat([out, _composite_rows(out, ev, estimand)], ignore_index=True)
     out["added"] = out["added"].astype(bool)
     day = pd.to_numeric(out[S.DAY], errors="coerce").to_numpy(float)
-    pid = out[S.PATIENT].astype(str).to_numpy(object)
+    pcode, puniq = pd.factorize(out[S.PATIENT].astype(str).to_numpy(object))
+    ev_p = pd.Index(puniq).get_indexer(ev[S.PATIENT].to_numpy(object))
     rank = np.full(len(out), -1)
     which = np.full(len(out), "", dtype=object)
-    for e in ev.itertuples(index=False):
-        r = _RANK[estimand.strategy_of(e.event)]
-        hit = (pid == e.patient_id) & (day > e.day) & (rank < r)
+    since = np.full(len(out), np.inf)  # day of the event that set the strategy
+    for event in EVENT_TYPES:  # per type, its first occurrence per patient
+        sel = (ev["event"].to_numpy(object) == event) & (ev_p >= 0)
+        if not sel.any():
+            continue
+        first = np.full(len(puniq), np.inf)
+        np.minimum.at(first, ev_p[sel], ev[S.DAY].to_numpy(float)[sel])
+        at = first[pcode]
+        r = _RANK[estimand.strategy_of(event)]
+        with np.errstate(invalid="ignore"):
+            hit = (day > at) & ((rank < r) | ((rank == r) & (at < since)))
         rank[hit] = r
-        which[hit] = e.event
+        which[hit] = event
+        since[hit] = at[hit]
     strategy = np.where(rank >= 0, np.array(STRATEGIES, dtype=object)[np.maximum(rank, 0)], "none")
     set_aside = np.isin(strategy, ("hypothetical", "while_on_treatment"))
     change = pd.to_numeric(out[S.CHANGE], errors="coerce").to_numpy(float)
@@ -243,7 +254,9 @@ def _composite_values(rows: pd.DataFrame, estimand: Estimand) -> np.ndarray:
         return np.full(len(rows), float(estimand.composite_value))
     base = (pd.to_numeric(rows[S.BASELINE], errors="coerce").to_numpy(float)
             if S.BASELINE in rows.columns else np.full(len(rows), np.nan))
-    return np.array([_worst(str(m), b) for m, b in zip(rows[S.MEASURE], base, strict=True)])
+    measure = rows[S.MEASURE].astype(str).to_numpy(object)
+    floor = {m: _worst(m, 0.0) for m in pd.unique(measure)}  # the worst end of each scale
+    return np.array([floor[m] for m in measure], dtype=float) - base
 
 
 def _composite_rows(data: pd.DataFrame, ev: pd.DataFrame, estimand: Estimand) -> pd.DataFrame:
@@ -256,24 +269,23 @@ def _composite_rows(data: pd.DataFrame, ev: pd.DataFrame, estimand: Estimand) ->
     rows = data[analysed & data[S.TIMEPOINT].notna()]
     tp_day = rows.groupby(rows[S.TIMEPOINT].astype(str), sort=False)[S.DAY].median()
     first = comp.groupby(S.PATIENT)[S.DAY].min()
-    have = set(zip(rows[S.PATIENT].astype(str), rows[S.MEASURE].astype(str),
-                   rows[S.TIMEPOINT].astype(str), strict=True))
     keep = [c for c in (S.PATIENT, S.MEASURE, S.BASELINE) if c in data.columns]
-    per = data[keep].drop_duplicates([S.PATIENT, S.MEASURE])
+    per = data.loc[data[S.PATIENT].astype(str).isin(first.index), keep]
     if S.BASELINE in per.columns:
-        per = data[data[S.BASELINE].notna()][keep].drop_duplicates([S.PATIENT, S.MEASURE])
-    new = []
-    for p, m, *b in per.itertuples(index=False):
-        p = str(p)
-        if p not in first.index:
-            continue
-        for tp, d in tp_day.items():
-            if d > first[p] and (p, str(m), tp) not in have:
-                new.append({S.PATIENT: p, S.MEASURE: m, S.TIMEPOINT: tp, S.DAY: d,
-                            **({S.BASELINE: b[0]} if b else {})})
-    if not new:
+        per = per[per[S.BASELINE].notna()]
+    per = per.drop_duplicates([S.PATIENT, S.MEASURE]).assign(
+        **{S.PATIENT: lambda d: d[S.PATIENT].astype(str)})
+    grid = per.merge(pd.DataFrame({S.TIMEPOINT: tp_day.index.astype(str),
+                                   S.DAY: tp_day.to_numpy(float)}), how="cross")
+    grid = grid[grid[S.DAY].to_numpy(float) > first.reindex(grid[S.PATIENT]).to_numpy(float)]
+    have = rows[[S.PATIENT, S.MEASURE, S.TIMEPOINT]].astype(str).drop_duplicates()
+    have["_have"] = True
+    grid = grid.astype({S.MEASURE: str}).merge(have, how="left",
+                                                on=[S.PATIENT, S.MEASURE, S.TIMEPOINT])
+    new = grid[grid["_have"].isna()].drop(columns="_have")
+    if new.empty:
         return data.iloc[:0]
-    add = pd.DataFrame(new)
+    add = new.reset_index(drop=True)
     if isinstance(data[S.TIMEPOINT].dtype, pd.CategoricalDtype):
         add[S.TIMEPOINT] = pd.Categorical(add[S.TIMEPOINT], dtype=data[S.TIMEPOINT].dtype)
     add[S.SCORE] = np.nan

@@ -56,8 +56,7 @@ import pandas as pd
 from .. import schema as S
 from .._shared import measures_in, require_columns
 from ..exceptions import OptionError
-from ..timeline import default_windows, event_table, first_dose_dates, make_windows
-from ..timeline.schedules import Schedule
+from ..timeline import Schedule, default_windows, event_table, first_dose_dates, make_windows
 
 __all__ = ["patient_flow", "FlowResult", "FLOW_COLUMNS", "STATUSES"]
 
@@ -190,7 +189,7 @@ def patient_flow(
     tp = data[S.TIMEPOINT]
     labels = ([str(c) for c in tp.cat.categories] if isinstance(tp.dtype, pd.CategoricalDtype)
               else [str(c) for c in pd.unique(tp.dropna())])
-    mlist = measures_in(data, measures)
+    mlist = measures_in(data[[S.MEASURE]].drop_duplicates(), measures)
     pids = np.asarray(pd.unique(data[S.PATIENT].astype(str)), dtype=object)
     n_p, n_m, n_t = len(pids), len(mlist), len(labels)
     target, end = _windows(data, labels, schedule, windows)
@@ -217,22 +216,25 @@ def patient_flow(
         ev = event_table(events, data)
         ev = ev[ev[S.PATIENT].isin(pids)]
         e_p = pd.Index(pids).get_indexer(ev[S.PATIENT])
+        e_day = ev[S.DAY].to_numpy(float)
+        e_type = ev["event"].to_numpy(object)
+        ending = np.isin(e_type, _ENDING)
         for t in range(n_t):
-            before = ev[S.DAY].to_numpy(float) < target[t]
-            for p, e in zip(e_p[before], ev["event"].to_numpy(object)[before], strict=True):
-                if ev_reason[p, t] in _ENDING and e not in _ENDING:
-                    continue
-                ev_reason[p, t] = e  # events are in day order: the latest wins
-
+            before = e_day < target[t]
+            # events are in day order: the latest before the timepoint wins, an
+            # ending event (death, discontinuation) over any other
+            for sel in (before & ~ending, before & ending):
+                ev_reason[e_p[sel], t] = e_type[sel]
     due = (end[None, :] <= cut[:, None])  # n_p x n_t
     status = np.full((n_p, n_m + 1, n_t), "", dtype=object)
     reason = np.full((n_p, n_m + 1, n_t), "", dtype=object)
     event = np.full((n_p, n_m + 1, n_t), "", dtype=object)
     # visit level: the best over the measures
     best = grid.max(axis=1)
-    first_code = np.where(grid == 1, code, "")
-    visit_code = np.array([[next((c for c in first_code[p, :, t] if c), "")
-                            for t in range(n_t)] for p in range(n_p)], dtype=object).reshape(n_p, n_t)
+    visit_code = np.full((n_p, n_t), "", dtype=object)
+    for m in reversed(range(n_m)):  # the first measure with a code wins
+        has = (grid[:, m, :] == 1) & (code[:, m, :] != "")
+        visit_code = np.where(has, code[:, m, :], visit_code)
     levels = np.concatenate([best[:, None, :], grid], axis=1)
     codes = np.concatenate([visit_code[:, None, :], code], axis=1)
     for j in range(n_m + 1):
@@ -260,17 +262,19 @@ def patient_flow(
         drop=True)
     long[S.MEASURE] = long[S.MEASURE].astype(str)
 
-    g = long.groupby([S.MEASURE, S.TIMEPOINT], sort=False, observed=True)["status"]
-    summary = g.agg(
-        n_patients="size",
-        not_yet_due=lambda s: int((s == "not yet due").sum()),
-        assessed=lambda s: int((s == "assessed").sum()),
-    ).reset_index()
+    assessed_n = (status == "assessed").sum(axis=0)  # (n_m + 1) x n_t
+    nyd_n = np.broadcast_to((~due).sum(axis=0), (n_m + 1, n_t))
+    summary = pd.DataFrame({
+        S.MEASURE: np.repeat(names, n_t),
+        S.TIMEPOINT: pd.Categorical(np.tile(labels, n_m + 1), categories=labels, ordered=True),
+        "target_day": np.tile(target, n_m + 1),
+        "window_end": np.tile(end, n_m + 1),
+        "n_patients": n_p,
+        "not_yet_due": nyd_n.ravel(),
+        "assessed": assessed_n.ravel(),
+    })
     summary["expected"] = summary["n_patients"] - summary["not_yet_due"]
     summary["missing"] = summary["expected"] - summary["assessed"]
-    pos = pd.Index(labels).get_indexer(summary[S.TIMEPOINT].astype(str))
-    summary["target_day"] = target[pos]
-    summary["window_end"] = end[pos]
     summary = summary[list(FLOW_COLUMNS)]
     for c in ("n_patients", "not_yet_due", "expected", "assessed", "missing"):
         summary[c] = summary[c].astype(int)
