@@ -205,6 +205,29 @@ def apply_estimand(
     day (an assessment on the event day is taken as done before it). For an
     added composite row, the timepoint's day is the median day of the
     analysed rows at that timepoint. Rows without a day get ``"none"``.
+
+    Examples
+    --------
+    HFMSE in the bundled cohort, surgery hypothetical, death composite:
+
+    >>> import warnings
+    >>> from sma_outcomes.load import example_path, load_example, read_events
+    >>> from sma_outcomes.timeline import change_from_baseline
+    >>> events = read_events(example_path("cohort").with_name("events.csv"))
+    >>> with warnings.catch_warnings():
+    ...     warnings.simplefilter("ignore")
+    ...     changes = change_from_baseline(load_example("cohort"))
+    >>> hfmse = changes[changes["measure"] == "HFMSE"]
+    >>> est = Estimand({"scoliosis_surgery": "hypothetical", "spinal_fusion": "hypothetical",
+    ...                 "death": "composite"})
+    >>> data, table = apply_estimand(hfmse, events, est)
+    >>> table.loc[table["event"].isin(["scoliosis_surgery", "death"]),
+    ...           ["event", "strategy", "n_patients", "n_values"]]
+                    event      strategy  n_patients  n_values
+    2   scoliosis_surgery  hypothetical           3        14
+    11              death     composite           4        14
+    >>> int(data["set_aside"].sum()), int(data["added"].sum())
+    (19, 14)
     """
     require_columns(data, [S.PATIENT, S.MEASURE, S.DAY, S.CHANGE], func="apply_estimand",
                     hint="apply_estimand takes the changes table from change_from_baseline()")

@@ -182,6 +182,31 @@ def patient_flow(
     shift) ends on or before the patient's cut-off day. The module notes give
     the order of the reasons. Suitable for a CONSORT-style figure: one box
     per timepoint with ``expected``, ``assessed`` and the ``reasons``.
+
+    Examples
+    --------
+    The bundled cohort and its events:
+
+    >>> import warnings
+    >>> from sma_outcomes.load import example_path, load_example, read_events
+    >>> from sma_outcomes.timeline import change_from_baseline
+    >>> events = read_events(example_path("cohort").with_name("events.csv"))
+    >>> with warnings.catch_warnings():
+    ...     warnings.simplefilter("ignore")
+    ...     changes = change_from_baseline(load_example("cohort"), events=events)
+    >>> flow = patient_flow(changes, events)
+    >>> flow.summary.loc[flow.summary["measure"] == "all",
+    ...                  ["timepoint", "expected", "assessed", "missing"]].tail(2)
+      timepoint  expected  assessed  missing
+    6  Month 22        80        64       16
+    7  Month 26        80        60       20
+    >>> r = flow.reasons
+    >>> r.loc[(r["measure"] == "all") & (r["timepoint"] == "Month 26"), ["reason", "n"]]
+                        reason  n
+    14  event: discontinuation  8
+    15       no visit recorded  7
+    16            event: death  4
+    17    event: spinal_fusion  1
     """
     require_columns(data, [S.PATIENT, S.MEASURE, S.DAY, S.SCORE, S.TIMEPOINT],
                     func="patient_flow", hint="run assign_timepoints() or "
