@@ -10,7 +10,10 @@ with a few days' drift and one duplicate visit in ten patients) x 36 measures
    windows), checks that both give identical answers and prints the ratio
    (best of ``--repeat`` runs each; the target is at most 2x);
 2. times ``assign_timepoints``, ``change_from_baseline`` on the timed table,
-   ``dose_table`` and ``to_adam`` (in memory, and to .xpt).
+   ``dose_table`` and ``to_adam`` (in memory, and to .xpt);
+3. with intercurrent events for 30% of the patients (switches, surgery,
+   death), times ``change_from_baseline(events=...)``, ``apply_estimand`` and
+   ``patient_flow``.
 
 Usage: ``python benchmarks/bench_timeline.py [n_patients] [--repeat 3]``
 (default 3,460 patients, i.e. about 1,000,000 rows).
@@ -28,6 +31,8 @@ import numpy as np
 import pandas as pd
 
 from sma_outcomes.exceptions import DataWarning
+from sma_outcomes.stats.estimand import Estimand, apply_estimand
+from sma_outcomes.stats.flow import patient_flow
 from sma_outcomes.timeline import (
     assign_timepoints,
     change_from_baseline,
@@ -233,6 +238,18 @@ def main() -> None:
     timed("to_adam (in memory)", to_adam, changes)
     with tempfile.TemporaryDirectory() as tmp:
         timed("to_adam (.xpt)", to_adam, changes, Path(tmp) / "admotor.xpt")
+    rng = np.random.default_rng(7)
+    pids = scores["patient_id"].unique()
+    who = rng.choice(pids, len(pids) * 3 // 10, replace=False)
+    events = pd.DataFrame({"patient_id": who, "day": rng.integers(50, 700, len(who)).astype(float),
+                           "event": rng.choice(["death", "scoliosis_surgery", "treatment_switch",
+                                                "feeding_tube"], len(who))})
+    events["detail"] = np.where(events["event"] == "treatment_switch", "risdiplam", "")
+    with_events = timed("change_from_baseline (events=)", change_from_baseline, scores,
+                        events=events)
+    estimand = Estimand({"scoliosis_surgery": "hypothetical", "death": "composite"})
+    timed("apply_estimand", apply_estimand, with_events, events, estimand)
+    timed("patient_flow", patient_flow, with_events, events, cutoff=700)
     print(f"analysed rows: {int(changes['analysed'].sum()):,}; flags:")
     print(changes["flag"].str.split(";").str[0].str.replace(r"\(.*", "", regex=True).value_counts().to_string())
 

@@ -153,7 +153,8 @@ def to_adam(
                               S.PCT_CHANGE), func="to_adam",
                     hint="to_adam takes the changes table from change_from_baseline()")
     measure = data[S.MEASURE].astype(str)
-    unknown = sorted(set(measure) - set(PARAMCD))
+    present = [str(m) for m in pd.unique(measure)]  # distinct values, not row by row
+    unknown = sorted(set(present) - set(PARAMCD))
     if unknown:
         raise DataError(
             f"to_adam: no PARAMCD for measure(s) {unknown}; known measures are the "
@@ -170,7 +171,7 @@ def to_adam(
         else pd.Series(pd.NaT, index=data.index)
     )
     day = pd.to_numeric(data[S.DAY], errors="coerce").astype(float)
-    params = {m: f"{get_scale(m).name} ({get_scale(m).unit})" for m in set(measure)}
+    params = {m: f"{get_scale(m).name} ({get_scale(m).unit})" for m in present}
 
     def flag(col: str) -> np.ndarray:
         if col not in data.columns:
