@@ -479,3 +479,20 @@ def test_several_score_sheets_are_not_read_as_one(tmp_path):
     with pytest.raises(DataError, match=r"2 sheets hold score columns \('Scores', 'Copy'\)"):
         read_scores(path)
     assert read_scores(path, sheet_name="copy")["score"].tolist() == expected_scores()
+
+
+def test_strict_open_xml_and_binary_workbooks_are_named(tmp_path):
+    path = make.workbook(tmp_path / "strict.xlsx")
+    make.rewrite_member(path, "xl/workbook.xml", lambda t: t.replace(
+        "http://schemas.openxmlformats.org/spreadsheetml/2006/main",
+        "http://purl.oclc.org/ooxml/spreadsheetml/main"))
+    with pytest.raises(DataError, match="Strict Open XML"):
+        read_scores(path)
+    import zipfile
+
+    xlsb = tmp_path / "book.xlsb"
+    with zipfile.ZipFile(xlsb, "w") as z:
+        z.writestr("[Content_Types].xml", "<Types/>")
+        z.writestr("xl/workbook.bin", b"\x83\x01\x00")
+    with pytest.raises(DataError, match="Excel Binary Workbook"):
+        read_scores(xlsb)

@@ -12,7 +12,8 @@ Refused with a :class:`~sma_outcomes.DataError`:
   does not calculate, such as openpyxl; xlsxwriter stores 0 for every formula and
   asks Excel to calculate on opening, which counts as no value too): the message
   names its row and column and says to open and save the file in Excel;
-- a password-protected (encrypted) workbook, and an old ``.xls`` workbook;
+- a password-protected (encrypted) workbook, an old ``.xls`` workbook, an Excel
+  Binary Workbook (``.xlsb``) and one saved as "Strict Open XML";
 - a sheet whose XML exceeds :data:`MAX_SHEET_BYTES` uncompressed or that holds more
   than :data:`MAX_CELLS` values (truly huge content);
 - a sheet that does not exist (the message lists the sheets with their numbers).
@@ -302,6 +303,15 @@ def _fill_merged(cells: dict, merged) -> None:  # noqa: ANN001 - openpyxl MergeC
         for r in range(r1, r2 + 1):
             for c in range(c1, c2 + 1):
                 cells.setdefault((r, c), value)
+
+
+def is_strict(path: Path) -> bool:
+    """Whether a workbook uses the ISO "Strict Open XML" namespaces (openpyxl reads none)."""
+    try:
+        with zipfile.ZipFile(path) as z, z.open("xl/workbook.xml") as fh:
+            return b"purl.oclc.org/ooxml/spreadsheetml" in fh.read(4096)
+    except (KeyError, zipfile.BadZipFile, OSError, ValueError, EOFError):
+        return False
 
 
 def zip_members(path: Path) -> list[str]:

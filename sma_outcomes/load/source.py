@@ -22,7 +22,7 @@ import pandas as pd
 from ..exceptions import OptionError
 from .columns import measure_code, role_of
 from .database import query, query_file
-from .excel import MAX_LAYOUT, OLE_MAGIC, read_sheet, refuse_ole, zip_members
+from .excel import MAX_LAYOUT, OLE_MAGIC, is_strict, read_sheet, refuse_ole, zip_members
 from .problems import fail
 
 SNIFF_BYTES = 64 * 1024
@@ -153,6 +153,13 @@ def _check_header(header: list[str], name: str) -> None:
 
 def _read_zip(path: Path, name: str, **kw) -> RawTable:  # noqa: ANN003
     members = zip_members(path)
+    if "xl/workbook.bin" in members:
+        raise fail(name, "format", "this is an Excel Binary Workbook (.xlsb); open it in Excel "
+                   "and save it as .xlsx (Excel Workbook)")
+    if "xl/workbook.xml" in members and is_strict(path):
+        raise fail(name, "format", "this workbook was saved as 'Strict Open XML Spreadsheet', "
+                   "which cannot be read; open it in Excel and save it as .xlsx (Excel "
+                   "Workbook)")
     if any(m.startswith("xl/") for m in members):
         return _read_excel(path, name, **kw)
     if "content.xml" in members:
