@@ -91,3 +91,15 @@ def test_bad_specifications():
         Estimand({"holiday": "hypothetical"})
     with pytest.raises(OptionError, match="Estimand"):
         apply_estimand(changes(), EVENTS, {"death": "composite"})
+
+
+def test_ice_table_first_set_aside_timepoint():
+    from sma_outcomes.stats.estimand import ice_table
+
+    data, _ = apply_estimand(changes(), EVENTS, ESTIMAND)
+    ice = ice_table(data, measure="HFMSE")
+    # P1: surgery on day 200 -> Month 10 first set aside; P4: loss of ambulation on day 300
+    assert ice["patient_id"].tolist() == ["P1", "P4"]
+    assert ice["timepoint"].astype(str).tolist() == ["Month 10", "Month 10"]
+    assert ice["strategy"].tolist() == ["hypothetical", "while_on_treatment"]
+    assert ice["event"].tolist() == ["scoliosis_surgery", "loss_of_ambulation"]

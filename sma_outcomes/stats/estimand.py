@@ -54,8 +54,8 @@ from ..load.events import EVENT_TYPES, event_code
 from ..registry import get_scale
 from ..timeline import event_table
 
-__all__ = ["Estimand", "EstimandResult", "apply_estimand", "estimand_table", "STRATEGIES",
-           "ESTIMAND_COLUMNS"]
+__all__ = ["Estimand", "EstimandResult", "apply_estimand", "estimand_table", "ice_table",
+           "STRATEGIES", "ESTIMAND_COLUMNS"]
 
 #: Strategies, from the least to the most restrictive (a row after several events
 #: follows the most restrictive one).
@@ -363,4 +363,59 @@ def estimand_table(data: pd.DataFrame, events: pd.DataFrame, estimand: Estimand)
     out = pd.DataFrame(rows, columns=list(ESTIMAND_COLUMNS))
     out["n_patients"] = out["n_patients"].astype("Int64")
     out["n_values"] = out["n_values"].astype("Int64")
+    return out
+
+
+def ice_table(data: pd.DataFrame, measure: str | None = None) -> pd.DataFrame:
+    """The first timepoint whose value was set aside, per patient: rbmi's ``data_ice``.
+
+    Parameters
+    ----------
+    data : pandas.DataFrame
+        The analysis table of :func:`apply_estimand` (with ``timepoint``).
+    measure : str, optional
+        Keep one measure (``fit_mi`` works on one).
+
+    Returns
+    -------
+    pandas.DataFrame
+        One row per patient x measure with a value set aside (hypothetical or
+        while on treatment): ``patient_id, measure, timepoint`` (the first
+        analysed timepoint set aside), ``strategy`` and ``event``, in the
+        shape ``fit_mi(ice=...)`` takes; map our strategies to imputation
+        strategies with its ``strategies=``, e.g. ``{"hypothetical": "MAR",
+        "while_on_treatment": "LMCF"}``, and analyse ``y="analysis_change"``.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> changes = pd.DataFrame({"patient_id": "P1", "measure": "HFMSE",
+    ...                         "timepoint": ["Baseline", "Month 6", "Month 10"],
+    ...                         "day": [0.0, 185, 307], "change": [0.0, -2, 3]})
+    >>> events = pd.DataFrame({"patient_id": ["P1"], "day": [100.0], "event": ["spinal fusion"]})
+    >>> data, _ = apply_estimand(changes, events, Estimand({"spinal_fusion": "hypothetical"}))
+    >>> ice_table(data)
+      patient_id measure timepoint      strategy          event
+    0         P1   HFMSE   Month 6  hypothetical  spinal_fusion
+    """
+    require_columns(data, [S.PATIENT, S.MEASURE, S.TIMEPOINT, "strategy", "set_aside",
+                           "intercurrent_event"], func="ice_table",
+                    hint="ice_table takes the data of apply_estimand()")
+    rows = data[data["set_aside"].astype(bool) & data[S.TIMEPOINT].notna()]
+    if S.ANALYSED in rows.columns:
+        rows = rows[rows[S.ANALYSED].fillna(False).astype(bool)]
+    if measure is not None:
+        rows = rows[rows[S.MEASURE].astype(str) == measure]
+    tp = rows[S.TIMEPOINT]
+    order = (tp.cat.codes.to_numpy() if isinstance(tp.dtype, pd.CategoricalDtype)
+             else pd.to_numeric(rows[S.DAY], errors="coerce").to_numpy(float))
+    rows = rows.assign(_o=order).sort_values([S.PATIENT, S.MEASURE, "_o"], kind="stable")
+    first = rows.drop_duplicates([S.PATIENT, S.MEASURE])
+    out = pd.DataFrame({S.PATIENT: first[S.PATIENT].to_numpy(),
+                        S.MEASURE: first[S.MEASURE].to_numpy(),
+                        S.TIMEPOINT: first[S.TIMEPOINT].to_numpy(),
+                        "strategy": first["strategy"].to_numpy(),
+                        "event": first["intercurrent_event"].to_numpy()})
+    if isinstance(tp.dtype, pd.CategoricalDtype):
+        out[S.TIMEPOINT] = pd.Categorical(out[S.TIMEPOINT], dtype=tp.dtype)
     return out
