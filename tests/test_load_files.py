@@ -296,6 +296,9 @@ def test_wide_by_visit_layout(tmp_path):
     assert df["missing_code"].iloc[-1] == "NT" and (df["sex"].iloc[:4] == "F").all()
     other = read_scores(pd.DataFrame({"id": ["P1"], "HFMSE_BL": [20], "HFMSE_M12": [25]}))
     assert other["visit"].tolist() == ["Baseline", "Month 12"]
+    grip = pd.DataFrame({"id": ["P1"], "HFMSE_BL": [20], "Grip BL": [5.5]})
+    with pytest.warns(DataWarning, match="'Grip BL' is one visit's \\(Baseline\\) but not a known"):
+        read_scores(grip)
 
 
 def test_unreadable_visit_headers_get_a_sensible_suggestion():

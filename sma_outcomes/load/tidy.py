@@ -183,6 +183,13 @@ def _visit_columns(frame, rows, user, problems):
             problems.add("columns", f"column {col!r} gives one {role} per row but the scores "
                          f"are one column per visit and some visits have their own {role} "
                          "column; remove or rename one of them")
+    for col in frame.columns:
+        label = None if col in measures or col in times else visits.visit_of(col)
+        if label is not None and role_of(col) is None and measure_code(col) is None:
+            problems.add("column", f"column {col!r} is one visit's ({label}) but not a known "
+                         "measure, so it is not analysed (kept as a column of the table); map "
+                         f"it with columns={{{str(col)!r}: CODE}} if it is a score",
+                         column=str(col), severity="warning")
     long, rows = visits.to_long(frame, rows, measures, times)
     return long, rows, long.pop("_src")
 

@@ -104,6 +104,23 @@ def find(columns: list[str]) -> tuple[dict[str, tuple[str, str]], dict[str, tupl
     return measures, times
 
 
+def visit_of(name: object) -> str | None:
+    """The visit a header names with something else ("Grip baseline" -> "Baseline").
+
+    Examples
+    --------
+    >>> visit_of("Grip strength month 6"), visit_of("Grip strength")
+    ('Month 6', None)
+    """
+    words = [w for w in _WORDS.split(str(name).strip()) if w]
+    for k in range(1, len(words)):
+        for part in (words[k:], words[:k]):
+            label = visit_label(" ".join(part))
+            if label is not None:
+                return label
+    return None
+
+
 def to_long(frame: pd.DataFrame, rows: np.ndarray, measures: dict[str, tuple[str, str]],
             times: dict[str, tuple[str, str]]) -> tuple[pd.DataFrame, np.ndarray]:
     """One row per patient x visit x measure, with the source column in ``_src``."""
