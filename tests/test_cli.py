@@ -140,7 +140,8 @@ def test_report_writes_and_refuses_to_overwrite(capsys: pytest.CaptureFixture,
 
 def test_report_bad_data_exit_1(capsys: pytest.CaptureFixture, bad_file: Path,
                                 tmp_path: Path) -> None:
-    code, out, err = run(capsys, "report", str(bad_file), "--out", str(tmp_path / "r"))
+    code, out, err = run(capsys, "report", str(bad_file), "--out", str(tmp_path / "r"),
+                         "--quiet")
     assert code == 1
     assert "99 is above the HFMSE maximum of 66" in out
     assert err.startswith(f"sma-outcomes: data error: {bad_file}")
@@ -163,7 +164,7 @@ def test_report_missing_file_exit_2(capsys: pytest.CaptureFixture, tmp_path: Pat
 def test_report_bad_option_exit_2(capsys: pytest.CaptureFixture, tmp_path: Path,
                                   option: tuple, message: str) -> None:
     code, _, err = run(capsys, "report", str(SAMPLE / "case_series.csv"), "--out",
-                       str(tmp_path / "r"), *option)
+                       str(tmp_path / "r"), "--quiet", *option)
     assert code == 2
     lines = err.strip().splitlines()
     assert len(lines) == 2 and message in lines[0]
@@ -227,7 +228,8 @@ def test_report_without_follow_up_is_a_data_problem(capsys: pytest.CaptureFixtur
                                                     tmp_path: Path) -> None:
     only_baseline = tmp_path / "baseline.csv"
     only_baseline.write_text("patient_id,visit,day,HFMSE\nP1,Baseline,0,20\nP2,Baseline,-3,31\n")
-    code, _, err = run(capsys, "report", str(only_baseline), "--out", str(tmp_path / "r"))
+    code, _, err = run(capsys, "report", str(only_baseline), "--out", str(tmp_path / "r"),
+                       "--quiet")
     assert code == 1
     assert err.splitlines()[0] == ("sma-outcomes: data error: no post-baseline score falls in "
                                    "any visit window, so nothing can be compared with baseline "
@@ -265,10 +267,12 @@ def test_report_output_failure_exit_3(capsys: pytest.CaptureFixture, tmp_path: P
 
     monkeypatch.setattr(render, "write_csv", failing)
     code, out, err = run(capsys, "report", str(SAMPLE / "case_series.csv"), "--out",
-                         str(tmp_path / "r"), "--measures", "HFMSE", "--no-patient-figures")
+                         str(tmp_path / "r"), "--measures", "HFMSE", "--no-patient-figures",
+                         "--quiet")
     assert code == 3
     lines = err.strip().splitlines()
-    assert len(lines) == 1 and lines[0].startswith(f"sma-outcomes: error: cannot write {tmp_path}")
+    assert len(lines) == 1 and lines[0].startswith(
+        f"sma-outcomes: error: cannot write {tmp_path / 'r' / 'x.csv'}: ")
     assert cause in lines[0] and "Traceback" not in err
     assert list(tmp_path.iterdir()) == []  # no partial output folder
 
@@ -282,9 +286,10 @@ def test_report_into_unwritable_folder_exit_3(capsys: pytest.CaptureFixture,
         parent.mkdir()
         parent.chmod(0o555)
     code, _, err = run(capsys, "report", str(SAMPLE / "case_series.csv"), "--out",
-                       str(parent / "report"), "--measures", "HFMSE", "--no-patient-figures")
+                       str(parent / "report"), "--measures", "HFMSE", "--no-patient-figures",
+                       "--quiet")
     assert code == 3 and len(err.strip().splitlines()) == 1
-    assert err.startswith(f"sma-outcomes: error: cannot write {parent}")
+    assert err.startswith(f"sma-outcomes: error: cannot write {parent / 'report'}: ")
 
 
 # ------------------------------------------------------------------ reading options

@@ -205,8 +205,11 @@ def output_error(err: OSError, path: str | os.PathLike) -> OutputError | None:
 
 
 @contextlib.contextmanager
-def writing_to(path: str | os.PathLike) -> Iterator[None]:
+def writing_to(path: str | os.PathLike, tmp: str | os.PathLike | None = None) -> Iterator[None]:
     """Turn write failures (disk full, read-only, ...) inside the block into :class:`OutputError`.
+
+    The error names ``path`` (the folder the user asked for): a file inside
+    the temporary folder ``tmp`` is named by its place in ``path``.
 
     Examples
     --------
@@ -222,10 +225,16 @@ def writing_to(path: str | os.PathLike) -> Iterator[None]:
     except OutputError:
         raise
     except OSError as err:
-        out = output_error(err, path)
-        if out is None:
-            raise
-        raise out from None
+        where = Path(path)
+        name = Path(err.filename) if isinstance(err.filename, (str, os.PathLike)) else None
+        if name is not None:
+            for root in (tmp, path):
+                if root is not None and name.is_relative_to(root):
+                    where = Path(path) / name.relative_to(root)
+                    break
+        if err.errno in WRITE_ERRORS:
+            raise OutputError(err.errno, WRITE_ERRORS[err.errno], str(where)) from None
+        raise
 
 
 def _manifest_files(folder: Path) -> list[str]:
@@ -540,7 +549,7 @@ def atomic_folder(target: str | os.PathLike, *, force: bool = False) -> Iterator
             target.parent.mkdir(parents=True, exist_ok=True)
             clean_stale(target.parent, target.name)
             tmp = _make_tmp(target)
-        with writing_to(target):
+        with writing_to(target, tmp):
             yield tmp
             write_manifest(tmp)
             (tmp / INCOMPLETE).unlink()
