@@ -320,7 +320,9 @@ def check_scores(
     except DataError as err:
         if err.problems is not None:
             return err.problems
-        return pd.DataFrame([{"severity": "error", "file": str(source), "row": None,
+        name = ("<SQL query>" if source is None else "<DataFrame>"
+                if isinstance(source, pd.DataFrame) else str(source))
+        return pd.DataFrame([{"severity": "error", "file": name, "row": None,
                               "column": None, "value": None, "rule": "file",
                               "message": str(err)}], columns=list(PROBLEM_COLUMNS))
     if require_time and not problems.has_errors:
