@@ -95,6 +95,19 @@ def test_huge_content_is_refused(tmp_path, monkeypatch):
         read_scores(path)
 
 
+def test_a_few_kb_that_unpack_to_a_huge_sheet_are_refused_at_once(tmp_path, monkeypatch):
+    path = make.stale_dimension(tmp_path / "bomb.xlsx", ref="A1:XFD1048576")
+    empties = '<row><c s="0"/></row>' * 200_000  # rows numbered by position, as allowed
+    make.rewrite_member(path, "xl/worksheets/sheet1.xml",
+                        lambda t: t.replace("</sheetData>", empties + "</sheetData>"))
+    assert path.stat().st_size < 50_000
+    monkeypatch.setattr(excel, "MAX_BOMB_BYTES", 1_000_000)
+    start = time.perf_counter()
+    with pytest.raises(DataError, match="empty formatted cells"):
+        read_scores(path)
+    assert time.perf_counter() - start < 2
+
+
 def test_first_sheet_without_scores_names_the_sheet_that_has_them(tmp_path):
     notes = pd.DataFrame({"Notes": ["exported 2021-10-01", "by the physio team"]})
     path = make.workbook(tmp_path / "book.xlsx", title="HFMSE data",

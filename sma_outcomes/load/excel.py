@@ -48,6 +48,10 @@ from .problems import fail
 
 #: Largest uncompressed sheet XML read (bytes); larger sheets are refused.
 MAX_SHEET_BYTES = 1_500_000_000
+#: A sheet whose XML is over MAX_BOMB_BYTES and MAX_RATIO times its packed size is
+#: refused before parsing (empty formatted cells by the million, or a zip bomb).
+MAX_BOMB_BYTES = 100_000_000
+MAX_RATIO = 300
 #: Most cells holding a value that one sheet may have.
 MAX_CELLS = 30_000_000
 #: Largest table laid out from one sheet (filled rows x filled columns).
@@ -226,9 +230,15 @@ def _parse(wb, ws, name: str, title: str) -> Sheet:  # noqa: ANN001 - openpyxl o
 
     archive = wb._archive
     try:
-        size = archive.getinfo(ws._worksheet_path).file_size
+        info = archive.getinfo(ws._worksheet_path)
     except KeyError:
         raise fail(name, "format", f"sheet {title!r} is missing from the workbook") from None
+    size = info.file_size
+    if size > MAX_BOMB_BYTES and size > MAX_RATIO * max(info.compress_size, 1):
+        raise fail(name, "size", f"sheet {title!r} unpacks from {info.compress_size / 1e3:.0f} KB "
+                   f"to {size / 1e6:.0f} MB of cell data: a huge range of empty formatted cells "
+                   "or a damaged file; in Excel, delete the unused rows and columns below and "
+                   "right of the data (or copy the data to a new workbook) and save it")
     if size > MAX_SHEET_BYTES:
         raise fail(name, "size", f"sheet {title!r} holds {size / 1e9:.1f} GB of cell data, more "
                    f"than this reader takes ({MAX_SHEET_BYTES / 1e9:.1f} GB); export the scores "
