@@ -5,7 +5,8 @@ Run from the repository root: ``python data/sample/make_samples.py``.
 - ``case_series.csv``: five children with SMA type 2, a reconstruction that follows the
   design of Gu & Kong 2021 and is consistent with every published summary. NOT the
   patients' recorded values (only ranges were published).
-- ``cohort.csv``: a synthetic cohort (seed below) of SMA types 2 and 3.
+- ``cohort.csv``: a synthetic cohort (seed below) of SMA types 2 and 3; some patients
+  have visits before the first dose (their own stream, seed + 3).
 - ``clinic_export.xlsx``: a messy clinic export (title row, item-level HFMSE,
   day-first text dates, NT codes, padded headers).
 - ``events.csv``: intercurrent events of the cohort (every event type, a handful of
@@ -85,6 +86,7 @@ def make_case_series() -> pd.DataFrame:
 # --------------------------------------------------------------------------- cohort
 def make_cohort(n_patients: int = 80) -> pd.DataFrame:
     rng = np.random.default_rng(SEED)
+    rng_pre = np.random.default_rng(SEED + 3)  # pre-treatment visits only
     start = dt.date(2018, 1, 8)
     maintenance_days = [(nusinersen_dose_dates(start, 6)[4 + k] - start).days for k in range(6)]
     targets = [("Baseline", -7), ("Loading", 45)] + [
@@ -115,6 +117,7 @@ def make_cohort(n_patients: int = 80) -> pd.DataFrame:
         resid = {"HFMSE": 1.5, "RULM": 1.2, "PP_PREF": 1.0, "PP_NONPREF": 1.0}
         limits = {"HFMSE": 66, "RULM": 37, "PP_PREF": 25, "PP_NONPREF": 25}
         n_visits = len(targets) if rng.random() > 0.2 else int(rng.integers(3, len(targets)))
+        first_row = len(rows)
         for label, target in targets[:n_visits]:
             if label not in ("Baseline",) and rng.random() < 0.07:
                 continue  # missed visit
@@ -131,7 +134,54 @@ def make_cohort(n_patients: int = 80) -> pd.DataFrame:
                              "age_at_first_dose": age, "smn2_copies": smn2,
                              "handedness": hand, "site": site, "visit": label, "day": day,
                              "measure": m, "score": code if value is None else value})
+        # pre-treatment visits come from their own generator (rng_pre), so the rows above
+        # are the same with or without them; inserted before the patient's baseline
+        rows[first_row:first_row] = pre_treatment_visits(rows[first_row:], base, resid, limits,
+                                                         rng_pre)
     return pd.DataFrame(rows)
+
+
+#: Untreated decline per year drawn for the pre-treatment visits (uniform between the two).
+#: HFMSE: about half a point to a point a year, as in natural-history cohorts of types 2
+#: and 3 (Mercuri 2016); the other measures decline a little less.
+PRE_SLOPE_PER_YEAR = {"HFMSE": (-1.0, -0.5), "RULM": (-0.6, -0.2),
+                      "PP_PREF": (-0.4, 0.0), "PP_NONPREF": (-0.4, 0.0)}
+PRE_SHARE = 0.3  # share of patients with pre-treatment visits
+
+
+def pre_treatment_visits(patient_rows: list[dict], base: dict[str, float],
+                         resid: dict[str, float], limits: dict[str, int],
+                         rng: np.random.Generator) -> list[dict]:
+    """Assessments 3-12 months before the first dose for some patients (untreated decline).
+
+    About ``PRE_SHARE`` of the patients get 1-3 visits ``Pre-treatment 1`` .. ``3``
+    (earliest first), one in each equal slot of days -365 .. -91, on every measure; the
+    score falls from the patient's latent value at the first dose ``base`` by a slope drawn
+    from ``PRE_SLOPE_PER_YEAR`` plus the measure's residual noise. A patient whose
+    baseline has an unassessable score gets none, so that no patient gains a baseline
+    (the last score on or before day 0 stays the ``Baseline`` visit's). The draws are the
+    same for every patient (selection, then visits), so the result does not depend on
+    which patients are selected before.
+    """
+    selected = rng.random() < PRE_SHARE
+    n = int(rng.integers(1, 4))
+    slots = np.linspace(-365, -91, n + 1)
+    days = [int(rng.integers(round(lo), round(hi))) for lo, hi in zip(slots[:-1], slots[1:],
+                                                                       strict=True)]
+    slope = {m: rng.uniform(*PRE_SLOPE_PER_YEAR[m]) / 12 for m in PRE_SLOPE_PER_YEAR}
+    noise = rng.normal(0, 1, size=(n, len(PRE_SLOPE_PER_YEAR)))
+    baseline = [r for r in patient_rows if r["visit"] == "Baseline"]
+    if not selected or any(r["score"] == "UTA" for r in baseline):
+        return []
+    fixed = {k: v for k, v in baseline[0].items() if k not in ("visit", "day", "measure", "score")}
+    out = []
+    for j, day in enumerate(days):
+        for k, m in enumerate(PRE_SLOPE_PER_YEAR):
+            value = base[m] + slope[m] * day / MONTH_DAYS + resid[m] * noise[j, k]
+            value = int(np.clip(np.round(value), 0, limits[m]))
+            out.append({**fixed, "visit": f"Pre-treatment {j + 1}", "day": day, "measure": m,
+                        "score": value})
+    return out
 
 
 # --------------------------------------------------------------------------- clinic export

@@ -19,7 +19,7 @@ Examples
 >>> isinstance(fit, ModelResult)
 True
 >>> fit.glance().loc[0, ["n_obs", "n_patients", "method", "level"]].astype(str).tolist()
-['558', '80', 'REML', '0.95']
+['608', '80', 'REML', '0.95']
 """
 
 from __future__ import annotations

@@ -169,7 +169,7 @@ class LMMResult(ModelResult):
         >>> import sma_outcomes as so
         >>> fit = so.fit_lmm(so.load_example("cohort"), "HFMSE", random="intercept")
         >>> print(str(fit.summary()).splitlines()[0])
-        558 observations from 80 patients, up to 8 visits
+        608 observations from 80 patients, up to 11 visits
         """
         fit = (
             f"REML criterion: {self.reml_criterion:.4f}"
@@ -377,13 +377,13 @@ class LMMResult(ModelResult):
         Examples
         --------
         >>> import sma_outcomes as so
-        >>> scores = so.load_example("cohort")  # one assessment before the first dose
+        >>> scores = so.load_example("cohort")  # 23 patients with visits before the first dose
         >>> fit = so.fit_lmm(scores, "HFMSE", random="piecewise")
         >>> pc = fit.patient_coefficients()
         >>> pc.columns.tolist()[:7]
         ['patient_id', 'n_obs', 'n_pre', 'intercept', 'pre_slope', 'slope_change', 'on_slope']
         >>> int(pc["n_pre"].sum()), len(pc)
-        (77, 80)
+        (127, 80)
         >>> so.fit_lmm(scores, "HFMSE").patient_coefficients().columns.tolist()[3:]
         ['intercept', 'slope', 'se_intercept', 'se_slope']
         """
@@ -646,9 +646,9 @@ def fit_lmm(
     >>> fit.fixed["term"].tolist()
     ['Intercept', 'months']
     >>> fit.n_obs, fit.n_patients, fit.singular
-    (558, 80, False)
+    (608, 80, False)
     >>> round(float(fit.fixed["estimate"].iloc[1]), 3)
-    0.167
+    0.145
     """
     level = check_level(level)
     design = build_design(

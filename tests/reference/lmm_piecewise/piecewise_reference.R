@@ -1,7 +1,7 @@
 # Reference numbers for fit_lmm(random = "piecewise") from lme4 + lmerTest.
 #
 # Run from the repository root:
-#   python tests/reference/lmm_piecewise/simulate.py        # (re)writes sma_pre*.csv
+#   python tests/reference/lmm_piecewise/simulate.py        # (re)writes the three csv files
 #   Rscript tests/reference/lmm_piecewise/piecewise_reference.R > tests/reference/lmm_piecewise/piecewise_reference.txt
 # writes piecewise_reference.json. R 4.2, lme4 1.1-31, lmerTest 3.1-3; every fit
 # uses bobyqa with rhoend 1e-10 so that the optimiser does not stop short.
@@ -35,7 +35,8 @@ pre <- hinge(hinge(hinge(pre, "months", 0), "months", 2), "months", 6)
 sing <- read.csv(file.path(dir, "sma_pre_singular.csv"), colClasses = c(patient_id = "character", sma_type = "character"))
 sing <- hinge(sing, "months", 0)
 # the bundled sample cohort (data/sample/cohort.csv, HFMSE), months = day / 30.4375:
-# one assessment before the first dose per patient
+# every patient's baseline (days -28 to 0); 23 patients also have 1-3 visits 3-12 months
+# before the first dose
 cohort <- read.csv(file.path(dir, "cohort_hfmse.csv"), colClasses = c(patient_id = "character"))
 cohort <- hinge(cohort, "months", 0)
 

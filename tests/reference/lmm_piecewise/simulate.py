@@ -53,6 +53,18 @@ def simulate(seed: int, n: int, sds: tuple[float, float, float], resid: float) -
     return pd.DataFrame(rows)
 
 
+def cohort_hfmse() -> pd.DataFrame:
+    """HFMSE of the bundled sample cohort (data/sample/cohort.csv), months = day / 30.4375."""
+    cohort = pd.read_csv(HERE.parents[2] / "data" / "sample" / "cohort.csv",
+                         dtype={"patient_id": str, "score": str})
+    h = cohort[cohort["measure"] == "HFMSE"].assign(
+        score=lambda d: pd.to_numeric(d["score"], errors="coerce"))
+    h = h.dropna(subset=["score"])
+    return pd.DataFrame({"patient_id": h["patient_id"], "months": h["day"] / 30.4375,
+                         "score": h["score"].astype(float)})
+
+
 if __name__ == "__main__":
     simulate(14, 60, (12.0, 0.05, 0.08), 1.5).to_csv(HERE / "sma_pre.csv", index=False)
     simulate(15, 40, (12.0, 0.0, 0.0), 1.5).to_csv(HERE / "sma_pre_singular.csv", index=False)
+    cohort_hfmse().to_csv(HERE / "cohort_hfmse.csv", index=False)
