@@ -132,8 +132,8 @@ def prepare(frame: pd.DataFrame, rows: np.ndarray, problems: Problems,
         for r in rows[flagged]:
             problems.add("redcap", f"REDCap form {form!r} is marked Incomplete in this record; "
                          "its scores are read as entered (check them, or mark the form "
-                         "Complete)", row=int(r), column=str(c), value="Incomplete",
-                         severity="warning")
+                         "Complete)", row=int(r), column=re.sub(r"\.\d+$", "", str(c)),
+                         value="Incomplete", severity="warning")
     # the record's own values fill the blanks of its other rows
     keep_cols = [c for c in cols if c not in drop and c not in scores
                  and c not in (event, instrument, instance, record)]
