@@ -327,8 +327,11 @@ class MIResult:
                 f"{self.tidy().round(4).to_html(index=False)}"
                 + (f"<h5>Notes</h5><ul>{notes}</ul>" if notes else "") + "</div>")
 
-    def plot(self, ax: Axes | None = None) -> Figure:
-        """Pooled LS means by visit with confidence intervals (one line per arm).
+    def plot(self, ax: Axes | None = None, **kwargs: Any) -> Figure:
+        """Pooled LS means per arm and treatment differences by visit, with confidence intervals.
+
+        Delegates to :func:`sma_outcomes.plot.sensitivity.plot_mi` (keywords
+        ``kind``, ``title``, ``width``, ``height``).
 
         Examples
         --------
@@ -340,31 +343,9 @@ class MIResult:
         >>> len(fit_mi(d, covariates=()).plot().axes[0].lines) >= 1
         True
         """
-        from matplotlib.figure import Figure
+        from ...plot.sensitivity import plot_mi
 
-        if ax is None:
-            fig: Any = Figure(figsize=(6, 4))
-            ax = fig.add_subplot(1, 1, 1)
-        else:
-            fig = ax.figure
-        tab = self.tidy()
-        tab = tab.loc[tab["kind"] == "lsmean"]
-        x_of = {v: i for i, v in enumerate(self.visits)}
-        groups = list(tab.groupby("arm", sort=False)) if "arm" in tab else [(None, tab)]
-        for k, (name, g) in enumerate(groups):
-            off = (k - (len(groups) - 1) / 2) * 0.08
-            x = np.array([x_of[v] for v in g["visit"]], dtype=float) + off
-            ax.errorbar(x, g["estimate"], yerr=[g["estimate"] - g["ci_low"],
-                                                g["ci_high"] - g["estimate"]],
-                        marker="o", capsize=3, label=str(name) if name is not None else None)
-        ax.set_xticks(range(len(self.visits)))
-        ax.set_xticklabels([str(v) for v in self.visits])
-        ax.axhline(0.0, color="0.6", lw=0.8, ls=":")
-        ax.set_xlabel(str(self.md.visit))
-        ax.set_ylabel(f"{self.md.y}, pooled LS mean ({int(round(self.level * 100))}% CI)")
-        if len(groups) > 1:
-            ax.legend(title=str(self.md.arm), frameon=False)
-        return fig
+        return plot_mi(self, ax=ax, **kwargs)
 
 
 def _plain(formula: str) -> str:

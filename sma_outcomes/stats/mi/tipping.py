@@ -96,37 +96,25 @@ class TippingPoint:
     def __repr__(self) -> str:
         return f"<TippingPoint {self.sentence()}>"
 
-    def plot(self, ax: Axes | None = None) -> Figure:
-        """Estimate and confidence band against delta, with the tipping point marked.
+    def plot(self, ax: Axes | None = None, **kwargs: Any) -> Figure:
+        """Estimate and confidence band against delta, the line of no effect and the
+        tipping point marked and labelled.
+
+        Delegates to :func:`sma_outcomes.plot.sensitivity.plot_tipping_point`
+        (keywords ``measure`` for the units, ``y``, ``title``, ``width``,
+        ``height``).
 
         Examples
         --------
         >>> t = pd.DataFrame({"delta": [0.0, 1.0], "estimate": [2.0, 1.0], "ci_low": [1.0, -0.1],
-        ...                   "ci_high": [3.0, 2.1]})
+        ...                   "ci_high": [3.0, 2.1], "p_value": [0.01, 0.08]})
         >>> fig = TippingPoint(t, 0.9, "M12", "B - A", "B", 0.05).plot()
         >>> len(fig.axes[0].lines)
         3
         """
-        from matplotlib.figure import Figure
+        from ...plot.sensitivity import plot_tipping_point
 
-        if ax is None:
-            fig: Any = Figure(figsize=(6, 4))
-            ax = fig.add_subplot(1, 1, 1)
-        else:
-            fig = ax.figure
-        t = self.table
-        ax.plot(t["delta"], t["estimate"], marker="o", ms=3, label=self.term)
-        ax.fill_between(t["delta"], t["ci_low"], t["ci_high"], alpha=0.2,
-                        label=f"{(1 - self.alpha) * 100:g}% CI")
-        ax.axhline(0.0, color="0.4", lw=0.8, ls=":")
-        if self.found:
-            ax.axvline(self.tipping_delta, color="C3", lw=1.0, ls="--",
-                       label=f"tipping point {self.tipping_delta:+.3g}")
-        who = f" ({self.arm})" if self.arm is not None else ""
-        ax.set_xlabel(f"delta added to imputed values{who}")
-        ax.set_ylabel(f"{self.term} at {self.visit}")
-        ax.legend(frameon=False)
-        return fig
+        return plot_tipping_point(self, ax=ax, **kwargs)
 
 
 def _row(res: MIResult, visit_j: int, term: str) -> pd.Series:
