@@ -345,9 +345,8 @@ def estimand_table(data: pd.DataFrame, events: pd.DataFrame, estimand: Estimand)
     """
     pid = data[S.PATIENT].astype(str)
     if S.BASELINE in data.columns:
-        pop = set(pid[data[S.BASELINE].notna()])
-    else:
-        pop = set(pid)
+        pid = pid[data[S.BASELINE].notna()]
+    pop = set(pd.unique(pid))  # distinct values first: no Python loop over rows
     measures = [str(m) for m in pd.unique(data[S.MEASURE].dropna())]
     variable = estimand.variable or f"change from baseline in {', '.join(measures)}"
     rows = [("population", "", "", len(pop), np.nan, estimand.population),
