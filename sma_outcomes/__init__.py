@@ -2,13 +2,15 @@
 
 The data flow, stage by stage (each name is importable from ``sma_outcomes``):
 
-- load: :func:`read_scores`, :func:`check_scores` -> the tidy score table
+- load: :func:`read_scores`, :func:`check_scores` -> the tidy score table;
+  :func:`read_doses`, :func:`read_events`
 - timeline: :func:`assign_timepoints`, :func:`change_from_baseline`, :func:`dose_table`,
   :func:`to_adam`
 - stats: :func:`summarize`, :func:`paired_test`, :func:`responders`, :func:`fit_lmm`,
-  :func:`fit_mmrm`
+  :func:`fit_mmrm`; :func:`apply_estimand`, :func:`patient_flow`, :func:`fit_mi`;
+  :func:`reliable_change`, :func:`compare_to_reference`, :func:`patient_verdicts`
 - plot: :func:`plot_patient`, :func:`plot_patients`, :func:`plot_cohort`, ...
-- report: :func:`build_report`
+- report: :func:`build_report`, :func:`build_reports`
 
 Heavy libraries are imported only when a name is first used, so that the
 command line starts quickly.
@@ -73,6 +75,10 @@ _LAZY: dict[str, str] = {
     "summarize_comparison": "sma_outcomes.stats",
     "reliable_change": "sma_outcomes.stats",
     "detectable_change": "sma_outcomes.stats",
+    "Estimand": "sma_outcomes.stats",
+    "apply_estimand": "sma_outcomes.stats",
+    "ice_table": "sma_outcomes.stats",
+    "patient_flow": "sma_outcomes.stats",
     # plot
     "plot_patient": "sma_outcomes.plot",
     "plot_patients": "sma_outcomes.plot",
@@ -81,6 +87,10 @@ _LAZY: dict[str, str] = {
     "plot_slope": "sma_outcomes.plot",
     "plot_timeline": "sma_outcomes.plot",
     "plot_item_heatmap": "sma_outcomes.plot",
+    "plot_slope_change": "sma_outcomes.plot",
+    "plot_flow": "sma_outcomes.plot",
+    "plot_mi": "sma_outcomes.plot",
+    "plot_tipping_point": "sma_outcomes.plot",
     "save_figure": "sma_outcomes.plot",
     # report
     "build_report": "sma_outcomes.report",

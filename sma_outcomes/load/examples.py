@@ -7,6 +7,8 @@ Examples
 'case_series.csv'
 >>> load_example("case_series")["patient_id"].nunique()
 5
+>>> load_example("events")["event"].nunique()
+11
 """
 
 from __future__ import annotations
@@ -17,6 +19,7 @@ from pathlib import Path
 import pandas as pd
 
 from ..exceptions import OptionError
+from .events import read_events
 from .read import read_scores
 
 #: name -> (file, loader options, description)
@@ -30,6 +33,11 @@ EXAMPLES: dict[str, tuple[str, dict, str]] = {
     "clinic_export": (
         "clinic_export.xlsx", {"skiprows": 1, "dayfirst": True},
         "A messy clinic export: title row, item-level HFMSE, day-first dates, NT codes.",
+    ),
+    "events": (
+        "events.csv", {},
+        "Intercurrent events of the cohort: every event type and five treatment switches "
+        "(read with read_events).",
     ),
 }
 
@@ -65,7 +73,7 @@ def example_path(name: str) -> Path:
 
 
 def load_example(name: str) -> pd.DataFrame:
-    """Read a bundled sample into the tidy score table with its documented options.
+    """Read a bundled sample: scores into the tidy score table, "events" into the events table.
 
     Examples
     --------
@@ -73,4 +81,5 @@ def load_example(name: str) -> pd.DataFrame:
     np.int64(297)
     """
     _file, options, _text = EXAMPLES[name] if name in EXAMPLES else (None, {}, "")
-    return read_scores(example_path(name), **options)
+    reader = read_events if name == "events" else read_scores
+    return reader(example_path(name), **options)

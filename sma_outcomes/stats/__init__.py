@@ -1,4 +1,11 @@
-"""Statistics: summaries, paired tests, responder rates, LMM and MMRM.
+"""Statistics: summaries, paired tests, responders, mixed models, estimands, imputation.
+
+- describe, paired, responders: baseline versus a timepoint;
+- lmm, mmrm (one result model, :mod:`sma_outcomes.stats._result`): trajectories
+  and change by timepoint;
+- estimand, flow, mi: intercurrent events, patient flow, multiple imputation;
+- reliable, natural_history, concordance, verdict: is this patient doing better
+  than expected?
 
 Every function returns a pandas DataFrame, or a result object whose tables are
 DataFrames, with the same column names throughout: ``term, estimate, se, df, t,
@@ -31,6 +38,10 @@ _LAZY = {
     "piecewise_reference": "sma_outcomes.stats.natural_history",
     "reliable_change": "sma_outcomes.stats.reliable",
     "detectable_change": "sma_outcomes.stats.reliable",
+    "Estimand": "sma_outcomes.stats.estimand",
+    "apply_estimand": "sma_outcomes.stats.estimand",
+    "ice_table": "sma_outcomes.stats.estimand",
+    "patient_flow": "sma_outcomes.stats.flow",
 }
 
 __all__ = list(_LAZY)
