@@ -230,6 +230,7 @@ def plot_flow(
     with house_style():
         h = height if height is not None else float(np.clip(1.35 + 0.27 * n_t, 2.2, 9.0))
         fig = new_figure(width, h, layout="constrained")
+        fig.get_layout_engine().set(wspace=0.06)  # room between the panels' end ticks
         grid = fig.add_gridspec(1, 2, width_ratios=[3, 2])
         left = fig.add_subplot(grid[0, 0])
         right = fig.add_subplot(grid[0, 1], sharey=left)
