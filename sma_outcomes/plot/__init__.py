@@ -23,6 +23,7 @@ _LAZY = {
     "plot_slope": "sma_outcomes.plot.change",
     "plot_timeline": "sma_outcomes.plot.timeline",
     "plot_item_heatmap": "sma_outcomes.plot.items",
+    "plot_slope_change": "sma_outcomes.plot.verdict",
     "save_figure": "sma_outcomes.plot.save",
     "save_patient_figures": "sma_outcomes.plot.batch",
 }
