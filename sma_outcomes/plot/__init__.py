@@ -24,6 +24,9 @@ _LAZY = {
     "plot_timeline": "sma_outcomes.plot.timeline",
     "plot_item_heatmap": "sma_outcomes.plot.items",
     "plot_slope_change": "sma_outcomes.plot.verdict",
+    "plot_flow": "sma_outcomes.plot.flow",
+    "plot_mi": "sma_outcomes.plot.sensitivity",
+    "plot_tipping_point": "sma_outcomes.plot.sensitivity",
     "save_figure": "sma_outcomes.plot.save",
     "save_patient_figures": "sma_outcomes.plot.batch",
 }
