@@ -19,11 +19,14 @@ from matplotlib.backends.backend_agg import FigureCanvasAgg
 import sma_outcomes as so
 from sma_outcomes.plot import (
     plot_cohort,
+    plot_flow,
     plot_item_heatmap,
+    plot_mi,
     plot_patient,
     plot_patients,
     plot_slope,
     plot_timeline,
+    plot_tipping_point,
     plot_waterfall,
 )
 from sma_outcomes.plot.style import DOUBLE_COLUMN, MIN_FONT
@@ -75,6 +78,24 @@ EVENTS = pd.DataFrame({
 })
 
 
+def _flow(cutoff=None):
+    """patient_flow on the bundled cohort and its events."""
+    from sma_outcomes.stats.flow import patient_flow
+
+    events = so.read_events(SAMPLE / "events.csv")
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        changes = so.change_from_baseline(so.load_example("cohort"), events=events)
+    return patient_flow(changes, events, cutoff=cutoff)
+
+
+def _mi():
+    """A small two-arm multiple imputation (tests/test_plot_sensitivity.py)."""
+    from tests.test_plot_sensitivity import fit
+
+    return fit()
+
+
 def figures(cohort, case):
     """(name, factory) for every public plot function, in several realistic shapes."""
     many = [f"C{i:03d}" for i in range(1, 13)]
@@ -103,6 +124,10 @@ def figures(cohort, case):
         "timeline-cohort": lambda: plot_timeline(cohort),
         "items": lambda: plot_item_heatmap(items(case), measure="HFMSE", timepoint="Month 18"),
         "items-clinic": lambda: plot_item_heatmap(_clinic(), measure="HFMSE"),
+        "flow": lambda: plot_flow(_flow()),
+        "flow-measure": lambda: plot_flow(_flow(cutoff=700), measure="PP_PREF"),
+        "mi": lambda: plot_mi(_mi()),
+        "tipping": lambda: plot_tipping_point(so.tipping_point(_mi()), measure="HFMSE"),
     }
 
 
@@ -145,8 +170,8 @@ def test_every_y_axis_names_measure_and_unit(name, cohort, case):
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         fig = figures(cohort, case)[name]()
-    if name.startswith(("timeline", "items")):
-        return  # their y axes are patients
+    if name.startswith(("timeline", "items", "flow")):
+        return  # their y axes are patients (flow: timepoints)
     units = ("(points)", "(pins in 30 s)", "(% of baseline)")
     shown = [a for a in fig.axes if a.get_visible() and a.get_label() != "<colorbar>"]
     rows: dict[float, list] = {}
