@@ -224,9 +224,9 @@ def test_cohort_report_uses_unstructured_mmrm(tmp_path: Path) -> None:
     assert summary["patients"] == "80"
     windows = pd.read_csv(out / "tables" / "provenance_windows.csv")
     assert windows["label"].tolist()[-2:] == ["Month 22", "Month 26"]
-    # 80 patients: the report draws the first 24 (2 figures of 12) and says where the rest are
-    assert len(list((out / "figures").glob("patients_*.png"))) == 2
-    assert "first 24 of 80 patients" in html and "--no-patient-figures" in html
+    # 80 patients: the report draws the first 12 (one figure) and says where the rest are
+    assert len(list((out / "figures").glob("patients_*.png"))) == 1
+    assert "first 12 of 80 patients" in html and "--no-patient-figures" in html
     assert not list((out / "figures").glob("*.svg"))  # no format nobody asked for
 
 

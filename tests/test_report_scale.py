@@ -53,8 +53,8 @@ def test_figures_are_saved_and_released_one_at_a_time(tmp_path: Path,
 def test_no_patient_figures_draws_a_bounded_number(tmp_path: Path) -> None:
     out = build_report(_cohort(40), tmp_path / "r", patient_figures=False).parent
     html = (out / "report.html").read_text(encoding="utf-8")
-    assert len(list((out / "figures").glob("patients_*.png"))) == 2
-    assert "The figure shows the first 24 of 40 patients" in html
+    assert len(list((out / "figures").glob("patients_*.png"))) == 1
+    assert "The figure shows the first 12 of 40 patients" in html
     assert not (out / "figures" / "patients").exists()
     assert not list(out.rglob("*.svg"))
 

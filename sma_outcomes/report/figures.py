@@ -30,10 +30,14 @@ __all__ = ["add_cohort_figures", "add_change_figures", "add_item_figures",
 #: Patients per small-multiples figure embedded in the report.
 PATIENTS_PER_FIGURE = 12
 
+#: Most patients in a slope chart: above it one line per patient is a solid block,
+#: so the report shows the waterfall (every patient, one bar each) and says so.
+SLOPE_MAX_PATIENTS = 200
+
 #: Most patients drawn in the report's own small multiples (the first ones in
 #: natural order); the others are in ``figures/patients/`` (one file each) when
 #: per-patient figures are written, and in the tables in any case.
-PATIENTS_SHOWN = 24
+PATIENTS_SHOWN = 12
 
 
 def chunks(items: Sequence[Any], size: int) -> list[list[Any]]:
@@ -94,6 +98,12 @@ def add_change_figures(
     >>> add_change_figures(sec, prep.changes, prep.measures, "Month 18")
     >>> [f.name for f in sec.items]
     ['slope_hfmse', 'waterfall_hfmse']
+    >>> import sma_outcomes.report.figures as F
+    >>> F.SLOPE_MAX_PATIENTS, sec = 3, Section("Figures")
+    >>> add_change_figures(sec, prep.changes, prep.measures, "Month 18")
+    >>> [i.kind for i in sec.items], sec.items[0].body[:36]
+    (['text', 'figure'], 'HFMSE: no slope chart for 5 patients')
+    >>> F.SLOPE_MAX_PATIENTS = 200
     """
 
     for m in measures:
@@ -105,7 +115,14 @@ def add_change_figures(
         thr = get_scale(m).threshold
         band = f" Dashed lines: ±{thr:g} {get_scale(m).unit}, the clinically meaningful change." \
             if thr is not None else " No clinically meaningful change is registered for it."
-        for kind, func in (("slope", plot_slope), ("waterfall", plot_waterfall)):
+        kinds = [("slope", plot_slope), ("waterfall", plot_waterfall)]
+        n_at = at[S.PATIENT].nunique()
+        if n_at > SLOPE_MAX_PATIENTS:
+            kinds = kinds[1:]
+            sec.note(f"{m}: no slope chart for {n_at} patients (it is drawn up to "
+                     f"{SLOPE_MAX_PATIENTS}, beyond which the lines merge into one block); "
+                     "the waterfall shows every patient's change.")
+        for kind, func in kinds:
             try:
                 fig, _ = captured(func, changes, measure=m, timepoint=timepoint)
             except (ValueError, KeyError, TypeError, IndexError) as err:
