@@ -99,11 +99,13 @@ def test_mi_labels_with_units():
     assert labels == ["Change in HFMSE (points)", "Difference in change in HFMSE (points)"]
     assert [a.get_xlabel() for a in fig.axes] == ["Visit", "Visit"]
     assert fig.axes[0].get_title(loc="left") == "Pooled LS means (95% CI)"
-    assert [t.get_text() for t in fig.axes[0].get_legend().get_texts()] == ["A", "B"]
-    assert "conditional mean" in fig._supxlabel.get_text()
+    (legend,) = fig.legends  # below the panels, titled with the method
+    assert [t.get_text() for t in legend.get_texts()] == ["A", "B"]
+    assert legend.get_title().get_text() == "Multiple imputation: conditional mean imputation"
     # one arm: LS means only, one panel
     fig = plot_mi(single_arm_fit())
     assert len(fig.axes) == 1 and lines_by_gid(fig.axes[0]).keys() == {"estimate:all", "zero"}
+    assert not fig.legends and "conditional mean" in fig._supxlabel.get_text()
     # unknown measure: the outcome column's name
     assert outcome_label(None, "CHANGE") == "CHANGE"
     assert outcome_label("RULM", "score") == "RULM (points)"
@@ -116,6 +118,7 @@ def test_mi_kind_and_ax():
     target = Figure().add_subplot()
     assert plot_mi(res, ax=target) is target.figure
     assert "estimate:A" in lines_by_gid(target)
+    assert [t.get_text() for t in target.get_legend().get_texts()] == ["A", "B"]
     with pytest.raises(OptionError, match="`kind`"):
         plot_mi(res, kind="forest")
     with pytest.raises(OptionError, match="no arm"):

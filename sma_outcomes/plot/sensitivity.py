@@ -177,6 +177,7 @@ def plot_mi(
             axes = [ax]
         if own:  # place the axes, to know their width
             fig.get_layout_engine().execute(fig)
+        handles: list[Line2D] = []
         for a, k in zip(axes, kinds, strict=True):
             rows = tab.loc[tab["kind"] == k]
             groups = (list(rows.groupby(rows["arm"].astype(str), sort=False))
@@ -206,15 +207,19 @@ def plot_mi(
                 a.set_ylabel(lab)
                 a.set_title("Treatment difference" if title is None or a is not axes[0]
                             else title)
-            if any(h.get_label() and not h.get_label().startswith("_")
-                   for h in a.get_lines()):
-                a.legend(loc="best", title=None)
+            handles += [h for h in a.get_lines()
+                        if h.get_label() and not h.get_label().startswith("_")]
         if own and title is None:
             axes[0].set_title(f"Pooled LS means ({level})" if kinds[0] == "lsmean"
                               else f"Treatment difference ({level})")
-        if own:
-            fig.supxlabel(f"Multiple imputation: {_SHORT.get(result.method, result.method)}",
-                          fontsize=6.5, color=GREY_DARK)
+        method = f"Multiple imputation: {_SHORT.get(result.method, result.method)}"
+        if own and handles:  # below the panels, clear of the intervals, under the method
+            fig.legend(handles=handles, loc="outside lower center", ncol=len(handles),
+                       title=method, title_fontsize=6.5)
+        elif own:
+            fig.supxlabel(method, fontsize=6.5, color=GREY_DARK)
+        elif handles:
+            axes[0].legend(handles=handles, loc="best")
         finish(fig, own=own)
     return fig
 
