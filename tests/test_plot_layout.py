@@ -219,7 +219,7 @@ def test_text_readable_at_column_width(name, cohort, case):
 
 
 @pytest.mark.parametrize("name", ["cohort-hue", "slope-case", "waterfall-case", "patients-grid",
-                                  "patient-events"])
+                                  "patient-events", "flow-measure", "mi", "tipping"])
 def test_saved_files_keep_text_inside(name, cohort, case, tmp_path):
     """End to end, on the files: nothing is drawn on the PNG's outermost pixels, and
     every SVG text is anchored inside the SVG's canvas."""
