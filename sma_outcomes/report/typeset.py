@@ -41,6 +41,9 @@ __all__ = ["render_typst_source", "render_typst_pdf", "typst_string", "png_size"
 #: a wider table gets a landscape page.
 PORTRAIT_CHARS = 118
 
+#: Width in characters at which a table cell with spaces is taken to wrap.
+WRAP_CHARS = 14
+
 #: Text width of the page and the tallest a figure may be, in cm.
 TEXT_WIDTH_CM = 14.0
 FIGURE_MAX_HEIGHT_CM = 11.0
@@ -117,8 +120,13 @@ def _table_width(table: Table, cells: dict) -> int:
     total = 0
     for j, h in enumerate(cells["header"]):
         words = max((len(w) for w in str(h).split()), default=1)
-        longest = max([len(r[j]["text"]) for r in cells["rows"]] or [0])
-        total += max(words, min(longest, 28)) + 2
+        need = 0
+        for r in cells["rows"]:
+            text = r[j]["text"]
+            # a cell with spaces wraps onto a second line; a word never does
+            need = max(need, max(min(len(text), WRAP_CHARS),
+                                 max((len(w) for w in text.split()), default=0)))
+        total += max(words, need) + 2
     return total
 
 
@@ -172,8 +180,11 @@ def _table(item: Table, cells: dict, note: str) -> str:
         caption += " " + note
     table = (f"#figure(kind: table, caption: {typst_string(caption.strip())},\n"
              f"table(columns: {ncol}, align: {align},\n" + "\n".join(body) + "\n))\n")
-    if _table_width(item, cells) > PORTRAIT_CHARS:
+    width = _table_width(item, cells)
+    if width > 1.3 * PORTRAIT_CHARS:  # a landscape page of its own
         return f"#page(flipped: true)[\n{table}]\n"
+    if width > PORTRAIT_CHARS:  # a smaller type still fits the portrait page
+        return f"#[\n#show table: set text(size: 6.3pt)\n{table}]\n"
     return table
 
 
