@@ -25,7 +25,12 @@ from nbclient import NotebookClient
 
 ROOT = Path(__file__).resolve().parents[1]
 NOTEBOOK_DIR = ROOT / "notebooks"
-NOTEBOOKS = ["case_series.ipynb", "cohort_mixed_models.ipynb", "patient_benefit.ipynb"]
+NOTEBOOKS = [
+    "case_series.ipynb",
+    "cohort_mixed_models.ipynb",
+    "patient_benefit.ipynb",
+    "estimand_analysis.ipynb",
+]
 CELL_TIMEOUT = 300  # seconds per cell; each notebook runs in well under a minute
 
 
