@@ -9,6 +9,7 @@ the analysed rows and picks measures and a timepoint.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 
 import pandas as pd
@@ -22,6 +23,8 @@ __all__ = [
     "check_timepoint",
     "check_unique",
     "changes_at",
+    "positive_number",
+    "shared_visits",
 ]
 
 
@@ -107,3 +110,45 @@ def changes_at(
     at = at.loc[at[schema.CHANGE].notna().to_numpy()]
     check_unique(at, keys, func=func)
     return {m: at.loc[(at[schema.MEASURE] == m).to_numpy()] for m in names}
+
+
+def shared_visits(data: pd.DataFrame, group: str, visit: str, *, head: int) -> tuple[int, str]:
+    """Rows that share a patient and visit: how many, and the first ``head`` pairs.
+
+    The pairs read ``"<patient> at <visit>; ..."``; ``(0, "")`` when every
+    patient has at most one row per visit.
+
+    Examples
+    --------
+    >>> shared_visits(pd.DataFrame({"id": list("aab"), "v": [1, 1, 1]}), "id", "v", head=5)
+    (2, 'a at 1')
+    """
+    dup = data.duplicated([group, visit], keep=False)
+    if not dup.any():
+        return 0, ""
+    bad = data.loc[dup, [group, visit]].drop_duplicates().head(head)
+    return int(dup.sum()), "; ".join(f"{a} at {b}" for a, b in bad.itertuples(index=False))
+
+
+def positive_number(value: object, option: str, measure: str, *, what: str = "") -> float:
+    """``value`` as a finite positive float, or ``OptionError`` naming ``option`` and ``measure``.
+
+    ``what`` (e.g. ``" (the size of a meaningful change)"``) follows "positive
+    number" in the message.
+
+    Examples
+    --------
+    >>> positive_number("2.5", "sem", "HFMSE")
+    2.5
+    >>> positive_number(-1, "sem", "HFMSE")
+    Traceback (most recent call last):
+    ...
+    sma_outcomes.exceptions.OptionError: `sem` for 'HFMSE' must be a positive number, not -1.0
+    """
+    try:
+        number = float(value)  # type: ignore[arg-type]
+    except (TypeError, ValueError):
+        raise OptionError(f"`{option}` for {measure!r} must be a number, not {value!r}") from None
+    if not (math.isfinite(number) and number > 0):
+        raise OptionError(f"`{option}` for {measure!r} must be a positive number{what}, not {number}")
+    return number

@@ -26,7 +26,7 @@ from .. import schema
 from .._shared import check_level, measures_in, plain_number, require_columns
 from ..exceptions import OptionError
 from ..registry import get_scale
-from ._input import analysed_rows, check_timepoint, check_unique
+from ._input import analysed_rows, check_timepoint, check_unique, positive_number
 
 __all__ = [
     "reliable_change",
@@ -144,13 +144,7 @@ def resolve_sem(measure: str, sem: SemSpec, *, func: str = "reliable_change") ->
             f"sem={{{measure!r}: <SEM in the scale's unit>}}, or sem={{{measure!r}: (<SEM>, "
             "'<source>')}} to name where it comes from, or one number for every measure"
         )
-    try:
-        value = float(value)
-    except (TypeError, ValueError):
-        raise OptionError(f"`sem` for {measure!r} must be a number, not {value!r}") from None
-    if not (math.isfinite(value) and value > 0):
-        raise OptionError(f"`sem` for {measure!r} must be a positive number, not {value}")
-    return value, source
+    return positive_number(value, "sem", measure), source
 
 
 def _z(level: float) -> float:

@@ -13,7 +13,7 @@ from .. import schema
 from .._shared import check_level, last_common_timepoint, plain_number, renamed
 from ..exceptions import OptionError
 from ..registry import get_scale
-from ._input import changes_at
+from ._input import changes_at, positive_number
 
 __all__ = ["responders", "clopper_pearson", "RESPONDER_COLUMNS"]
 
@@ -214,15 +214,7 @@ def _threshold_for(
             f"pass one, e.g. responders(changes, threshold={{{measure!r}: 2.0}}) "
             "or threshold=2.0 for every measure"
         )
-    try:
-        value = float(value)
-    except (TypeError, ValueError):
-        raise OptionError(f"`threshold` for {measure!r} must be a number, got {value!r}") from None
-    if not (math.isfinite(value) and value > 0):
-        raise OptionError(
-            f"`threshold` for {measure!r} must be a positive number (the size of a meaningful "
-            f"change, direction taken from the scale), got {value}"
-        )
-    return value, source, higher
+    what = " (the size of a meaningful change, direction taken from the scale)"
+    return positive_number(value, "threshold", measure, what=what), source, higher
 
 

@@ -27,6 +27,7 @@ import pandas as pd
 from ... import schema
 from ..._shared import natural_key, pick_measure, require_columns
 from ...exceptions import DataError
+from .._input import shared_visits
 
 
 @dataclass
@@ -147,12 +148,10 @@ def prepare_data(
     rows = rows.loc[rows[group].notna() & rows[visit].notna()]
     if rows.empty:
         raise DataError(f"{func}(): no rows with a patient and a visit")
-    dup = rows.duplicated([group, visit], keep=False)
-    if dup.any():
-        bad = rows.loc[dup, [group, visit]].drop_duplicates().head(5)
-        listing = "; ".join(f"{a} at {b}" for a, b in bad.itertuples(index=False))
+    n_shared, listing = shared_visits(rows, group, visit, head=5)
+    if n_shared:
         raise DataError(
-            f"{func}(): {int(dup.sum())} rows share a patient and visit (e.g. {listing}); "
+            f"{func}(): {n_shared} rows share a patient and visit (e.g. {listing}); "
             "keep one row per patient and visit (the analysed assessment) first"
         )
     visits = _levels(rows[visit])

@@ -29,6 +29,7 @@ from ... import schema
 from ..._shared import pick_measure, require_columns
 from ...exceptions import DataError, OptionError
 from .._design import ModelMatrix, design_matrix, matrix_like
+from .._input import shared_visits
 
 
 @dataclass
@@ -218,12 +219,10 @@ def prepare(
             f"{dropped_cov} observation(s) with an outcome were left out because a model "
             "variable was missing"
         )
-    dup = data.duplicated([group, visit], keep=False)
-    if dup.any():
-        bad = data.loc[dup, [group, visit]].drop_duplicates().head(10)
-        listing = "; ".join(f"{a} at {b}" for a, b in bad.itertuples(index=False))
+    n_shared, listing = shared_visits(data, group, visit, head=10)
+    if n_shared:
         raise DataError(
-            f"{int(dup.sum())} rows share a patient and visit (e.g. {listing}); an MMRM needs "
+            f"{n_shared} rows share a patient and visit (e.g. {listing}); an MMRM needs "
             "at most one value per patient and visit: keep the analysed assessment "
             "(analysed == True) or aggregate first"
         )
