@@ -6,7 +6,7 @@ import pandas as pd
 import pytest
 
 from sma_outcomes import MeasureError, OptionError
-from sma_outcomes.stats.concordance import CONCORDANCE_COLUMNS, concordance
+from sma_outcomes.stats.agreement import CONCORDANCE_COLUMNS, concordance
 
 PAIRS = {  # patient: (HFMSE change, RULM change)
     "P1": (3.0, 2.0), "P2": (2.0, 1.0), "P3": (-3.0, -2.0), "P4": (3.0, 0.0),
@@ -72,3 +72,10 @@ def test_purdue_pair_and_errors():
         concordance(d, ("HFMSE", "HFMSE"))
     with pytest.raises(OptionError, match="rule"):
         concordance(d, rule="anchor")
+
+
+def test_public_name_is_the_function_not_a_module() -> None:
+    import sma_outcomes as sma
+    import sma_outcomes.stats.agreement  # noqa: F401  (importing the module must not shadow it)
+
+    assert callable(sma.concordance) and callable(sma.stats.concordance)

@@ -25,7 +25,7 @@ _LAZY = {
     "fit_mmrm": "sma_outcomes.stats.mmrm",
     "MMRMResult": "sma_outcomes.stats.mmrm",
     "patient_verdicts": "sma_outcomes.stats.verdict",
-    "concordance": "sma_outcomes.stats.concordance",
+    "concordance": "sma_outcomes.stats.agreement",
     "fit_mi": "sma_outcomes.stats.mi",
     "MIResult": "sma_outcomes.stats.mi",
     "tipping_point": "sma_outcomes.stats.mi",

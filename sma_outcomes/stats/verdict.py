@@ -29,7 +29,7 @@ from .._shared import (
 from ..exceptions import OptionError
 from ..registry import get_scale
 from ._input import analysed_rows
-from .concordance import concordance
+from .agreement import concordance
 from .natural_history import Reference, compare_to_reference
 from .reliable import SemSpec, reliable_change, resolve_sem
 
@@ -75,6 +75,8 @@ _SLOPE_LABELS = ("better on treatment", "no clear difference", "worse on treatme
 
 
 def _slopes_table(slopes: pd.DataFrame, level: float) -> pd.DataFrame:
+    if "slope_change_se" not in slopes.columns and "se_slope_change" in slopes.columns:
+        slopes = slopes.rename(columns={"se_slope_change": "slope_change_se"})  # coef() naming
     require_columns(slopes, SLOPE_COLUMNS, func="patient_verdicts",
                     hint="the per-patient slopes table of LMMResult.patient_coefficients()")
     counts = [c for c in slopes.columns if str(c).startswith("n_")]
@@ -171,7 +173,7 @@ def patient_verdicts(
           ``versus_expected`` as in
           :func:`~sma_outcomes.stats.compare_to_reference`;
         - ``concordance_measure``, ``concordance_change`` and ``concordance``
-          (category of :func:`~sma_outcomes.stats.concordance`);
+          (category of :func:`~sma_outcomes.stats.agreement.concordance`);
         - ``notes``: the patient's findings in plain words.
 
         Columns without input are NaN or ``""``. Read with
@@ -236,8 +238,9 @@ def patient_verdicts(
 
     # Slopes
     if slope_t is not None:
+        counts = [c for c in slope_t.columns if str(c).startswith("n_")]
         for col in ("pre_slope", "on_slope", "slope_change", "slope_change_se",
-                    "slope_change_low", "slope_change_high"):
+                    "slope_change_low", "slope_change_high", *counts):
             out[col] = pd.to_numeric(slope_t[col], errors="coerce").reindex(out.index)
         pct = plain_number(round(level * 100, 1))
         for p in slope_t.index:
