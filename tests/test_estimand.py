@@ -103,3 +103,38 @@ def test_ice_table_first_set_aside_timepoint():
     assert ice["timepoint"].astype(str).tolist() == ["Month 10", "Month 10"]
     assert ice["strategy"].tolist() == ["hypothetical", "while_on_treatment"]
     assert ice["event"].tolist() == ["scoliosis_surgery", "loss_of_ambulation"]
+
+
+def test_composite_rows_keep_patient_columns_for_the_mmrm():
+    """Added composite rows carry sma_type, sex, site ... so fit_mmrm keeps them."""
+    import warnings
+
+    from sma_outcomes.load import example_path, load_example, read_events
+    from sma_outcomes.stats import fit_mmrm
+
+    events = read_events(example_path("cohort").with_name("events.csv"))
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        ch = change_from_baseline(load_example("cohort"), events=events)
+    hfmse = ch[ch["measure"] == "HFMSE"]
+    data, _ = apply_estimand(hfmse, events, Estimand({"death": "composite"}))
+    added = data[data["added"]]
+    assert len(added) > 0
+    for col in ("sma_type", "sex", "site", "age_at_first_dose", "smn2_copies", "handedness"):
+        assert added[col].notna().all(), col
+        # the patient's own value
+        own = hfmse.groupby("patient_id")[col].first()
+        assert (added[col].to_numpy() == own.reindex(added["patient_id"]).to_numpy()).all()
+    assert data["sma_type"].dtype == hfmse["sma_type"].dtype
+    assert (~added["is_baseline"].astype(bool)).all()
+    assert added["analysed"].all()
+    assert (added["visit"] == added["timepoint"].astype(str)).all()
+    assert added["after_death"].all() and (added["events_before"] >= 1).all()
+    # row-level columns stay empty
+    assert added["score"].isna().all() and added["doses_before"].isna().all()
+    # every analysed post-baseline row with a value (the MMRM models changes after baseline)
+    used = data[data["analysed"] & data["analysis_change"].notna() & ~data["is_baseline"]]
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        fit = fit_mmrm(data, y="analysis_change", arm="sma_type")
+    assert fit.n_obs == len(used)

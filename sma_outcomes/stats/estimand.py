@@ -53,6 +53,7 @@ from ..exceptions import OptionError
 from ..load.events import EVENT_TYPES, event_code
 from ..registry import get_scale
 from ..timeline import event_table
+from ..timeline.events import AFTER_PREFIX, EVENTS_BEFORE, annotate
 
 __all__ = ["Estimand", "EstimandResult", "apply_estimand", "estimand_table", "ice_table",
            "STRATEGIES", "ESTIMAND_COLUMNS"]
@@ -184,7 +185,16 @@ def apply_estimand(
         ``data``: every row of ``data`` (nothing deleted), plus, for the
         composite strategy, one added row per patient x measure x timepoint
         after the event that the patient has no analysed row for (``added``
-        True, ``score`` and ``change`` NaN). Columns added:
+        True, ``score`` and ``change`` NaN). An added row carries the
+        patient's own value of every patient-level column (a column constant
+        within each patient of ``data``, such as ``sma_type``, ``sex``,
+        ``site`` or ``age_at_first_dose``), so that models with those
+        covariates or arms keep it; its ``visit`` is the timepoint label,
+        ``is_baseline`` False, ``analysed`` True, ``day`` the timepoint's
+        day (see Notes), and ``events_before`` and the ``after_<event>``
+        flags are computed for that day. The other per-assessment columns
+        (``date``, ``missing_code``, ``doses_before``, ``phase``, ``drug``,
+        ``flag``, ``pct_change``) stay missing. Columns added:
 
         - ``strategy``: ``"none"`` (no event before the row), or the strategy
           of the events before it (the most restrictive one, in the order of
@@ -315,8 +325,66 @@ def _composite_rows(data: pd.DataFrame, ev: pd.DataFrame, estimand: Estimand) ->
     add[S.CHANGE] = np.nan
     if S.ANALYSED in data.columns:
         add[S.ANALYSED] = True
+    if S.VISIT in data.columns:
+        add[S.VISIT] = add[S.TIMEPOINT].astype(str).to_numpy(object)
+    if S.IS_BASELINE in data.columns:
+        add[S.IS_BASELINE] = False
+    _carry_patient_columns(add, data)
+    _annotate_events(add, data, ev)
     add["added"] = True
     return add
+
+
+#: Columns that describe one assessment, never carried onto added rows (the
+#: timeline's per-assessment columns; ``after_*`` and ``events_before`` are
+#: recomputed, see :func:`_annotate_events`).
+_ROW_LEVEL = frozenset({S.VISIT, S.DATE, S.DAY, S.MEASURE, S.SCORE, S.MISSING_CODE, S.TIMEPOINT,
+                        S.ANALYSED, S.BASELINE, S.CHANGE, S.IS_BASELINE, S.DOSES_BEFORE,
+                        "pct_change", "phase", "drug", "flag", "added", EVENTS_BEFORE})
+
+
+def _carry_patient_columns(add: pd.DataFrame, data: pd.DataFrame) -> None:
+    """Copy onto ``add`` every column constant within each patient of ``data``.
+
+    A column counts as patient-level when no patient has two different values
+    in it (missing counting as a value), e.g. ``sma_type``, ``sex``, ``site``,
+    ``age_at_first_dose``.
+    """
+    cols = [c for c in data.columns
+            if c not in _ROW_LEVEL and c != S.PATIENT and c not in add.columns
+            and not str(c).startswith(AFTER_PREFIX)]
+    if not cols or add.empty:
+        return
+    pid = data[S.PATIENT].astype(str)
+    const = data[cols].groupby(pid.to_numpy(object), sort=False).nunique(dropna=False).le(1).all()
+    cols = [c for c in cols if bool(const[c])]
+    if not cols:
+        return
+    first = data[cols].groupby(pid.to_numpy(object), sort=False).first()  # NaN only if all NaN
+    idx = first.index.get_indexer(add[S.PATIENT].astype(str).to_numpy(object))
+    for c in cols:
+        add[c] = first[c].iloc[idx].to_numpy()
+        if isinstance(data[c].dtype, pd.CategoricalDtype) or pd.api.types.is_bool_dtype(data[c]) \
+                or pd.api.types.is_integer_dtype(data[c]):
+            try:
+                add[c] = add[c].astype(data[c].dtype)
+            except (TypeError, ValueError):
+                pass
+
+
+def _annotate_events(add: pd.DataFrame, data: pd.DataFrame, ev: pd.DataFrame) -> None:
+    """``events_before`` and the ``after_<event>`` flags of ``data``, computed for ``add``."""
+    want = [c for c in data.columns if c == EVENTS_BEFORE or str(c).startswith(AFTER_PREFIX)]
+    if not want or add.empty:
+        return
+    tmp = pd.DataFrame(index=add.index)
+    pcode, puniq = pd.factorize(add[S.PATIENT].astype(str).to_numpy(object))
+    annotate(tmp, add[S.DAY].to_numpy(float), pcode, ev, np.asarray(puniq, dtype=object))
+    for c in want:
+        if c in tmp.columns:
+            add[c] = tmp[c].to_numpy()
+        elif str(c).startswith(AFTER_PREFIX):
+            add[c] = False  # no event of that type for these patients
 
 
 def estimand_table(data: pd.DataFrame, events: pd.DataFrame, estimand: Estimand) -> pd.DataFrame:
