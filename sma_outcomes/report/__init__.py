@@ -1,4 +1,4 @@
-"""Reports: one self-contained HTML page (plus CSV, PNG/SVG, Markdown, PDF) per data file.
+"""Reports: one self-contained HTML page (plus CSV, PNG, Markdown, PDF) per data file.
 
 - :func:`build_report`: analyse a score file and write its report folder;
 - :func:`build_reports`: several files or a folder, one report each plus an index;
@@ -20,6 +20,8 @@ _LAZY = {
     "build_reports": "sma_outcomes.report.batch",
     "reproduce_case_series": "sma_outcomes.report.reproduce",
     "ReportExistsError": "sma_outcomes.report.safety",
+    "UnsafeTargetError": "sma_outcomes.report.safety",
+    "OutputError": "sma_outcomes.report.safety",
 }
 
 __all__ = list(_LAZY)

@@ -2,7 +2,7 @@
 
 The analysis code fills a :class:`Report`; :mod:`sma_outcomes.report.render`
 turns the same object into HTML, Markdown and PDF, and writes its tables as
-CSV and its figures as PNG and SVG.
+CSV and its figures as PNG (SVG or PDF when asked).
 
 Examples
 --------

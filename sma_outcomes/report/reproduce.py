@@ -208,7 +208,7 @@ def reproduce_case_series(
     Path
         ``report.html`` in ``out``; beside it ``report.md``, ``tables/*.csv``
         (``per_patient.csv``, ``ranges.csv``, ``paired_tests.csv``, ...) and
-        ``figures/*.png|svg``.
+        ``figures/*.png``.
 
     Raises
     ------
