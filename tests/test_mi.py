@@ -241,41 +241,39 @@ def test_mmrm_analysis_close_to_ancova_under_mar():
 # ------------------------------------------------------------------ bootstrap
 
 
-def test_bootstrap_is_seeded_and_converges_to_the_mmrm_under_mar():
+def _seeded_and_near_the_mmrm(method, n_small, n_big, seed):
+    """Same seed, same result; many imputations: the MMRM differences (MAR).
+
+    Returns the pooled difference rows, one per MMRM visit.
+    """
     data = pd.read_csv(RBMI / "antidepressant.csv")
     kw = dict(arm="THERAPY", covariates=["BASVAL"], y="CHANGE", visit="VISIT",
-              group="PATIENT", formula="BASVAL*VISIT + THERAPY*VISIT", method="bootstrap")
-    a = fit_mi(data, n_imputations=5, seed=1, **kw)
-    b = fit_mi(data, n_imputations=5, seed=1, **kw)
+              group="PATIENT", formula="BASVAL*VISIT + THERAPY*VISIT", method=method)
+    a = fit_mi(data, n_imputations=n_small, seed=1, **kw)
+    b = fit_mi(data, n_imputations=n_small, seed=1, **kw)
     pd.testing.assert_frame_equal(a.tidy(), b.tidy())
-    big = fit_mi(data, n_imputations=100, seed=7, **kw)
+    big = fit_mi(data, n_imputations=n_big, seed=seed, **kw)
     mm = fit_mmrm(data, y="CHANGE", visit="VISIT", group="PATIENT", arm="THERAPY",
                   formula="CHANGE ~ BASVAL*C(VISIT) + THERAPY*C(VISIT)").differences
     ours = big.differences
+    rows = []
     # Monte Carlo error of the pooled estimate: sqrt(B / m), B the between variance
     for v, est, se in zip(mm["visit"], mm["estimate"], mm["se"], strict=True):
         row = ours.loc[ours["visit"] == v].iloc[0]
         assert row["estimate"] == pytest.approx(est, abs=0.1 * se)
         assert row["se"] == pytest.approx(se, rel=0.1)
-        assert np.isfinite(row["df"]) and row["df"] < 169
+        rows.append(row)
+    return big, pd.DataFrame(rows)
+
+
+def test_bootstrap_is_seeded_and_converges_to_the_mmrm_under_mar():
+    _, rows = _seeded_and_near_the_mmrm("bootstrap", n_small=5, n_big=100, seed=7)
+    assert np.isfinite(rows["df"]).all() and (rows["df"] < 169).all()
 
 
 def test_bayes_is_seeded_and_converges_to_the_mmrm_under_mar():
-    data = pd.read_csv(RBMI / "antidepressant.csv")
-    kw = dict(arm="THERAPY", covariates=["BASVAL"], y="CHANGE", visit="VISIT",
-              group="PATIENT", formula="BASVAL*VISIT + THERAPY*VISIT", method="bayes")
-    a = fit_mi(data, n_imputations=4, seed=1, **kw)
-    b = fit_mi(data, n_imputations=4, seed=1, **kw)
-    pd.testing.assert_frame_equal(a.tidy(), b.tidy())
-    big = fit_mi(data, n_imputations=150, seed=11, **kw)
+    big, _ = _seeded_and_near_the_mmrm("bayes", n_small=4, n_big=150, seed=11)
     assert any("split R-hat at most" in n for n in big.notes)
-    mm = fit_mmrm(data, y="CHANGE", visit="VISIT", group="PATIENT", arm="THERAPY",
-                  formula="CHANGE ~ BASVAL*C(VISIT) + THERAPY*C(VISIT)").differences
-    ours = big.differences
-    for v, est, se in zip(mm["visit"], mm["estimate"], mm["se"], strict=True):
-        row = ours.loc[ours["visit"] == v].iloc[0]
-        assert row["estimate"] == pytest.approx(est, abs=0.1 * se)
-        assert row["se"] == pytest.approx(se, rel=0.1)
 
 
 def test_single_arm_mar_and_delta():
