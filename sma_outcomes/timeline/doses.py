@@ -28,9 +28,11 @@ from .._shared import renamed, require_columns
 from ..exceptions import DataError, DataWarning
 from ..load import read_doses
 from ._common import codes_of, first_dose_dates, fmt_day, per_row
+from ._planned import planned_doses
+from .events import event_table, regimen_periods, switch_doses
 from .schedules import Schedule, get_schedule
 
-__all__ = ["dose_table", "DOSE_TABLE_COLUMNS"]
+__all__ = ["dose_table", "DOSE_TABLE_COLUMNS", "planned_doses"]
 
 #: Columns of :func:`dose_table`, in order.
 DOSE_TABLE_COLUMNS = (
@@ -139,49 +141,6 @@ def _table_doses(
     return out
 
 
-def planned_doses(
-    sched: Schedule, pids: list[str] | np.ndarray, origins: np.ndarray, until: np.ndarray
-) -> pd.DataFrame:
-    """Planned doses of many patients: ``patient_id, date, day`` (see :meth:`Schedule.dose_days`).
-
-    ``origins`` are the first-dose dates (NaT when unknown) and ``until`` the
-    last day to cover (NaN: loading doses only), one per patient.
-    """
-    pids = np.asarray(pids, dtype=object)
-    origins = np.asarray(origins, dtype="datetime64[ns]")
-    until = np.asarray(until, dtype=float)
-    n = len(pids)
-    load = np.asarray(sched.loading_days, dtype=float)
-    who = [np.repeat(np.arange(n), len(load))]
-    days = [np.tile(load, n)]
-    seq = [np.tile(np.arange(len(load)), n)]
-    if sched.has_maintenance and n:
-        # an upper bound on the number of maintenance doses up to `until` (months >= 28 days)
-        step = 28.0 * float(sched.maintenance_months)  # type: ignore[arg-type]
-        span = np.where(np.isnan(until), -1.0, until - load[-1])
-        n_k = np.where(span >= 0, np.floor(np.maximum(span, 0) / step) + 2, 0).astype(np.int64)
-        rep = np.repeat(np.arange(n), n_k)
-        if rep.size:
-            first = np.cumsum(n_k) - n_k
-            k = np.arange(rep.size) - np.repeat(first, n_k) + 1
-            d = sched.maintenance_days(k, origins[rep])
-            ok = d <= until[rep]
-            # stop at the first dose after `until`, as Schedule.dose_days does
-            late = np.cumsum(~ok)
-            starts = first[n_k > 0]
-            late -= np.repeat(late[starts] - (~ok)[starts], n_k[n_k > 0])
-            keep = late == 0
-            who.append(rep[keep])
-            days.append(d[keep])
-            seq.append(len(load) + k[keep])
-    who_a, day_a, seq_a = np.concatenate(who), np.concatenate(days), np.concatenate(seq)
-    order = np.lexsort((seq_a, who_a))
-    who_a, day_a = who_a[order], day_a[order]
-    date = pd.Series(origins[who_a], dtype="datetime64[ns]") + pd.to_timedelta(day_a, unit="D")
-    return pd.DataFrame({S.PATIENT: pids[who_a], S.DATE: date.to_numpy("datetime64[ns]"),
-                         S.DAY: day_a})
-
-
 def resolve_doses(
     scores: pd.DataFrame,
     schedule: str | Schedule = "nusinersen",
@@ -190,6 +149,7 @@ def resolve_doses(
     stacklevel: int = 3,
     day_filled: bool = False,
     factorized: tuple[np.ndarray, np.ndarray] | None = None,
+    events: pd.DataFrame | str | os.PathLike[str] | None = None,
 ) -> pd.DataFrame:
     """Dose table for every patient in ``scores`` (and in ``doses``); see :func:`dose_table`.
 
@@ -237,26 +197,92 @@ def resolve_doses(
         planned["dose"] = np.nan
         planned["drug"] = ""
         planned["planned"] = True
+        scheds = [sched]
+        if events is not None:
+            planned, scheds = _planned_after_events(
+                planned, sched, event_table(events, first_dates=first_dates), puniq[todo],
+                first_dates, last_day[todo])
         parts.append(planned)
+    else:
+        scheds = [sched]
     if not parts:
         return pd.DataFrame({c: [] for c in DOSE_TABLE_COLUMNS})
     out = pd.concat(parts, ignore_index=True)
+    if "_regimen" not in out.columns:
+        out["_regimen"] = 0
+    out["_regimen"] = out["_regimen"].fillna(0).astype(np.int64)
     order = pd.Index(pids + sorted(have - set(pids)))
     o = order.get_indexer(out[S.PATIENT])
     out = out.iloc[np.lexsort((out[S.DAY].to_numpy(float), o))]
-    out["dose_number"] = out.groupby(S.PATIENT, sort=False).cumcount().to_numpy() + 1
+    out["dose_number"] = out.groupby([S.PATIENT, "_regimen"], sort=False).cumcount().to_numpy() + 1
     num = out["dose_number"].to_numpy()
-    mg = np.where(num <= sched.n_loading,
-                  np.asarray(sched.loading_dose_mg, float)[np.minimum(num, sched.n_loading) - 1],
-                  float(sched.maintenance_dose_mg))
+    sched_of = np.zeros(len(out), dtype=np.int64)
+    if "_schedule" in out.columns:
+        sched_of = out["_schedule"].fillna(0).to_numpy().astype(np.int64)
+    mg = np.full(len(out), np.nan)
+    phase = np.empty(len(out), dtype=object)
+    drug_default = np.empty(len(out), dtype=object)
+    for i, sc in enumerate(scheds):
+        rows = sched_of == i
+        if not rows.any():
+            continue
+        n = num[rows]
+        load_mg = np.asarray(sc.loading_dose_mg, float)
+        maint = float(sc.maintenance_dose_mg) if sc.maintenance_dose_mg is not None else np.nan
+        mg[rows] = np.where(n <= sc.n_loading, load_mg[np.minimum(n, sc.n_loading) - 1], maint)
+        phase[rows] = np.where(n <= sc.n_loading, "loading", "maintenance")
+        drug_default[rows] = sc.drug
     planned_mask = out["planned"].to_numpy(bool)
     dose = out["dose"].to_numpy(float)
     out["dose"] = np.where(np.isnan(dose) & planned_mask, mg, dose)
-    out["drug"] = out["drug"].where(out["drug"] != "", sched.drug)
-    out["phase"] = np.where(num <= sched.n_loading, "loading", "maintenance")
+    out["drug"] = out["drug"].where(out["drug"] != "", pd.Series(drug_default, index=out.index))
+    out["phase"] = phase
     out["planned"] = planned_mask
     out[S.DAY] = out[S.DAY].astype(float)
     return out[list(DOSE_TABLE_COLUMNS)].reset_index(drop=True)
+
+
+def _planned_after_events(
+    planned: pd.DataFrame, sched: Schedule, ev: pd.DataFrame, pids: np.ndarray,
+    first_dates: pd.Series, last_day: np.ndarray,
+) -> tuple[pd.DataFrame, list[Schedule]]:
+    """Planned doses with treatment switches and discontinuations (see :func:`dose_table`).
+
+    The first regimen's doses stop at its first switch or discontinuation; each
+    switch adds the new drug's planned doses from the switch day (the rules and
+    the doses of :func:`~sma_outcomes.timeline.events.regimen_periods` and
+    :func:`~sma_outcomes.timeline.events.switch_doses`, as for ``doses_before``
+    in :func:`~sma_outcomes.timeline.assign_timepoints`). Adds ``_regimen``
+    (0: the first regimen, k: the k-th switch) and ``_schedule`` (index into
+    the returned schedules).
+    """
+    pids = np.asarray(pids, dtype=object)
+    first_stop, switches = regimen_periods(ev, pids)
+    code = pd.Index(pids).get_indexer(planned[S.PATIENT].to_numpy(object))
+    keep = planned[S.DAY].to_numpy(float) < first_stop[code]
+    planned = planned[keep].assign(_regimen=0, _schedule=0)
+    parts = [planned]
+    scheds = [sched]
+    for k, name in enumerate(pd.unique(switches["drug"].to_numpy(object))):
+        new = get_schedule(str(name))
+        sw = switches[switches["drug"].to_numpy(object) == name]
+        start = sw["start"].to_numpy(float)
+        stop = sw["stop"].to_numpy(float)
+        last = last_day[sw["code"].to_numpy()]
+        # up to the last assessment or the next stop; no assessment day: loading doses only
+        until = np.where(np.isnan(last), np.nan, np.minimum(last, stop)) - start
+        doses = switch_doses(new, ev, sw["key"].to_numpy(), first_dates, until)
+        at = doses[S.PATIENT].astype(int).to_numpy()
+        day = start[at] + doses[S.DAY].to_numpy(float)
+        ok = day < stop[at]
+        at = at[ok]
+        scheds.append(new)
+        parts.append(pd.DataFrame({
+            S.PATIENT: pids[sw["code"].to_numpy()[at]],
+            S.DATE: doses[S.DATE].to_numpy("datetime64[ns]")[ok],
+            S.DAY: day[ok], "dose": np.nan, "drug": "", "planned": True,
+            "_regimen": sw.index.to_numpy()[at] + 1, "_schedule": k + 1}))
+    return pd.concat(parts, ignore_index=True), scheds
 
 
 @renamed(scores="data")
@@ -264,6 +290,8 @@ def dose_table(
     data: pd.DataFrame,
     schedule: str | Schedule = "nusinersen",
     doses: pd.DataFrame | str | os.PathLike[str] | None = None,
+    *,
+    events: pd.DataFrame | str | os.PathLike[str] | None = None,
 ) -> pd.DataFrame:
     """One row per patient x dose: the doses given (dose table) or planned (schedule).
 
@@ -280,12 +308,26 @@ def dose_table(
         Real doses: columns ``patient_id`` and ``date`` and/or ``day``, optional
         ``dose`` (mg) and ``drug``, as returned by
         :func:`sma_outcomes.load.read_doses` (a path is read with it).
+    events : DataFrame or path, optional
+        Intercurrent events, as read by :func:`sma_outcomes.load.read_events`
+        (a path is read with it). Planned doses then follow treatment
+        switches and discontinuations, by the rules ``doses_before`` and
+        ``phase`` follow in :func:`~sma_outcomes.timeline.assign_timepoints`:
+        the schedule's doses stop at the patient's first switch or
+        discontinuation (a dose on that day is not given); a switch starts
+        the new drug's planned schedule on the switch day (its day 0; its
+        calendar months count from that date), up to the last assessment or
+        the next switch or discontinuation. ``drug`` names the drug of each
+        dose, and ``dose_number``, ``dose`` and ``phase`` restart with the
+        new drug's schedule. Doses from ``doses`` are what was given and
+        stay as they are.
 
     Returns
     -------
     pandas.DataFrame
         Columns ``patient_id, dose_number, day, date, dose, drug, phase, planned``:
-        ``dose_number`` counts from 1 in time order, ``day`` is days from the
+        ``dose_number`` counts from 1 in time order (from 1 again at a
+        treatment switch, see ``events``), ``day`` is days from the
         patient's first dose, ``date`` is NaT when unknown, ``dose`` in mg
         (NaN when a dose table does not give it, or for weight-based doses),
         ``drug`` (the schedule's drug when not given), ``phase`` (``"loading"``
@@ -333,5 +375,18 @@ def dose_table(
     2            3   28.0      loading    False
     3            4   80.0      loading    False
     4            5  210.0  maintenance    False
+
+    A switch to risdiplam on day 200: nusinersen stops, risdiplam starts:
+
+    >>> events = pd.DataFrame({"patient_id": ["P1"], "day": [200.0],
+    ...                        "event": ["treatment switch"], "detail": ["risdiplam"]})
+    >>> dose_table(scores, events=events)[["dose_number", "day", "drug", "phase"]]
+       dose_number    day        drug        phase
+    0            1    0.0  nusinersen      loading
+    1            2   14.0  nusinersen      loading
+    2            3   28.0  nusinersen      loading
+    3            4   63.0  nusinersen      loading
+    4            5  185.0  nusinersen  maintenance
+    5            1  200.0   risdiplam      loading
     """
-    return resolve_doses(data, schedule, doses, stacklevel=4)
+    return resolve_doses(data, schedule, doses, stacklevel=4, events=events)

@@ -39,10 +39,11 @@ from ..exceptions import DataError
 from ..load import read_events
 from ..load.events import DRUG_EVENTS, EVENT_TYPES, drug_code, event_code
 from ._common import codes_of, first_dose_dates, per_row
-from .doses import planned_doses
+from ._planned import planned_doses
 from .schedules import Schedule, get_schedule
 
-__all__ = ["event_table", "EVENTS_BEFORE", "AFTER_PREFIX", "DRUG", "after_column"]
+__all__ = ["event_table", "EVENTS_BEFORE", "AFTER_PREFIX", "DRUG", "after_column",
+           "regimen_periods", "switch_doses"]
 
 #: Column: number of events before the assessment.
 EVENTS_BEFORE = "events_before"
@@ -242,14 +243,58 @@ def regimen_doses(
             uniq_keys, inv = np.unique(keys, return_inverse=True)
             until = np.full(len(uniq_keys), -np.inf)
             np.maximum.at(until, inv, rel)
-            fd = first_dates.astype("datetime64[ns]").reindex(
-                puniq[ev_code[uniq_keys]]).to_numpy("datetime64[ns]")
-            origins = fd + (ev_day[uniq_keys] * 86400e9).astype("timedelta64[ns]")
-            doses = planned_doses(new, np.arange(len(uniq_keys)).astype(str), origins, until)
+            doses = switch_doses(new, ev, uniq_keys, first_dates, until)
             dose_key = doses[S.PATIENT].astype(int).to_numpy()
             nb[rows] = count_before(rel, inv, dose_key, doses[S.DAY].to_numpy(float),
                                     strict=before)
     return nb, n_load, drug
+
+
+def switch_doses(new: Schedule, ev: pd.DataFrame, keys: np.ndarray, first_dates: pd.Series,
+                 until: np.ndarray) -> pd.DataFrame:
+    """Planned doses of the drug that treatment switches start, counted from the switch day.
+
+    ``keys`` are rows of ``ev`` (switch events of :func:`event_table`);
+    ``until`` the last day to cover, in days since each switch. The new
+    schedule's day 0 is the switch day (calendar months count from the
+    first-dose date plus the switch day). Returns :func:`planned_doses`'s
+    table with ``patient_id`` the position in ``keys`` (as text) and ``day``
+    in days since the switch.
+    """
+    keys = np.asarray(keys, dtype=np.int64)
+    fd = first_dates.astype("datetime64[ns]").reindex(
+        ev[S.PATIENT].to_numpy(object)[keys]).to_numpy("datetime64[ns]")
+    origins = fd + (ev[S.DAY].to_numpy(float)[keys] * 86400e9).astype("timedelta64[ns]")
+    return planned_doses(new, np.arange(len(keys)).astype(str), origins, until)
+
+
+def regimen_periods(ev: pd.DataFrame, puniq: np.ndarray) -> tuple[np.ndarray, pd.DataFrame]:
+    """When each patient's regimens start and stop, by the rules of :func:`regimen_doses`.
+
+    Returns ``(first_stop, switches)``: ``first_stop`` per patient of
+    ``puniq``, the day the first regimen stops (its first treatment switch
+    or discontinuation; inf if none); ``switches``, one row per treatment
+    switch of those patients: ``code`` (into ``puniq``), ``key`` (row of
+    ``ev``), ``start`` (the switch day), ``stop`` (the patient's next
+    switch or discontinuation after the switch day, inf if none) and
+    ``drug`` (the new schedule's name). Doses count before a stop when
+    their day is earlier than the stop day.
+    """
+    code = pd.Index(puniq).get_indexer(ev[S.PATIENT].to_numpy(object))
+    kind = ev["event"].to_numpy(object)
+    sw = (kind == "treatment_switch") & (code >= 0)
+    stops = ((kind == "treatment_switch") | (kind == "discontinuation")) & (code >= 0)
+    ev_day = ev[S.DAY].to_numpy(float)
+    first_stop = np.full(len(puniq), np.inf)
+    np.minimum.at(first_stop, code[stops], ev_day[stops])
+    keys = np.flatnonzero(sw)
+    stop = np.full(len(keys), np.inf)
+    if len(keys):
+        nxt = first_after(ev_day[keys], code[keys], code[stops], ev_day[stops])
+        stop = np.where(nxt >= 0, ev_day[stops][np.maximum(nxt, 0)], np.inf)
+    switches = pd.DataFrame({"code": code[keys], "key": keys, "start": ev_day[keys],
+                             "stop": stop, "drug": ev["drug"].to_numpy(object)[keys]})
+    return first_stop, switches
 
 
 def annotate(out: pd.DataFrame, day: np.ndarray, pcode: np.ndarray, ev: pd.DataFrame,
