@@ -18,6 +18,7 @@ from collections.abc import Sequence
 import numpy as np
 from matplotlib.axes import Axes
 from matplotlib.collections import LineCollection
+from matplotlib.figure import Figure
 from matplotlib.lines import Line2D
 from matplotlib.patches import Patch
 from matplotlib.transforms import blended_transform_factory
@@ -448,3 +449,32 @@ def event_handle() -> Line2D:
     'Event'
     """
     return Line2D([], [], color=EVENT_COLOR, lw=0.9, ls=_EVENT_LS, label="Event")
+
+
+def title_and_legend(
+    fig: Figure, ax: Axes, title: str | None, handles: Sequence, *, own: bool, ncol: int,
+    handlelength: float, axes_handlelength: float | None = None,
+) -> None:
+    """Axes title (when given) and the legend of ``handles``, if there are any.
+
+    On a figure of its own (``own``) the legend sits below the axes, centred,
+    in ``ncol`` columns; in a caller's axes it goes where it fits best
+    (``axes_handlelength`` there, default the style's).
+
+    Examples
+    --------
+    >>> from matplotlib.figure import Figure
+    >>> fig = Figure()
+    >>> ax = fig.add_subplot()
+    >>> title_and_legend(fig, ax, "Cohort", [event_handle()], own=False, ncol=2, handlelength=1.0)
+    >>> ax.get_title(), [t.get_text() for t in ax.get_legend().get_texts()]
+    ('Cohort', ['Event'])
+    """
+    if title:
+        ax.set_title(title)
+    if not handles:
+        return
+    if own:
+        fig.legend(handles=handles, loc="outside lower center", ncol=ncol, handlelength=handlelength)
+    else:
+        ax.legend(handles=handles, loc="best", handlelength=axes_handlelength)

@@ -25,7 +25,7 @@ from .._shared import check_choice, last_common_timepoint, natural_key
 from ..exceptions import DataError, DataWarning
 from ..schema import BASELINE, CHANGE, PATIENT, PCT_CHANGE, SCORE
 from . import _data as D
-from ._draw import measure_color
+from ._draw import measure_color, title_and_legend
 from .cohort import hue_label
 from .style import (
     DOUBLE_COLUMN,
@@ -372,12 +372,7 @@ def plot_slope(
         ax.set_xticks([0, 1], [baseline_label, str(timepoint)])
         ax.spines["bottom"].set_bounds(0, 1)
         ax.set_ylabel(D.axis_label(measure))
-        if title:
-            ax.set_title(title)
-        if handles and own:
-            fig.legend(handles=handles, loc="outside lower center", ncol=2, handlelength=1.5)
-        elif handles:
-            ax.legend(handles=handles, loc="best")
+        title_and_legend(fig, ax, title, handles, own=own, ncol=2, handlelength=1.5)
         if show:
             if own:  # place the axes now, to know their height in points
                 fig.get_layout_engine().execute(fig)

@@ -39,7 +39,7 @@ from ..schema import (
     VISIT,
 )
 from . import _data as D
-from ._draw import measure_color
+from ._draw import measure_color, title_and_legend
 from .patient import _x_locator
 from .style import GREY, GREY_DARK, SINGLE_COLUMN, color_for, finish, house_style, new_figure
 
@@ -551,12 +551,7 @@ def plot_cohort(
         _x_locator(ax, xhi - xlo, time)
         ax.set_xlabel(D.time_label(time))
         ax.set_ylabel(D.axis_label(measure, change=(y == CHANGE), percent=(y == PCT_CHANGE)))
-        if title:
-            ax.set_title(title)
-        if legend and handles:
-            if own:
-                fig.legend(handles=handles, loc="outside lower center", ncol=2, handlelength=2.0)
-            else:
-                ax.legend(handles=handles, loc="best", handlelength=2.0)
+        title_and_legend(fig, ax, title, handles if legend else [], own=own, ncol=2,
+                         handlelength=2.0, axes_handlelength=2.0)
         finish(fig, own=own)
     return fig

@@ -20,7 +20,7 @@ from .._shared import check_choice, natural_key, require_columns
 from ..exceptions import DataError
 from ..schema import DAY, MEASURE, PATIENT, SCORE
 from . import _data as D
-from ._draw import dose_label
+from ._draw import dose_label, title_and_legend
 from .patient import _x_locator
 from .style import (
     GREY,
@@ -234,12 +234,7 @@ def plot_timeline(
         _x_locator(ax, x1 - x0, time)
         ax.axvline(0, color=GREY, lw=0.5, ls=(0, (2, 2)), zorder=0.5)
         ax.set_xlabel(D.time_label(time))
-        if title:
-            ax.set_title(title)
-        if legend and handles:
-            if own:
-                fig.legend(handles=handles, loc="outside lower center", ncol=3, handlelength=1.0)
-            else:
-                ax.legend(handles=handles, loc="best")
+        title_and_legend(fig, ax, title, handles if legend else [], own=own, ncol=3,
+                         handlelength=1.0)
         finish(fig, own=own)
     return fig
