@@ -32,18 +32,31 @@ def all_text(uniques: pd.Index) -> bool:
         uniques.dtype == object and uniques.inferred_type == "string")
 
 
+def _arrow_text(uniques: pd.Index) -> bool:
+    return isinstance(uniques.dtype, pd.StringDtype) and uniques.dtype.storage == "pyarrow"
+
+
+def _stripped(uniques: pd.Index) -> list[str]:
+    """Distinct texts trimmed, one by one (Arrow-backed strings are trimmed by Arrow)."""
+    if _arrow_text(uniques):
+        return uniques.str.strip().tolist()
+    return [u.strip() for u in uniques.to_numpy(dtype=object)]
+
+
 def blank(col: pd.Series) -> pd.Series:
     """Empty or whitespace-only cells (each distinct value looked at once)."""
     if not (col.dtype == object or pd.api.types.is_string_dtype(col.dtype)
             or isinstance(col.dtype, pd.CategoricalDtype)):
         return col.isna()
     codes, uniques = factorize(col)
-    if all_text(uniques):
-        blank_u = np.append(np.asarray(uniques.str.strip() == "", dtype=bool), True)
+    if _arrow_text(uniques):
+        blank_u = [not u for u in _stripped(uniques)]
+    elif all_text(uniques):  # str.isspace is str.strip's test, without building the text
+        blank_u = [not u or u.isspace() for u in uniques.to_numpy(dtype=object)]
     else:
-        blank_u = np.array([pd.isna(u) or not str(u).strip() for u in uniques] + [True],
-                           dtype=bool)
-    return pd.Series(blank_u[np.where(codes < 0, len(uniques), codes)], index=col.index)
+        blank_u = [pd.isna(u) or not str(u).strip() for u in uniques]
+    # the code -1 (NaN) takes the last entry
+    return pd.Series(np.array([*blank_u, True], dtype=bool)[codes], index=col.index)
 
 
 def plain(col: pd.Series) -> pd.Series:
@@ -69,13 +82,13 @@ def text_codes_full(col: pd.Series):  # noqa: ANN202 - a tuple of seven
     cell (-1 blank), the distinct raw cells and the cleaned code of each raw cell."""
     codes, uniques = factorize(col)
     if all_text(uniques):
-        clean = uniques.str.strip().to_numpy(dtype=object)
+        clean = _stripped(uniques)
     else:
-        clean = np.array([str(int(v)) if isinstance(v, float) and v.is_integer()
-                          else str(v).strip() for v in uniques], dtype=object)
+        clean = [str(int(v)) if isinstance(v, float) and v.is_integer() else str(v).strip()
+                 for v in uniques]
     # distinct raw values may clean to the same text (" P1" and "P1"): recode
-    text_codes, text_uniques = pd.factorize(np.append(clean, ""))
-    idx = text_codes[np.where(codes < 0, len(uniques), codes)]
+    text_codes, text_uniques = pd.factorize(np.array([*clean, ""], dtype=object))
+    idx = text_codes[codes]  # the code -1 (a blank cell) takes the last entry, ""
     # taking from the distinct texts avoids validating a million strings one by one
     texts = pd.array(np.asarray(text_uniques, dtype=object), dtype=STR)
     blank = int(np.flatnonzero(np.asarray(text_uniques) == "")[0])

@@ -391,6 +391,8 @@ def _days(frame, roles, rows, decimal, problems, dates, first_dose) -> pd.Series
             if role == "ady":  # CDISC has no day 0: ADY 1 is the first-dose day
                 num = np.where(num > 0, num - 1, num)
             day = num
+    if "date" not in roles or "first_dose_date" not in roles:
+        return pd.Series(day, dtype=float)
     known = dates.notna().to_numpy() & first_dose.notna().to_numpy()
     if known.any():
         delta = (dates.to_numpy() - first_dose.to_numpy()) / np.timedelta64(1, "D")
@@ -421,8 +423,7 @@ def _from_long(frame, roles, rows, decimal, problems, src_override=None):
                           ["a score with no measure name"] * int(blank.sum()))
     lookup = np.array([c or "" for c in mapped] + [""], dtype=object)
     canon_codes, muniq = pd.factorize(lookup)
-    idx = np.where(codes < 0, len(uniques), codes)
-    mcode = canon_codes[idx]
+    mcode = canon_codes[codes]  # the code -1 (a blank cell) takes the last entry, ""
     measure = pd.array(np.asarray(muniq, dtype=object), dtype=STR).take(mcode)
     raw_scores = frame[scol].reset_index(drop=True)
     num, code, bad = parse_numbers(raw_scores, decimal)
@@ -521,7 +522,6 @@ def _purdue_hands(tidy, roles, frame, expand, muniq):
 
 
 def _check_ranges(tidy, row_no, src_col, problems, purdue_factor, muniq) -> None:
-    measure = tidy[S.MEASURE].to_numpy()
     score = tidy[S.SCORE].to_numpy(dtype=float)
     codes, uniques = tidy["_mc"].to_numpy(), muniq
     lo = np.array([SCALES[u].minimum if u in SCALES else -np.inf for u in uniques])
@@ -534,11 +534,20 @@ def _check_ranges(tidy, row_no, src_col, problems, purdue_factor, muniq) -> None
         inf = np.isinf(score)
         below = score < lo_r
         above = (score > hi_r) & ~inf
-        frac = int_r & np.isfinite(score) & (np.abs(score - np.round(score)) > 1e-9)
-        # floating-point noise on an integer scale (11.9999999999 from a spreadsheet) is rounded
-        noise = int_r & np.isfinite(score) & ~frac & (score != np.round(score))
-    if noise.any():
-        tidy[S.SCORE] = np.where(noise, np.round(score), score)
+        # finite scores that are not whole numbers on an integer scale (NaN != its rounding)
+        rounded = np.round(score)
+        odd = np.flatnonzero(int_r & (score != rounded))
+        odd = odd[~np.isnan(score[odd])]
+    far = np.abs(score[odd] - rounded[odd]) > 1e-9
+    frac = np.zeros(len(score), dtype=bool)
+    frac[odd[far]] = True
+    # floating-point noise on an integer scale (11.9999999999 from a spreadsheet) is rounded
+    noise = odd[~far]
+    if len(noise):
+        fixed = score.copy()
+        fixed[noise] = rounded[noise]
+        tidy[S.SCORE] = fixed
+    measure = None  # each row's measure, for messages only
     for mask, rule, text in (
         (inf, "range", lambda m, v: f"{v} is not a finite number"),
         (below, "range", lambda m, v: f"{plain_number(v)} is below the {m} minimum of "
@@ -552,6 +561,8 @@ def _check_ranges(tidy, row_no, src_col, problems, purdue_factor, muniq) -> None
     ):
         if mask.any():
             idx = np.flatnonzero(mask)
+            if measure is None:
+                measure = tidy[S.MEASURE].to_numpy()
             problems.add_many(rule, row_no[idx], "", score[idx],
                               [text(measure[i], score[i]) for i in idx])
             _set_columns(problems, src_col[idx])

@@ -149,10 +149,10 @@ def parse_numbers(
             u_num[i] = float(t)
         except ValueError:
             u_bad[i] = True
-    idx = np.where(cell_codes < 0, len(uniques), cell_codes)
+    # the code -1 (a blank cell) takes the last entry, the one after the distinct values
     # text arrays are built by taking from the few distinct codes: no per-row validation
-    code = pd.array(u_code, dtype=STR).take(idx) if codes else None
-    return u_num[idx], code, u_bad[idx]
+    code = pd.array(u_code, dtype=STR).take(cell_codes) if codes else None
+    return u_num[cell_codes], code, u_bad[cell_codes]
 
 
 def _components(text: str) -> tuple[str, int, int, int] | None:
