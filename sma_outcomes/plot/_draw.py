@@ -21,9 +21,11 @@ from matplotlib.collections import LineCollection
 from matplotlib.figure import Figure
 from matplotlib.lines import Line2D
 from matplotlib.patches import Patch
+from matplotlib.ticker import MaxNLocator, MultipleLocator
 from matplotlib.transforms import blended_transform_factory
 
 from ..registry import SCALES
+from ._data import time_label
 from .style import GREY, GREY_DARK, GREY_LIGHT, OKABE_ITO, PALETTE, SHADE
 
 _TOTALS = [code for code, s in SCALES.items() if s.parent is None]
@@ -478,3 +480,49 @@ def title_and_legend(
         fig.legend(handles=handles, loc="outside lower center", ncol=ncol, handlelength=handlelength)
     else:
         ax.legend(handles=handles, loc="best", handlelength=axes_handlelength)
+
+
+def pad_time(x0: float, x1: float, time: str) -> tuple[float, float]:
+    """The time range ``x0``..``x1`` with a margin: 3 % of it, at least 0.2 months or 5 days.
+
+    Examples
+    --------
+    >>> pad_time(0.0, 100.0, "days")
+    (-5.0, 105.0)
+    """
+    pad = max(0.03 * (x1 - x0), 0.2 if time == "months" else 5.0)
+    return float(x0 - pad), float(x1 + pad)
+
+
+def time_locator(ax: Axes, span: float, time: str) -> None:
+    """Ticks of a time axis ``span`` long: whole months in steps of 1 to 12, or days.
+
+    Examples
+    --------
+    >>> from matplotlib.figure import Figure
+    >>> ax = Figure().add_subplot()
+    >>> time_locator(ax, 18.0, "months")
+    >>> type(ax.xaxis.get_major_locator()).__name__
+    'MultipleLocator'
+    """
+    if time == "months":
+        step = 1 if span <= 5 else 2 if span <= 12 else 3 if span <= 24 else 6 if span <= 60 else 12
+        ax.xaxis.set_major_locator(MultipleLocator(step))
+    else:
+        ax.xaxis.set_major_locator(MaxNLocator(nbins=6, steps=[1, 2, 2.5, 5, 10], integer=True))
+
+
+def time_axis(ax: Axes, x0: float, x1: float, time: str) -> None:
+    """A time axis over the data's ``x0``..``x1``: padded limits, ticks and label.
+
+    Examples
+    --------
+    >>> from matplotlib.figure import Figure
+    >>> ax = Figure().add_subplot()
+    >>> time_axis(ax, 0.0, 100.0, "days")
+    >>> [float(v) for v in ax.get_xlim()], ax.get_xlabel()
+    ([-5.0, 105.0], 'Days since first dose')
+    """
+    ax.set_xlim(*pad_time(x0, x1, time))
+    time_locator(ax, x1 - x0, time)
+    ax.set_xlabel(time_label(time))

@@ -39,8 +39,7 @@ from ..schema import (
     VISIT,
 )
 from . import _data as D
-from ._draw import measure_color, title_and_legend
-from .patient import _x_locator
+from ._draw import measure_color, time_axis, title_and_legend
 from .style import GREY, GREY_DARK, SINGLE_COLUMN, color_for, finish, house_style, new_figure
 
 __all__ = ["cohort_summary", "plot_cohort", "model_curve"]
@@ -546,10 +545,7 @@ def plot_cohort(
                 handles.append(Line2D([], [], color=GREY_DARK, lw=0.7, ls=(0, (2, 2)),
                                       label=f"Meaningful change (+{thr:g})"))
         ax.autoscale_view()
-        pad = max(0.03 * (xhi - xlo), 0.2 if time == "months" else 5)
-        ax.set_xlim(xlo - pad, xhi + pad)
-        _x_locator(ax, xhi - xlo, time)
-        ax.set_xlabel(D.time_label(time))
+        time_axis(ax, xlo, xhi, time)
         ax.set_ylabel(D.axis_label(measure, change=(y == CHANGE), percent=(y == PCT_CHANGE)))
         title_and_legend(fig, ax, title, handles if legend else [], own=own, ncol=2,
                          handlelength=2.0, axes_handlelength=2.0)

@@ -15,7 +15,7 @@ import numpy as np
 import pandas as pd
 from matplotlib.axes import Axes
 from matplotlib.figure import Figure
-from matplotlib.ticker import MaxNLocator, MultipleLocator
+from matplotlib.ticker import MaxNLocator
 
 from .._shared import check_choice, require_columns
 from ..exceptions import DataError
@@ -34,7 +34,9 @@ from ._draw import (
     legend_handles,
     measure_color,
     number_rows,
+    pad_time,
     shade_loading,
+    time_locator,
 )
 from .style import DOUBLE_COLUMN, SINGLE_COLUMN, finish, house_style, new_figure, wrap_label
 
@@ -75,16 +77,7 @@ def _x_range(days: np.ndarray, time: str) -> tuple[float, float]:
         return (-1.0, 1.0)
     lo, hi = float(min(days.min(), 0.0)), float(days.max())
     x0, x1 = D.to_time(np.array([lo, hi]), time)
-    pad = max(0.03 * (x1 - x0), 0.2 if time == "months" else 5.0)
-    return float(x0 - pad), float(x1 + pad)
-
-
-def _x_locator(ax: Axes, span: float, time: str) -> None:
-    if time == "months":
-        step = 1 if span <= 5 else 2 if span <= 12 else 3 if span <= 24 else 6 if span <= 60 else 12
-        ax.xaxis.set_major_locator(MultipleLocator(step))
-    else:
-        ax.xaxis.set_major_locator(MaxNLocator(nbins=6, steps=[1, 2, 2.5, 5, 10], integer=True))
+    return pad_time(x0, x1, time)
 
 
 def _y_limits(measure: str, values: np.ndarray, baseline: float, thr: float | None) -> tuple[float, float]:
@@ -335,7 +328,7 @@ def plot_patient(
             )
             ax.set_ylabel(D.axis_label(measures[0]))
             ax.set_xlabel(D.time_label(time))
-            _x_locator(ax, xlim[1] - xlim[0], time)
+            time_locator(ax, xlim[1] - xlim[0], time)
             width_pt = pos.width * fig.get_figwidth() * 72
             if len(ev_x):
                 draw_event_lines(ax, ev_x)
@@ -397,7 +390,7 @@ def plot_patient(
                 a.tick_params(labelbottom=False)
             axes.append(a)
         axes[-1].set_xlabel(D.time_label(time))
-        _x_locator(axes[-1], xlim[1] - xlim[0], time)
+        time_locator(axes[-1], xlim[1] - xlim[0], time)
         handles = []
         if legend:
             color = infos[0]["color"] if n == 1 else "#4D4D4D"
@@ -558,7 +551,7 @@ def plot_patients(
             col = [r for r in range(nr) if r * nc + c < len(cells)]
             for r in col:
                 grid[r, c].tick_params(labelbottom=(r == col[-1]))
-        _x_locator(flat[0], xlim[1] - xlim[0], time)
+        time_locator(flat[0], xlim[1] - xlim[0], time)
         fig.supxlabel(D.time_label(time), fontsize=7)
         if legend:
             merged = _merge_legend(infos)

@@ -20,8 +20,7 @@ from .._shared import check_choice, natural_key, require_columns
 from ..exceptions import DataError
 from ..schema import DAY, MEASURE, PATIENT, SCORE
 from . import _data as D
-from ._draw import dose_label, title_and_legend
-from .patient import _x_locator
+from ._draw import dose_label, time_axis, title_and_legend
 from .style import (
     GREY,
     GREY_DARK,
@@ -229,11 +228,8 @@ def plot_timeline(
         ax.spines["left"].set_visible(False)
         allx = D.to_time(spans[DAY].to_numpy(float), time)
         x0, x1 = float(np.nanmin(allx)), float(np.nanmax(allx))
-        pad = max(0.03 * (x1 - x0), 0.2 if time == "months" else 5)
-        ax.set_xlim(x0 - pad, x1 + pad)
-        _x_locator(ax, x1 - x0, time)
+        time_axis(ax, x0, x1, time)
         ax.axvline(0, color=GREY, lw=0.5, ls=(0, (2, 2)), zorder=0.5)
-        ax.set_xlabel(D.time_label(time))
         title_and_legend(fig, ax, title, handles if legend else [], own=own, ncol=3,
                          handlelength=1.0)
         finish(fig, own=own)
