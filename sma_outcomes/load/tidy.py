@@ -595,10 +595,13 @@ def _candidates(codes: list[np.ndarray], n: int) -> np.ndarray:
     sizes = [int(c.max()) + 1 if len(c) else 1 for c in codes]
     if float(np.prod([float(x) for x in sizes])) > 5e7:
         return np.arange(n)
-    combined = np.zeros(n, dtype=np.int64)
-    for c, size in zip(codes, sizes, strict=True):
-        combined = combined * size + c
+    combined = codes[0].astype(np.int64)  # a copy, combined in place
+    for c, size in zip(codes[1:], sizes[1:], strict=True):
+        combined *= size
+        combined += c
     counts = np.bincount(combined)
+    if not len(counts) or counts.max() < 2:
+        return np.arange(0)
     return np.flatnonzero(counts[combined] > 1)
 
 
