@@ -202,7 +202,9 @@ def test_pseudonymize_everywhere(data_file: Path, tmp_path: Path) -> None:
         if p.is_file():
             everything += p.name + "\n"
             if p.suffix in (".html", ".md", ".csv", ".svg"):
-                everything += p.read_text(encoding="utf-8", errors="replace")
+                text = p.read_text(encoding="utf-8", errors="replace")
+                # embedded images: base64 can spell anything ("GK04" by chance)
+                everything += re.sub(r"base64,[A-Za-z0-9+/=]+", "", text)
     for raw in ("GK02", "GK04", "GK05", "alert(1)", "HYPERLINK", "2019-", "2020-"):
         assert raw not in everything, raw
     for code in codes.values():

@@ -44,7 +44,7 @@ def expand_inputs(data: str | os.PathLike | Sequence[str | os.PathLike]) -> list
 
     Examples
     --------
-    >>> [p.name for p in expand_inputs("data/sample")]
+    >>> [p.name for p in expand_inputs("data/sample")][:3]
     ['case_series.csv', 'clinic_export.xlsx', 'cohort.csv']
     """
     items = [data] if isinstance(data, (str, os.PathLike)) else list(data)

@@ -208,7 +208,7 @@ def reproduce_case_series(
     Path
         ``report.html`` in ``out``; beside it ``report.md``, ``tables/*.csv``
         (``per_patient.csv``, ``ranges.csv``, ``paired_tests.csv``, ...) and
-        ``figures/*.png``.
+        ``figures/*.png`` and ``.svg`` (vector figures for a journal).
 
     Raises
     ------
@@ -307,7 +307,7 @@ def reproduce_case_series(
             schedule=sched, windows=default_windows(sched), doses_given=False,
             pseudonymized=False, generated=rep.generated)
         with atomic_folder(target, force=force) as tmp:
-            write_assets(rep, tmp)
+            write_assets(rep, tmp, ("png", "svg"))  # a paper's figures: vector too
             (tmp / "report.html").write_text(render_html(rep), encoding="utf-8")
             (tmp / "report.md").write_text(render_markdown(rep), encoding="utf-8")
         step()
