@@ -101,6 +101,20 @@ def _label_size(n: int, span_pt: float, largest: float = 6.5) -> float:
     return float(min(largest, 0.8 * span_pt / max(n, 1)))
 
 
+def _hue_colors(rows: pd.DataFrame, hue: str) -> tuple[list, dict, list[str]]:
+    """Levels of ``hue`` in natural order, a colour per level, and each row's colour (grey if none).
+
+    Examples
+    --------
+    >>> levels, cmap, colors = _hue_colors(pd.DataFrame({"arm": ["b", "a", None]}), "arm")
+    >>> levels, colors[2] == GREY, colors[1] == cmap["a"]
+    (['a', 'b'], True, True)
+    """
+    levels = sorted(rows[hue].dropna().unique(), key=natural_key)
+    cmap = {lev: color_for(i) for i, lev in enumerate(levels)}
+    return levels, cmap, [cmap.get(v, GREY) for v in rows[hue]]
+
+
 def plot_waterfall(
     data: pd.DataFrame,
     *,
@@ -188,9 +202,7 @@ def plot_waterfall(
         else:
             fig = ax.get_figure()
         if hue is not None:
-            levels = sorted(rows[hue].dropna().unique(), key=natural_key)
-            cmap = {lev: color_for(i) for i, lev in enumerate(levels)}
-            colors = [cmap.get(v, GREY) for v in rows[hue]]
+            levels, cmap, colors = _hue_colors(rows, hue)
             handles = [Patch(color=cmap[lev], label=hue_label(hue, lev)) for lev in levels]
         else:
             cats = classify_change(values, thr)
@@ -342,9 +354,7 @@ def plot_slope(
         else:
             fig = ax.get_figure()
         if hue is not None:
-            levels = sorted(rows[hue].dropna().unique(), key=natural_key)
-            cmap = {lev: color_for(i) for i, lev in enumerate(levels)}
-            colors = [cmap.get(v, GREY) for v in rows[hue]]
+            levels, cmap, colors = _hue_colors(rows, hue)
             handles = [Line2D([], [], color=cmap[lev], lw=1.2, label=hue_label(hue, lev))
                        for lev in levels]
         else:
