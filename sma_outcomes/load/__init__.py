@@ -22,7 +22,7 @@ from __future__ import annotations
 from .doses import read_doses
 from .events import read_events
 from .examples import example_path, load_example
-from .read import READ_OPTIONS, Source, check_scores, read_scores
+from .read import READ_OPTIONS, Source, check_scores, read_scores, read_with_problems
 
-__all__ = ["read_scores", "check_scores", "read_doses", "read_events", "load_example", "example_path", "Source",
+__all__ = ["read_scores", "read_with_problems", "check_scores", "read_doses", "read_events", "load_example", "example_path", "Source",
            "READ_OPTIONS"]

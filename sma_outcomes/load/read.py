@@ -13,6 +13,7 @@ callers (reports, the command line) pass them on without listing them again.
 
 from __future__ import annotations
 
+import inspect
 import os
 import warnings
 from collections.abc import Mapping, Sequence
@@ -37,7 +38,7 @@ Source = str | os.PathLike | pd.DataFrame
 READ_OPTIONS = ("sep", "encoding", "decimal", "sheet_name", "skiprows", "dayfirst", "columns",
                 "ignore", "purdue")
 
-__all__ = ["read_scores", "check_scores", "Source", "READ_OPTIONS"]
+__all__ = ["read_scores", "read_with_problems", "check_scores", "Source", "READ_OPTIONS"]
 
 
 def _read(source: Source | None, opts: dict[str, Any]) -> tuple[pd.DataFrame, Problems]:
@@ -255,12 +256,64 @@ def read_scores(
     opts = _options(sep=sep, encoding=encoding, decimal=decimal, sheet_name=sheet_name,
                     skiprows=skiprows, dayfirst=dayfirst, columns=columns, ignore=ignore,
                     purdue=purdue, sql=sql, con=con)
+    return _read_checked(source, opts, stacklevel=3)[0]
+
+
+def read_with_problems(
+    source: Source | None, read_options: Mapping[str, Any] | None = None
+) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Read once and return the tidy table together with its problem table.
+
+    For callers that show the warnings as a table (reports) without parsing the
+    source a second time through :func:`check_scores`.
+
+    Parameters
+    ----------
+    source : str, Path or DataFrame
+        As :func:`read_scores`.
+    read_options : dict, optional
+        Keyword options of :func:`read_scores` (``sep``, ``sheet_name``, ...).
+
+    Returns
+    -------
+    (DataFrame, DataFrame)
+        The tidy score table, and the problems as :func:`check_scores` lists
+        them (warnings only: errors raise).
+
+    Raises
+    ------
+    DataError
+        When the source has errors, as :func:`read_scores`.
+
+    Warns
+    -----
+    DataWarning
+        Each warning of the problem table, as :func:`read_scores`.
+
+    Examples
+    --------
+    >>> scores, problems = read_with_problems("data/sample/case_series.csv")
+    >>> scores["patient_id"].nunique(), len(problems)
+    (5, 0)
+    """
+    given = dict(read_options or {})
+    unknown = sorted(set(given) - set(_DEFAULTS))
+    if unknown:
+        raise TypeError(f"read_with_problems() got unknown reading option(s) {unknown}; "
+                        f"the options are {sorted(_DEFAULTS)}")
+    return _read_checked(source, _options(**{**_DEFAULTS, **given}), stacklevel=3)
+
+
+def _read_checked(source: Source | None, opts: dict[str, Any], *,
+                  stacklevel: int) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Read, raise on errors, warn each warning; the tidy table and the problem table."""
     tidy, problems = _read(source, opts)
     problems.raise_if_errors()
-    for p in problems.table().itertuples(index=False):
+    table = problems.table()
+    for p in table.itertuples(index=False):
         if p.severity == "warning":
-            warnings.warn(f"{p.file}: {describe(p)}", DataWarning, stacklevel=2)
-    return tidy
+            warnings.warn(f"{p.file}: {describe(p)}", DataWarning, stacklevel=stacklevel)
+    return tidy, table
 
 
 def check_scores(
@@ -373,3 +426,10 @@ def _follow_up(tidy: pd.DataFrame, problems: Problems) -> None:
         f"({tidy['patient_id'].nunique()} patient(s), one assessment each): the analysis "
         "compares each patient's scores over time",
     )
+
+
+#: Defaults of :func:`read_scores`' keyword options (for :func:`read_with_problems`).
+_DEFAULTS: dict[str, Any] = {
+    name: par.default for name, par in inspect.signature(read_scores).parameters.items()
+    if par.kind is inspect.Parameter.KEYWORD_ONLY
+}

@@ -21,7 +21,7 @@ import pandas as pd
 from .. import schema as S
 from .._shared import measures_in
 from ..exceptions import DataError
-from ..load import check_scores, read_doses, read_scores
+from ..load import read_doses, read_with_problems
 from ..registry import SCALES
 from ..timeline import change_from_baseline, default_windows, dose_table, get_schedule
 from ..timeline.windows import make_windows
@@ -141,11 +141,8 @@ def prepare(
 
     opts = dict(read_options or {})
     sched = get_schedule(schedule)
-    if isinstance(data, pd.DataFrame):
-        problems = check_scores(data, **opts)
-    else:
-        problems = check_scores(Path(data), **opts)
-    scores, msgs = captured(read_scores, data, **opts)  # raises DataError on errors
+    # one pass over the source: the tidy table and its warnings (errors raise DataError)
+    (scores, problems), msgs = captured(read_with_problems, data, opts)
     dose_frame = None
     if doses is not None:
         dose_frame, more = captured(read_doses, doses, **{k: v for k, v in opts.items()
