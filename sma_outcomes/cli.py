@@ -34,6 +34,7 @@ examples:
   sma-outcomes report data/sample/cohort.csv --out reports/cohort --format html,md,pdf
   sma-outcomes report clinic.xlsx --skiprows 1 --dayfirst --measures HFMSE RULM \\
       --timepoint "Month 14" --schedule doses.csv --windows windows.csv --pseudonymize
+  sma-outcomes report data/sample/cohort.csv --events data/sample/events.csv --sem HFMSE=1.2
   sma-outcomes report exports/ --out reports/clinic --jobs 2     (one report per file + index)
 
 output: OUT/report.html (self-contained), OUT/tables/*.csv, OUT/figures/*.png (and
@@ -233,6 +234,18 @@ def _report_parser(sub) -> None:  # noqa: ANN001 - argparse's private subparsers
     p.add_argument("--pseudonymize", action="store_true",
                    help="replace patient ids by stable codes everywhere and leave out dates "
                    "(keyed codes when SMA_OUTCOMES_PSEUDONYM_KEY is set)")
+    p.add_argument("--events", metavar="FILE",
+                   help="intercurrent events (patient_id, date or day, event, detail) of one "
+                   "data file: adds the estimand, patient flow and sensitivity analyses")
+    p.add_argument("--cutoff", metavar="DATE|DAY",
+                   help="data cut-off (a date, or a study day): visits due after it are "
+                   "not missing, and events after it are errors")
+    p.add_argument("--sem", action="append", metavar="MEASURE=VALUE",
+                   help="standard error of measurement of a measure for reliable change, "
+                   "e.g. --sem HFMSE=1.2 (repeatable)")
+    p.add_argument("--reference", action="append", metavar="NAME",
+                   help="natural-history reference for observed minus expected change "
+                   "(repeatable; default the shipped published ones that fit; 'none' for none)")
     p.add_argument("--no-patient-figures", action="store_true",
                    help="do not write one figure file per patient")
     p.add_argument("--jobs", type=int, default=0, metavar="N",
@@ -324,6 +337,16 @@ def _measures(values: list[str] | None) -> list[str] | None:
     return [measure_code(m) or m.upper() for m in names]
 
 
+def _cutoff(text: str | None) -> float | str | None:
+    """A study day (a number) or a date as the user typed it."""
+    if text is None:
+        return None
+    try:
+        return float(text)
+    except ValueError:
+        return text
+
+
 def _report(args: argparse.Namespace) -> int:
     from pathlib import Path
 
@@ -361,7 +384,26 @@ def _report(args: argparse.Namespace) -> int:
         jobs=args.jobs or None, force=args.force, progress=not args.quiet,
         figure_formats=args.figure_formats.split(","), dpi=args.dpi,
     )
+    from .report.options import check_sem
+
+    try:
+        if args.sem:
+            common["sem"] = check_sem(args.sem)
+    except ValueError as err:
+        print(f"sma-outcomes: error: {err}\nhint: run 'sma-outcomes report --help'",
+              file=sys.stderr)
+        return 2
+    if args.reference:
+        common["references"] = [r for r in args.reference if r.lower() != "none"]
     batch = len(paths) > 1 or any(Path(d).is_dir() for d in args.data)
+    if batch and (args.events or args.cutoff):
+        print("sma-outcomes: error: --events and --cutoff describe one data file\n"
+              "hint: run one report per data file with its events", file=sys.stderr)
+        return 2
+    if args.events and not Path(args.events).is_file():
+        print(f"sma-outcomes: error: events file not found: {args.events}\n"
+              "hint: check the path (relative to the current folder)", file=sys.stderr)
+        return 2
     if batch:
         from .report.batch import build_reports
 
@@ -374,7 +416,8 @@ def _report(args: argparse.Namespace) -> int:
     from .report.build import build_report
 
     try:
-        path = build_report(paths[0], args.out, title=args.title, **common,
+        path = build_report(paths[0], args.out, title=args.title, events=args.events,
+                            cutoff=_cutoff(args.cutoff), **common,
                             **reading_kwargs(args))
     except DataError as err:
         if err.problems is None or not len(err.problems):

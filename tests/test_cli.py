@@ -160,6 +160,7 @@ def test_report_missing_file_exit_2(capsys: pytest.CaptureFixture, tmp_path: Pat
     (("--timepoint", "Month 99"), "timepoint 'Month 99' is not one of"),
     (("--schedule", "aspirin"), "aspirin"),
     (("--format", "docx"), "formats must be among ['html', 'md', 'pdf'], not 'docx'"),
+    (("--sem", "HFMSE=x"), "must be a positive number (MEASURE=VALUE"),
 ])
 def test_report_bad_option_exit_2(capsys: pytest.CaptureFixture, tmp_path: Path,
                                   option: tuple, message: str) -> None:
@@ -365,3 +366,15 @@ def test_validate_unicode_text(capsys: pytest.CaptureFixture, tmp_path: Path) ->
     path = make.unicode_text(tmp_path / "u.txt")
     code, out, _ = run(capsys, "validate", str(path))
     assert code == 0 and "OK: 12 scores" in out
+
+
+def test_report_events_file_missing_or_with_a_batch_exit_2(capsys: pytest.CaptureFixture,
+                                                           tmp_path: Path) -> None:
+    code, _, err = run(capsys, "report", str(SAMPLE / "cohort.csv"), "--out",
+                       str(tmp_path / "r"), "--quiet", "--events", str(tmp_path / "no.csv"))
+    assert code == 2 and "events file not found" in err
+    code, _, err = run(capsys, "report", str(SAMPLE / "cohort.csv"), str(SAMPLE / "case_series.csv"),
+                       "--out", str(tmp_path / "r"), "--quiet", "--events",
+                       str(SAMPLE / "events.csv"))
+    assert code == 2 and "--events and --cutoff describe one data file" in err
+    assert not (tmp_path / "r").exists()

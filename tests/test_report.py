@@ -8,7 +8,7 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from sma_outcomes import OptionError
+from sma_outcomes import DataError, OptionError
 from sma_outcomes.report import ReportExistsError, build_report, build_reports
 
 from .conftest import SAMPLE
@@ -302,3 +302,40 @@ def test_identical_files_from_a_separate_process(tmp_path: Path) -> None:
     assert len(files) > 10
     for rel in files:
         assert (here / rel).read_bytes() == (there / rel).read_bytes(), rel
+
+
+def test_report_events_options_reach_prepare(tmp_path):
+    """build_report(events=, sem=) places events on the timeline and keeps the options."""
+    from sma_outcomes.report.prepare import prepare
+    from sma_outcomes.stats.estimand import Estimand
+
+    prep = prepare("data/sample/cohort.csv", events="data/sample/events.csv", sem={"HFMSE": 1.2})
+    events = pd.read_csv("data/sample/events.csv")
+    assert len(prep.events) == len(events)
+    assert prep.estimand == Estimand()
+    assert prep.sem == {"HFMSE": 1.2}
+    assert "events_before" in prep.changes.columns
+    switched = prep.changes[prep.changes["after_treatment_switch"].astype(bool)]
+    assert set(switched["patient_id"]) <= set(events.loc[events["event"] == "treatment switch",
+                                                         "patient_id"])
+    plain = prepare("data/sample/cohort.csv")
+    assert plain.events is None and plain.estimand is None
+
+
+def test_report_events_of_unknown_patient_are_refused():
+    from sma_outcomes.report.prepare import prepare
+
+    events = pd.read_csv("data/sample/events.csv")
+    events.loc[0, "patient_id"] = "ZZ9"
+    with pytest.raises(DataError, match="ZZ9"):
+        prepare("data/sample/cohort.csv", events=events)
+
+
+def test_report_sem_option_is_checked():
+    from sma_outcomes.report.options import ReportOptions, check_sem
+
+    assert check_sem({"hfmse": "1.5"}) == {"HFMSE": 1.5}
+    with pytest.raises(ValueError, match="positive number"):
+        ReportOptions(sem={"HFMSE": -1})
+    with pytest.raises(ValueError, match="MEASURE=VALUE"):
+        check_sem(["HFMSE"])

@@ -160,6 +160,8 @@ def build_reports(
     read_options: Mapping[str, Any] | None = None,
     figure_formats: Sequence[str] = ("png",),
     dpi: int = 300,
+    sem: Mapping[str, float] | None = None,
+    references: Sequence[Any] | None = None,
 ) -> BatchResult:
     """One report per data file plus ``index.html`` and ``index.csv``.
 
@@ -171,8 +173,9 @@ def build_reports(
         Batch folder; default ``reports/<folder name>`` for one folder, else
         ``reports/batch``. Each report goes to ``<out>/<file stem>/``. The batch
         is built in a temporary folder and renamed into place when complete.
-    formats, measures, timepoint, schedule, doses, windows, pseudonymize, pseudonym_key, patient_figures, figure_formats, dpi
-        As :func:`sma_outcomes.build_report`, for every file.
+    formats, measures, timepoint, schedule, doses, windows, pseudonymize, pseudonym_key, patient_figures, figure_formats, dpi, sem, references
+        As :func:`sma_outcomes.build_report`, for every file. (Events belong
+        to one data file, so ``events`` is an option of ``build_report`` only.)
     jobs : int, optional
         Reports built in parallel worker processes (default: all usable cores).
     force : bool
@@ -210,7 +213,7 @@ def build_reports(
         measures=measures, timepoint=timepoint, schedule=schedule, doses=doses,
         windows=windows, pseudonymize=pseudonymize, pseudonym_key=pseudonym_key,
         patient_figures=patient_figures, jobs=1, read=dict(read_options or {}),
-        figure_formats=figure_formats, dpi=dpi)
+        figure_formats=figure_formats, dpi=dpi, sem=sem, references=references)
     paths = expand_inputs(data)
     if out is None:
         single_dir = isinstance(data, (str, os.PathLike)) and Path(data).is_dir()

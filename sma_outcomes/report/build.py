@@ -16,6 +16,7 @@ import pandas as pd
 from .. import schema as S
 from ..exceptions import OptionError
 from ..stats import summarize
+from ..stats.estimand import Estimand
 from .content import Report
 from .figures import (
     add_change_figures,
@@ -133,6 +134,11 @@ def build_report(
     decimal: str | None = None,
     purdue: str | None = None,
     columns: Mapping[str, str] | None = None,
+    events: PathLike | pd.DataFrame | None = None,
+    estimand: Estimand | None = None,
+    cutoff: Any = None,
+    sem: Mapping[str, float] | None = None,
+    references: Sequence[Any] | None = None,
 ) -> Path:
     """Analyse one score file and write a self-contained report.
 
@@ -190,6 +196,27 @@ def build_report(
     sheet_name, skiprows, dayfirst, encoding, sep, decimal, purdue, columns
         Reading options, as :func:`sma_outcomes.read_scores` takes them
         (None: the reader's default).
+    events : path or DataFrame, optional
+        Intercurrent events (:func:`sma_outcomes.read_events`). They are placed
+        on the timeline (a treatment switch starts the new drug's schedule),
+        and the report gains the estimand, the patient flow, the primary
+        analysis under the estimand and its sensitivity to missing data.
+    estimand : Estimand, optional
+        The strategy per event type (default
+        :class:`~sma_outcomes.stats.estimand.Estimand` ``()``: treatment policy
+        for every event).
+    cutoff : date or number, optional
+        The data cut-off (a date, or a study day), for the events check and
+        the patient flow (visits not yet due are not missing).
+    sem : dict, optional
+        Standard error of measurement per measure (``{"HFMSE": 1.2}``) for the
+        reliable change of each patient; the registry holds none that a
+        published test-retest study gives for these scales.
+    references : sequence, optional
+        Natural-history references for observed minus expected change (names
+        of :func:`~sma_outcomes.stats.natural_history.list_references` or
+        :class:`~sma_outcomes.stats.natural_history.Reference` objects);
+        default the shipped published ones that fit the data, ``[]`` for none.
 
     Returns
     -------
@@ -235,7 +262,8 @@ def build_report(
         measures=measures, timepoint=timepoint, schedule=schedule, doses=doses,
         windows=windows, pseudonymize=pseudonymize, pseudonym_key=pseudonym_key,
         patient_figures=patient_figures, jobs=jobs, title=title, read=read,
-        figure_formats=figure_formats, dpi=dpi)
+        figure_formats=figure_formats, dpi=dpi, events=events, estimand=estimand,
+        cutoff=cutoff, sem=sem, references=references)
     return build_one(data, out, options, force=force, progress=progress)
 
 
@@ -256,7 +284,9 @@ def build_one(data: PathLike | pd.DataFrame, out: PathLike | None, options: Repo
         bar.stage("reading and checking the data")
         prep = prepare(data, measures=o.measures, timepoint=o.timepoint, schedule=o.schedule,
                        doses=o.doses, windows=o.windows, pseudonymize=o.pseudonymize,
-                       pseudonym_key=o.pseudonym_key, read_options=o.read)
+                       pseudonym_key=o.pseudonym_key, read_options=o.read, events=o.events,
+                       estimand=o.estimand, cutoff=o.cutoff, sem=o.sem,
+                       references=o.references)
         shown = {
             "measures": prep.measures, "timepoint": prep.timepoint,
             "schedule": prep.schedule.name, "doses": o.doses, "windows": o.windows,
@@ -265,9 +295,12 @@ def build_one(data: PathLike | pd.DataFrame, out: PathLike | None, options: Repo
                 "SMA_OUTCOMES_PSEUDONYM_KEY")) else "none") if o.pseudonymize else "",
             "formats": list(o.formats), "patient figures": o.patient_figures,
             "figure formats": list(o.figure_formats), "dpi": o.dpi,
+            **({"events": o.events, "cutoff": o.cutoff} if o.events is not None else {}),
+            **({"sem": ", ".join(f"{k}={v:g}" for k, v in o.sem.items())} if o.sem else {}),
+            **({"references": list(o.references)} if o.references is not None else {}),
             **{f"read: {k}": v for k, v in sorted(o.read.items())},
         }
-        inputs = {"scores": data, "doses": o.doses,
+        inputs = {"scores": data, "doses": o.doses, "events": o.events,
                   "windows": o.windows if isinstance(o.windows, (str, os.PathLike)) else None}
         generated = generation_time()
         with atomic_folder(target, force=force) as tmp:

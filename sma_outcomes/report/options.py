@@ -24,7 +24,7 @@ import pandas as pd
 from ..exceptions import OptionError
 
 __all__ = ["FORMATS", "FIGURE_FORMATS", "READ_OPTIONS", "ReportOptions", "check_formats",
-           "check_figure_formats"]
+           "check_figure_formats", "check_sem"]
 
 #: Documents a report can be written as (tables and figures are always written).
 FORMATS = ("html", "md", "pdf")
@@ -76,6 +76,29 @@ def check_figure_formats(formats: Sequence[str] | str) -> tuple[str, ...]:
     return tuple(dict.fromkeys(["png", *out]))
 
 
+def check_sem(sem: Mapping[str, Any] | Sequence[str]) -> dict[str, float]:
+    """Standard errors of measurement by measure: a mapping or ``"CODE=VALUE"`` strings.
+
+    Examples
+    --------
+    >>> check_sem(["HFMSE=1.2", "rulm = 0.9"])
+    {'HFMSE': 1.2, 'RULM': 0.9}
+    """
+    pairs = (sem.items() if isinstance(sem, Mapping)
+             else (str(s).split("=", 1) if "=" in str(s) else (str(s), "") for s in sem))
+    out: dict[str, float] = {}
+    for code, value in pairs:
+        try:
+            number = float(value)
+        except (TypeError, ValueError):
+            number = float("nan")
+        if not (number > 0 and number < float("inf")):
+            raise OptionError(f"sem: the standard error of measurement of {code!s} must be a "
+                              f"positive number (MEASURE=VALUE, e.g. HFMSE=1.2), not {value!r}")
+        out[str(code).strip().upper()] = number
+    return out
+
+
 @dataclass(frozen=True)
 class ReportOptions:
     """Everything that shapes a report besides the data and the output folder.
@@ -98,6 +121,11 @@ class ReportOptions:
     read: Mapping[str, Any] = field(default_factory=dict)
     figure_formats: tuple[str, ...] = ("png",)
     dpi: int = 300
+    events: PathLike | pd.DataFrame | None = None
+    estimand: Any = None
+    cutoff: Any = None
+    sem: Mapping[str, float] | None = None
+    references: Sequence[Any] | None = None
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "formats", check_formats(self.formats))
@@ -110,6 +138,8 @@ class ReportOptions:
                               f"are {list(READ_OPTIONS)}")
         object.__setattr__(self, "read", {k: v for k, v in self.read.items()
                                           if v is not None})
+        if self.sem is not None:
+            object.__setattr__(self, "sem", check_sem(self.sem))
 
     @property
     def main_file(self) -> str:

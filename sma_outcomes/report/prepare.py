@@ -21,8 +21,9 @@ import pandas as pd
 from .. import schema as S
 from .._shared import measures_in
 from ..exceptions import DataError
-from ..load import read_doses, read_with_problems
+from ..load import read_doses, read_events, read_with_problems
 from ..registry import SCALES
+from ..stats.estimand import Estimand
 from ..timeline import change_from_baseline, default_windows, dose_table, get_schedule
 from ..timeline.windows import make_windows
 from .inference import captured
@@ -31,6 +32,9 @@ from .safety import pseudonym_map, pseudonymize_table
 __all__ = ["prepare", "Prepared", "default_timepoint"]
 
 PathLike = str | os.PathLike
+
+#: Reading options of the score file that also apply to the events file.
+_EVENT_READING = ("encoding", "sep", "decimal", "dayfirst")
 
 
 @dataclass
@@ -54,6 +58,11 @@ class Prepared:
     windows: pd.DataFrame | None
     problems: pd.DataFrame
     warnings: list[str] = field(default_factory=list)
+    events: pd.DataFrame | None = None
+    estimand: Estimand | None = None
+    cutoff: Any = None
+    sem: Mapping[str, float] | None = None
+    references: Sequence[Any] | None = None
 
 
 def _read_windows(windows: Any, read_options: Mapping[str, Any]) -> Any:
@@ -122,8 +131,18 @@ def prepare(
     pseudonymize: bool = False,
     pseudonym_key: str | None = None,
     read_options: Mapping[str, Any] | None = None,
+    events: PathLike | pd.DataFrame | None = None,
+    estimand: Estimand | None = None,
+    cutoff: Any = None,
+    sem: Mapping[str, float] | None = None,
+    references: Sequence[Any] | None = None,
 ) -> Prepared:
     """Read, check, place on the treatment timeline and derive change; pseudonymise last.
+
+    ``events`` (read by :func:`~sma_outcomes.load.read_events`, with ``cutoff``)
+    place intercurrent events on the timeline; ``estimand`` (default
+    :class:`~sma_outcomes.stats.estimand.Estimand` ``()`` when events are
+    given), ``sem`` and ``references`` are kept for the analysis sections.
 
     Raises
     ------
@@ -148,9 +167,15 @@ def prepare(
         dose_frame, more = captured(read_doses, doses, **{k: v for k, v in opts.items()
                                                           if k != "purdue"})
         msgs += more
+    event_frame = None
+    if events is not None:
+        event_frame, more = captured(read_events, events, cutoff=cutoff,
+                                     **{k: v for k, v in opts.items() if k in _EVENT_READING})
+        msgs += more
+        _check_event_patients(event_frame, scores, events)
     win = _read_windows(windows, opts)
     changes, more = captured(change_from_baseline, scores, schedule=sched, doses=dose_frame,
-                             windows=win)
+                             windows=win, events=event_frame)
     msgs += more
     if measures:
         measures = measures_in(scores, [str(m) for m in measures])
@@ -166,7 +191,7 @@ def prepare(
                          f"{', '.join(cats)}")
     else:
         reason = "chosen by the user"
-    tab, more = captured(dose_table, scores, sched, dose_frame)
+    tab, more = captured(dose_table, scores, sched, dose_frame, events=event_frame)
     msgs += [m for m in more if m not in msgs]
     if win is not None:
         windows_used = make_windows(win)
@@ -179,14 +204,31 @@ def prepare(
         scores = pseudonymize_table(scores, mapping)
         changes = pseudonymize_table(changes, mapping)
         tab = pseudonymize_table(tab, mapping)
+        if event_frame is not None:
+            event_frame = pseudonymize_table(event_frame, mapping)
         problems = problems.copy()
         for col in ("value", "message"):
             if col in problems.columns:
                 problems[col] = [_replace_ids(str(v), mapping) if isinstance(v, str) else v
                                  for v in problems[col]]
         msgs = [_replace_ids(m, mapping) for m in msgs]
+    if event_frame is not None and estimand is None:
+        estimand = Estimand()
     return Prepared(scores, changes, tab, list(measures), timepoint, reason, sched,
-                    windows_used, problems, msgs)
+                    windows_used, problems, msgs, events=event_frame, estimand=estimand,
+                    cutoff=cutoff, sem=dict(sem) if sem else None,
+                    references=None if references is None else list(references))
+
+
+def _check_event_patients(events: pd.DataFrame, scores: pd.DataFrame, source: Any) -> None:
+    """Refuse events of patients the score data do not have (most likely a mistyped id)."""
+    known = set(scores[S.PATIENT].astype(str))
+    unknown = sorted(set(events[S.PATIENT].astype(str)) - known)
+    if unknown:
+        name = "events" if isinstance(source, pd.DataFrame) else Path(source).name
+        raise DataError(f"{name}, column 'patient_id': event(s) of patient(s) not in the score "
+                        f"data: {', '.join(unknown[:10])}{' ...' if len(unknown) > 10 else ''}"
+                        " (check the patient ids)")
 
 
 def _replace_ids(text: str, mapping: Mapping[str, str]) -> str:
