@@ -28,10 +28,11 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from .cells import cell_text
+from .checks import drop_ignored
 from .columns import normalise, role_of
 from .problems import Problems
 from .source import read_source
-from .tidy import _ignore, _text
 from .values import parse_dates, parse_numbers
 
 __all__ = ["read_events", "EVENT_TYPES", "EVENT_COLUMNS", "DRUGS", "event_code", "drug_code"]
@@ -240,7 +241,7 @@ def read_events(
     raw = read_source(source, sep=sep, encoding=encoding, sheet_name=sheet_name,
                       skiprows=skiprows, decimal=decimal, sql=sql, con=con)
     problems = Problems(raw.name)
-    frame = _ignore(raw.frame, ignore, problems)
+    frame = drop_ignored(raw.frame, ignore, problems)
     rows = raw.rows
     user = {normalise(k): v for k, v in (columns or {}).items()}
     roles: dict[str, object] = {}
@@ -260,7 +261,7 @@ def read_events(
         problems.add("empty", "the event table has no data rows")
         problems.raise_if_errors()
     frame = frame.reset_index(drop=True)
-    out = pd.DataFrame({"patient_id": _text(frame[roles["patient_id"]]).to_numpy(object)})
+    out = pd.DataFrame({"patient_id": cell_text(frame[roles["patient_id"]]).to_numpy(object)})
 
     def dates_of(role: str) -> np.ndarray:
         col = str(roles[role])
@@ -287,7 +288,7 @@ def read_events(
     nat = np.full(len(frame), np.datetime64("NaT"), dtype="datetime64[ns]")
     out["date"] = dates_of("date") if "date" in roles else nat
     out["day"] = numbers_of("day", "study day") if "day" in roles else np.nan
-    text = _text(frame[roles["event"]]).to_numpy(object)
+    text = cell_text(frame[roles["event"]]).to_numpy(object)
     codes = np.array([event_code(t) or "" for t in text], dtype=object)
     bad = codes == ""
     known = ", ".join(EVENT_TYPES)
@@ -296,7 +297,7 @@ def read_events(
         problems.add("event", f"{what}; use one of: {known} (or 'other' with a detail)",
                      row=int(r), column=str(roles["event"]), value=v)
     out["event"] = codes
-    detail = (_text(frame[roles["detail"]]).to_numpy(object) if "detail" in roles
+    detail = (cell_text(frame[roles["detail"]]).to_numpy(object) if "detail" in roles
               else np.full(len(frame), "", dtype=object))
     out["detail"] = detail
     drug = np.array([drug_code(d) or "" for d in detail], dtype=object)
@@ -317,7 +318,7 @@ def read_events(
     no_time = np.isnat(out["date"].to_numpy()) & np.isnan(out["day"].to_numpy(float))
     for role in ("date", "day"):  # unreadable cells are reported already
         if role in roles:
-            no_time &= _text(frame[roles[role]]).to_numpy(object) == ""
+            no_time &= cell_text(frame[roles[role]]).to_numpy(object) == ""
     for r in rows[no_time & ~no_id]:
         problems.add("event", "an event with neither a date nor a study day", row=int(r),
                      column=str(roles.get("date", roles.get("day"))), value="")

@@ -666,9 +666,4 @@ def _duplicates(tidy, row_no, src_col, problems):
         row_no = row_no[keep]
     return tidy, row_no
 
-
-#: Older names of helpers now in :mod:`.cells` and :mod:`.checks` (``events`` uses them).
-_ignore = drop_ignored
-_text = cell_text
-
 __all__ = ["tidy_scores", "PURDUE_AGGREGATIONS", "PURDUE_SINGLE_HAND"]
