@@ -397,3 +397,80 @@ def test_delta_table_per_arm_and_visit(dropouts):
     np.testing.assert_allclose(diff, expect)
     with pytest.raises(DataError, match="not an arm"):
         base.with_delta({"Z": 1.0}).tidy()
+
+
+# --------------------------------------------------------------- not yet due
+WINDOWS_3 = {"M6": (180, 100, 200), "M12": (360, 300, 400), "M18": (540, 500, 600)}
+#: patient -> (cut-off day, change at M6, M12, M18); None: no row
+NOT_DUE = {
+    "P1": (1000, 1.0, 2.0, 3.0),
+    "P2": (1000, 2.0, 3.5, 4.0),
+    "P3": (1000, None, 1.0, 2.5),   # M6 missing though due: imputed
+    "P4": (1000, 0.5, 1.5, 1.0),
+    "P5": (1000, 1.5, 2.5, 3.5),
+    "P6": (450, 1.0, 3.0, None),    # M18 ends day 600 > 450: not yet due
+    "P7": (250, 2.5, None, None),   # M12 and M18 not yet due
+}
+
+
+def _not_due_table() -> tuple[pd.DataFrame, dict]:
+    rows = []
+    for pid, (_, *vals) in NOT_DUE.items():
+        for (tp, (target, _lo, _hi)), v in zip(WINDOWS_3.items(), vals, strict=True):
+            if v is not None:
+                rows.append({"patient_id": pid, "timepoint": tp, "day": float(target),
+                             "change": v})
+    d = pd.DataFrame(rows)
+    d["timepoint"] = pd.Categorical(d["timepoint"], categories=list(WINDOWS_3), ordered=True)
+    return d, {pid: v[0] for pid, v in NOT_DUE.items()}
+
+
+def test_visits_not_yet_due_are_neither_imputed_nor_analysed():
+    d, cutoff = _not_due_table()
+    fit = fit_mi(d, covariates=(), cutoff=cutoff, windows=WINDOWS_3)
+    # only P3 at M6 is missing while due; P6 at M18 and P7 at M12, M18 are not yet due
+    assert fit.n_imputed == 1
+    assert fit.n_patients == 7
+    assert any("3 visit(s) not yet due at the data cut-off are left out" in n for n in fit.notes)
+    tab = fit.tidy().set_index("visit")["estimate"]
+    # M12: P1-P6 observed, P7 not there: (2 + 3.5 + 1 + 1.5 + 2.5 + 3) / 6
+    assert tab["M12"] == pytest.approx(13.5 / 6)
+    # M18: P1-P5 observed only: (3 + 4 + 2.5 + 1 + 3.5) / 5
+    assert tab["M18"] == pytest.approx(14.0 / 5)
+    done = fit.imputed[0]
+    assert len(done) == 21 - 3
+    assert done["imputed"].sum() == 1
+    assert done.loc[done["imputed"], ["patient_id", "timepoint"]].values.tolist() == [["P3", "M6"]]
+    assert strategy_table(fit)["n_imputed"].tolist() == [1]
+    assert all(len(s) in (18 - 3, 18 - 2, 18 - 1) for s in fit.jackknife_sets())
+    # without the cut-off the three future visits would be imputed too
+    assert fit_mi(d, covariates=()).n_imputed == 4
+    # delta shifts only the imputed value: M6 moves by 2 / 7, the others not at all
+    shift = (fit.with_delta(2.0).tidy()["estimate"] - fit.tidy()["estimate"]).to_numpy()
+    assert shift == pytest.approx([2.0 / 7, 0.0, 0.0])
+
+
+def test_due_column_on_a_generic_table():
+    d, cutoff = _not_due_table()
+    g = d.rename(columns={"patient_id": "id", "timepoint": "v", "change": "y"})
+    extra = pd.DataFrame({"id": ["P6", "P7", "P7"], "v": ["M18", "M12", "M18"], "y": np.nan,
+                          "day": np.nan, "due": False})
+    g = pd.concat([g.assign(due=True), extra], ignore_index=True)
+    fit = fit_mi(g, covariates=(), y="y", visit="v", group="id", due="due")
+    assert fit.n_imputed == 1
+    assert fit.tidy().set_index("visit").loc["M18", "estimate"] == pytest.approx(14.0 / 5)
+    with pytest.raises(OptionError, match="cutoff= needs the timeline table"):
+        fit_mi(g, covariates=(), y="y", visit="v", group="id", cutoff=cutoff)
+    with pytest.raises(DataError, match="due='nope' is not a column"):
+        fit_mi(g, covariates=(), y="y", visit="v", group="id", due="nope")
+
+
+def test_patient_with_no_visit_due_is_left_out():
+    d, cutoff = _not_due_table()
+    d = pd.concat([d, pd.DataFrame({"patient_id": ["P8"], "timepoint": ["M6"], "day": [180.0],
+                                    "change": [np.nan]})], ignore_index=True)
+    d["timepoint"] = pd.Categorical(d["timepoint"], categories=list(WINDOWS_3), ordered=True)
+    cutoff["P8"] = 90  # nothing due yet
+    fit = fit_mi(d, covariates=(), cutoff=cutoff, windows=WINDOWS_3)
+    assert fit.n_patients == 7 and fit.n_imputed == 1
+    assert any("1 patient(s) with no visit due" in n for n in fit.notes)

@@ -58,7 +58,7 @@ from .._shared import measures_in, require_columns
 from ..exceptions import OptionError
 from ..timeline import Schedule, default_windows, event_table, first_dose_dates, make_windows
 
-__all__ = ["patient_flow", "FlowResult", "FLOW_COLUMNS", "STATUSES"]
+__all__ = ["patient_flow", "visits_due", "FlowResult", "FLOW_COLUMNS", "STATUSES"]
 
 #: Statuses of a patient x measure x timepoint, best first.
 STATUSES = ("assessed", "missing", "not yet due")
@@ -123,6 +123,81 @@ def _windows(data: pd.DataFrame, labels: list[str], schedule, windows) -> tuple[
     end = np.array([by["hi"].get(t, seen.get(t, np.nan)) for t in labels], dtype=float)
     end = np.where(np.isfinite(end), end, target)
     return target, end
+
+
+def _labels(data: pd.DataFrame) -> list[str]:
+    tp = data[S.TIMEPOINT]
+    return ([str(c) for c in tp.cat.categories] if isinstance(tp.dtype, pd.CategoricalDtype)
+            else [str(c) for c in pd.unique(tp.dropna())])
+
+
+def _due(data: pd.DataFrame, pids: np.ndarray, labels: list[str], cutoff: object, schedule,
+         windows) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """Target day, window end, cut-off day per patient and the (patients x timepoints) due mask."""
+    target, end = _windows(data, labels, schedule, windows)
+    cut = _cutoff_days(cutoff, data, pids)
+    return target, end, cut, end[None, :] <= cut[:, None]
+
+
+def visits_due(
+    data: pd.DataFrame,
+    cutoff: object,
+    *,
+    schedule: str | Schedule = "nusinersen",
+    windows: pd.DataFrame | Mapping[str, tuple] | None = None,
+) -> pd.DataFrame:
+    """Which timepoints each patient has reached by the data cut-off.
+
+    The rule of :func:`patient_flow`: a timepoint is due for a patient when its
+    window ends on or before the patient's cut-off day (days since the first
+    dose at the cut-off). A timepoint not yet due is not missing data: the
+    patient has not got there yet.
+
+    Parameters
+    ----------
+    data : pandas.DataFrame
+        A timed table (``patient_id``, ``day``, ``timepoint``; dates or
+        first-dose dates when ``cutoff`` is a date).
+    cutoff : date, number or mapping
+        The data cut-off, as in :func:`patient_flow` (None: everything is due).
+    schedule, windows
+        As in :func:`patient_flow`.
+
+    Returns
+    -------
+    pandas.DataFrame
+        One row per patient x timepoint: ``patient_id, timepoint, window_end,
+        cutoff_day, due`` (bool).
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> from sma_outcomes.timeline import assign_timepoints
+    >>> s = pd.DataFrame({"patient_id": ["P1", "P1", "P2"], "day": [0.0, 185, 0],
+    ...                   "measure": "HFMSE", "score": [20.0, 22, 30]})
+    >>> visits_due(assign_timepoints(s), cutoff={"P1": 400, "P2": 60})
+      patient_id timepoint  window_end  cutoff_day    due
+    0         P1  Baseline         0.0       400.0   True
+    1         P1   Loading        63.0       400.0   True
+    2         P1   Month 6       245.0       400.0   True
+    3         P2  Baseline         0.0        60.0   True
+    4         P2   Loading        63.0        60.0  False
+    5         P2   Month 6       245.0        60.0  False
+    """
+    require_columns(data, [S.PATIENT, S.DAY, S.TIMEPOINT], func="visits_due",
+                    hint="run assign_timepoints() or change_from_baseline() first")
+    labels = _labels(data)
+    pids = np.asarray(pd.unique(data[S.PATIENT].astype(str)), dtype=object)
+    _, end, cut, due = _due(data, pids, labels, cutoff, schedule, windows)
+    n_p, n_t = len(pids), len(labels)
+    out = pd.DataFrame({
+        S.PATIENT: np.repeat(pids, n_t),
+        S.TIMEPOINT: pd.Categorical(np.tile(labels, n_p), categories=labels, ordered=True),
+        "window_end": np.tile(end, n_p),
+        "cutoff_day": np.repeat(cut, n_t),
+        "due": due.ravel(),
+    })
+    return out
 
 
 def patient_flow(
@@ -212,13 +287,11 @@ def patient_flow(
                     func="patient_flow", hint="run assign_timepoints() or "
                     "change_from_baseline() first")
     tp = data[S.TIMEPOINT]
-    labels = ([str(c) for c in tp.cat.categories] if isinstance(tp.dtype, pd.CategoricalDtype)
-              else [str(c) for c in pd.unique(tp.dropna())])
+    labels = _labels(data)
     mlist = measures_in(data[[S.MEASURE]].drop_duplicates(), measures)
     pids = np.asarray(pd.unique(data[S.PATIENT].astype(str)), dtype=object)
     n_p, n_m, n_t = len(pids), len(mlist), len(labels)
-    target, end = _windows(data, labels, schedule, windows)
-    cut = _cutoff_days(cutoff, data, pids)
+    target, end, _, due = _due(data, pids, labels, cutoff, schedule, windows)
 
     # analysed rows: 2 = scored, 1 = recorded but not done
     analysed = (data[S.ANALYSED].fillna(False).astype(bool).to_numpy() if S.ANALYSED in data.columns
@@ -250,7 +323,6 @@ def patient_flow(
             # ending event (death, discontinuation) over any other
             for sel in (before & ~ending, before & ending):
                 ev_reason[e_p[sel], t] = e_type[sel]
-    due = (end[None, :] <= cut[:, None])  # n_p x n_t
     status = np.full((n_p, n_m + 1, n_t), "", dtype=object)
     reason = np.full((n_p, n_m + 1, n_t), "", dtype=object)
     event = np.full((n_p, n_m + 1, n_t), "", dtype=object)

@@ -104,9 +104,11 @@ class Analysis:
 
     def _ancova(self, Yc: np.ndarray, idx: np.ndarray) -> tuple[np.ndarray, ...]:
         est, var, dfs = [], [], []
+        present = self.md.in_analysis
         for j in range(self.md.d):
-            Z = self._Z[j][idx]
-            y = Yc[idx, j]
+            at = idx[present[idx, j]]  # a visit not yet due does not exist for the patient
+            Z = self._Z[j][at]
+            y = Yc[at, j]
             ZtZ = Z.T @ Z
             try:
                 G = linalg.inv(ZtZ, check_finite=False)
@@ -118,9 +120,9 @@ class Analysis:
                 rank = np.linalg.matrix_rank(Z)
             b = G @ (Z.T @ y)
             r = y - Z @ b
-            dfr = idx.size - rank
+            dfr = at.size - rank
             s2 = float(r @ r) / dfr if dfr > 0 else np.nan
-            Ls = [cf[idx].mean(axis=0) for cf in self._Zcf[j]]
+            Ls = [cf[at].mean(axis=0) for cf in self._Zcf[j]]
             L = np.array(Ls + [La - Ls[0] for La in Ls[1:]])
             est.append(L @ b)
             var.append(np.einsum("ij,jk,ik->i", L, G, L) * s2)
@@ -131,11 +133,13 @@ class Analysis:
                      ) -> tuple[np.ndarray, ...] | None:
         """All completed sets at once (weights count each patient's uses); None if singular."""
         n = self.md.n
-        W = np.array([np.bincount(idx, minlength=n) for idx in samples], dtype=float)
-        Yall = np.stack(sets)  # (k, n, d)
-        size = W.sum(axis=1)
+        W0 = np.array([np.bincount(idx, minlength=n) for idx in samples], dtype=float)
+        Yall = np.nan_to_num(np.stack(sets))  # (k, n, d); NaN only at visits not yet due
+        present = self.md.in_analysis
         est, var, dfs = [], [], []
         for j in range(self.md.d):
+            W = W0 * present[:, j]
+            size = W.sum(axis=1)
             Z = self._Z[j]
             q = Z.shape[1]
             ZtZ = np.einsum("kn,na,nb->kab", W, Z, Z)
@@ -190,6 +194,7 @@ class Analysis:
         frame[md.y] = Yc[idx].reshape(-1)
         # a patient drawn twice (bootstrap) must count as two patients
         frame[md.group] = np.repeat(np.arange(idx.size), d)
+        frame = frame.loc[md.in_analysis[idx].reshape(-1)]
         with warnings.catch_warnings(record=True) as caught:
             warnings.simplefilter("always")
             fit = fit_mmrm(frame, y=md.y, visit=md.visit, group=md.group, arm=md.arm,

@@ -68,6 +68,7 @@ class MIData:
     arm: str | None
     measure: str | None = None
     notes: list[str] = field(default_factory=list)
+    due: np.ndarray | None = None
 
     @property
     def n(self) -> int:
@@ -83,6 +84,22 @@ class MIData:
     def observed(self) -> np.ndarray:
         """Boolean (n, d): the outcome is observed."""
         return ~np.isnan(self.Y)
+
+    @property
+    def in_analysis(self) -> np.ndarray:
+        """Boolean (n, d): the visit exists for the patient (observed, or due and missing).
+
+        A visit not yet due at the data cut-off and without a value is not
+        missing data: it is neither imputed nor analysed.
+        """
+        if self.due is None:
+            return np.ones(self.Y.shape, dtype=bool)
+        return self.due | self.observed
+
+    @property
+    def missing(self) -> np.ndarray:
+        """Boolean (n, d): the values to impute (missing at a visit that exists)."""
+        return np.isnan(self.Y) & self.in_analysis
 
 
 def _levels(series: pd.Series) -> list:
@@ -194,3 +211,37 @@ def prepare_data(
         )
     return MIData(ids=ids, visits=visits, arms=arms, arm_code=arm_code, Y=Y, grid=grid, y=y,
                   visit=visit, group=group, arm=arm, measure=measure, notes=notes)
+
+
+def restrict_due(md: MIData, due: np.ndarray, why: str) -> MIData:
+    """Leave out the visits not yet due (``due`` False and no value), and patients with none.
+
+    ``why`` ends the note, e.g. ``"at the data cut-off"``.
+
+    Examples
+    --------
+    >>> d = pd.DataFrame({"id": ["a", "a", "b"], "v": [1, 2, 1], "y": [1.0, 2.0, 3.0]})
+    >>> md = prepare_data(d, y="y", visit="v", group="id", arm=None, columns=[])
+    >>> md = restrict_due(md, np.array([[True, True], [True, False]]), "at the cut-off")
+    >>> md.missing.tolist(), md.notes
+    ([[False, False], [False, False]], ['1 visit(s) not yet due at the cut-off are left out (not imputed, not analysed)'])
+    """
+    due = np.asarray(due, dtype=bool) | md.observed
+    out = md.notes
+    skipped = int((~due).sum())
+    if not skipped:
+        return md
+    keep = due.any(axis=1)
+    msg = f"{skipped} visit(s) not yet due {why} are left out (not imputed, not analysed)"
+    if not keep.all():
+        msg += (f"; {int((~keep).sum())} patient(s) with no visit due are not in the "
+                "analysis")
+        rows = np.repeat(keep, md.d)
+        md = MIData(ids=md.ids[keep], visits=md.visits, arms=md.arms,
+                    arm_code=md.arm_code[keep], Y=md.Y[keep],
+                    grid=md.grid.loc[rows].reset_index(drop=True), y=md.y, visit=md.visit,
+                    group=md.group, arm=md.arm, measure=md.measure, notes=list(out))
+        due = due[keep]
+    md.due = due
+    md.notes.append(msg)
+    return md

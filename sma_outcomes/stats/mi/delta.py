@@ -98,5 +98,5 @@ def delta_matrix(md: MIData, delta: object) -> np.ndarray:
         )
     if not np.isfinite(D).all():
         raise DataError("`delta` has missing or infinite values")
-    D[md.observed] = 0.0
+    D[~md.missing] = 0.0
     return D

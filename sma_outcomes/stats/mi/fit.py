@@ -9,11 +9,13 @@ from collections.abc import Mapping, Sequence
 import numpy as np
 import pandas as pd
 
+from ... import schema
 from ..._shared import check_choice, check_level
 from ...exceptions import ConvergenceWarning, DataError, OptionError
+from ..flow import visits_due
 from .analysis import Analysis
 from .bayes import BURN_IN, THIN, gibbs
-from .data import MIData, prepare_data
+from .data import MIData, prepare_data, restrict_due, select_rows
 from .impute import groups, impute
 from .model import (
     ImputationDesign,
@@ -43,9 +45,44 @@ def _formula(formula: str | None, y: str, visit: str, arm: str | None,
     return f'Q("{y}") ~ {formula.strip()}', y
 
 
+def _due_mask(data: pd.DataFrame, md: MIData, *, cutoff: object, due: str | None,
+              schedule: object, windows: object) -> tuple[np.ndarray | None, str]:
+    """(n, d) visits due for each patient (None: all), and what made them so, for the note."""
+    if due is not None:
+        rows, _ = select_rows(data, md.measure, func="fit_mi")
+        if due not in rows.columns:
+            raise DataError(f"fit_mi(): due={due!r} is not a column of the table; it should "
+                            "say (True/False) whether each row's visit was due")
+        flag = rows[due]
+        if not (pd.api.types.is_bool_dtype(flag) or flag.isin([True, False]).all()):
+            raise DataError(f"fit_mi(): column {due!r} (due=) must hold True or False only")
+        keys = pd.MultiIndex.from_arrays([rows[md.group].astype(str),
+                                          rows[md.visit].astype(str)])
+        by = pd.Series(flag.astype(bool).to_numpy(), index=keys)
+        by = by[~by.index.duplicated()]
+        why = f"(column {due!r})"
+    elif cutoff is not None:
+        need = [c for c in (schema.PATIENT, schema.TIMEPOINT, schema.DAY) if c not in data.columns]
+        if need or md.group != schema.PATIENT or md.visit != schema.TIMEPOINT:
+            raise OptionError(
+                "fit_mi(): cutoff= needs the timeline table (patient_id, timepoint and day "
+                "columns, with group='patient_id' and visit='timepoint'); on another table "
+                "give a column of True/False with due="
+            )
+        vd = visits_due(data, cutoff, schedule=schedule, windows=windows)
+        by = pd.Series(vd["due"].to_numpy(bool), index=pd.MultiIndex.from_arrays(
+            [vd[schema.PATIENT].astype(str), vd[schema.TIMEPOINT].astype(str)]))
+        why = "at the data cut-off"
+    else:
+        return None, ""
+    cells = pd.MultiIndex.from_product([[str(i) for i in md.ids], [str(v) for v in md.visits]])
+    mask = by.reindex(cells).fillna(True).to_numpy(bool).reshape(md.n, md.d)
+    return mask, why
+
+
 def _imputer(md: MIData, design: ImputationDesign, first: np.ndarray, strategy: np.ndarray,
              condition: np.ndarray):
-    grouped = groups(np.isnan(md.Y), condition)
+    grouped = groups(md.missing, condition)
 
     def run(fit: ModelFit, rng: np.random.Generator | None = None) -> np.ndarray:
         own = design.X_own @ fit.beta
@@ -75,6 +112,10 @@ def fit_mi(
     seed: int | None = None,
     analysis: str = "ancova",
     level: float = 0.95,
+    cutoff: object = None,
+    due: str | None = None,
+    schedule: object = "nusinersen",
+    windows: object = None,
 ) -> MIResult:
     """Reference-based multiple imputation of missing outcomes, as R's rbmi.
 
@@ -137,6 +178,20 @@ def fit_mi(
         ``"mmrm"`` (:func:`~sma_outcomes.fit_mmrm` on each completed set).
     level : float
         Confidence level.
+    cutoff : date, number or mapping, optional
+        The data cut-off (timeline tables only): visits not yet due at the
+        cut-off (by the rule of :func:`~sma_outcomes.stats.flow.visits_due`,
+        as in the patient flow) and without a value are not missing data and
+        are left out: neither imputed nor analysed. A date, a study day (days
+        since the first dose) for every patient, or a mapping patient -> date
+        or day. Without it every visit is due.
+    due : str, optional
+        On any long table: a column of True/False saying whether each row's
+        visit was due; rows with ``False`` and no outcome are left out as with
+        ``cutoff``. Visits without a row are due.
+    schedule, windows
+        With ``cutoff``: the schedule and windows the timepoints were made with
+        (as in :func:`~sma_outcomes.stats.flow.patient_flow`).
 
     Returns
     -------
@@ -172,6 +227,11 @@ def fit_mi(
     iterations, every 10th kept; split R-hat and effective sample size are
     stated in the notes (rbmi samples with Stan and its own priors, so the
     draws differ from rbmi's though the model is the same).
+
+    A visit not yet due (``cutoff=`` or ``due=``) does not exist for the
+    patient, as a visit absent from rbmi's data set: it is not imputed, the
+    ANCOVA at that visit leaves the patient out, and a patient with no visit
+    due is not analysed.
 
     Known differences from rbmi: rbmi's optimiser can stop slightly short of
     the REML optimum; estimates here agree with rbmi's to about 1% of a
@@ -214,6 +274,9 @@ def fit_mi(
     extra = [c for c in model_columns(fq, list(data.columns)) if c not in (y, visit, group, arm)]
     md = prepare_data(data, measure, y=y, visit=visit, group=group, arm=arm,
                       columns=list(dict.fromkeys([*covariates, *extra])))
+    mask, why = _due_mask(data, md, cutoff=cutoff, due=due, schedule=schedule, windows=windows)
+    if mask is not None:
+        md = restrict_due(md, mask, why)
     notes = list(md.notes)
     first, strategy, ref_code, snotes = patient_strategies(md, ice, strategies, references)
     notes += snotes
@@ -296,7 +359,7 @@ def fit_mi(
         if failed:
             notes.append(f"{failed} bootstrap sample(s) gave no converged fit and were redrawn")
     notes.append(
-        f"{int((~md.observed).sum())} missing value(s) imputed; "
+        f"{int(md.missing.sum())} missing value(s) imputed; "
         + ("conditional means, jackknife over patients"
            if method == "condmean" else f"{len(sets)} imputations")
     )

@@ -115,7 +115,7 @@ class MIResult:
     @property
     def n_imputed(self) -> int:
         """Values imputed in each completed data set."""
-        return int((~self.md.observed).sum())
+        return int(self.md.missing.sum())
 
     @property
     def n_imputations(self) -> int:
@@ -216,12 +216,12 @@ class MIResult:
         md = self.md
         g = md.grid.copy()
         g[md.y] = (Y + self._delta()).reshape(-1)
-        g["imputed"] = (~md.observed).reshape(-1)
         j = np.tile(np.arange(md.d), md.n)
         first = np.repeat(self.first, md.d)
         strat = np.repeat(self.strategy, md.d).astype(object)
         g["strategy"] = np.where(j >= first, strat, "MAR")
-        return g
+        g["imputed"] = md.missing.reshape(-1)
+        return g.loc[md.in_analysis.reshape(-1)].reset_index(drop=True)
 
     @property
     def imputed(self) -> list[pd.DataFrame]:
@@ -254,9 +254,9 @@ class MIResult:
             raise ValueError("jackknife_sets() applies to method='condmean'")
         out = []
         for Y, idx in zip(self.imputations.sets[1:], self.imputations.samples[1:], strict=True):
-            g = self._completed(Y)
-            keep = np.isin(np.repeat(np.arange(self.md.n), self.md.d), idx)
-            out.append(g.loc[keep].reset_index(drop=True))
+            keep = np.isin(self.md.grid[self.md.group].to_numpy(), self.md.ids[idx])
+            keep = keep[self.md.in_analysis.reshape(-1)]
+            out.append(self._completed(Y).loc[keep].reset_index(drop=True))
         return out
 
     def with_delta(self, delta: object) -> MIResult:
@@ -392,7 +392,7 @@ def strategy_table(res: MIResult) -> pd.DataFrame:
     frame = pd.DataFrame({
         "strategy": code,
         "name": [STRATEGIES[c] for c in code],
-        "n_imputed": (~md.observed).sum(axis=1),
+        "n_imputed": md.missing.sum(axis=1),
     })
     keys = ["strategy", "name"]
     if md.arm is not None:
