@@ -33,6 +33,7 @@ from .provenance import add_methods, generation_time, input_table, options_table
 from .render import FigureWriter, render_html, render_markdown, render_pdf, write_assets
 from .safety import atomic_folder, check_target
 from .tables import add_patient_tables, add_summaries, data_summary, missing_codes
+from .verdict import add_patient_benefit
 
 __all__ = ["build_report", "build_one", "compose"]
 
@@ -91,6 +92,7 @@ def compose(prep: Prepared, *, title: str, options: dict[str, Any],
     lmm = add_lmm(rep.section("Trajectories: linear mixed model"), ch, ms)
     step("MMRM")
     add_mmrm(rep.section("Change by timepoint: mixed model for repeated measures"), ch, ms)
+    add_patient_benefit(rep, prep)
     step("cohort figures")
     add_cohort_figures(rep.section("Figures: cohort trajectories"), ch, ms, lmm)
     add_change_figures(rep.section(f"Figures: change from baseline to {tp}"), ch, ms, tp)

@@ -267,8 +267,7 @@ def patient_verdicts(
     try:
         resolve_sem(measure, sem, func="patient_verdicts")
     except OptionError:
-        for p in patients:
-            notes[p].append(f"Reliable change not assessed: no SEM for {measure} (pass sem=).")
+        pass
     else:
         rc = reliable_change(data, sem, measures=measure, timepoint=timepoint, level=level)
         rc = rc.set_index("patient_id")
@@ -288,6 +287,10 @@ def patient_verdicts(
                        & (rows[schema.TIMEPOINT].astype(str) == timepoint)).to_numpy()]
         ch = at.drop_duplicates(schema.PATIENT).set_index(schema.PATIENT)[schema.CHANGE]
         out.loc[ch.index.intersection(out.index), "change"] = ch
+        for p, d in zip(out.index, pd.to_numeric(out["change"], errors="coerce"), strict=True):
+            if math.isfinite(d):
+                notes[p].append(f"Change at {timepoint}: {_signed(float(d))} {unit}; reliable "
+                                f"change not assessed (no SEM for {measure}: pass sem=).")
 
     missing = out.index[pd.to_numeric(out["change"], errors="coerce").isna()]
     for p in missing:
