@@ -363,3 +363,41 @@ def test_small_multiples_draw_event_lines(table):
     (lc,) = by_gid(fig.axes[2], "events")
     assert lc.get_segments()[0][0, 0] == pytest.approx(300 / DAYS_PER_MONTH)
     assert "Event" in [t.get_text() for t in fig.legends[0].get_texts()]
+
+
+def test_default_doses_follow_a_treatment_switch(tmp_path, monkeypatch):
+    """C008 switches to risdiplam on day 394: nusinersen doses stop, risdiplam starts."""
+    from sma_outcomes.load import load_example
+    from sma_outcomes.plot import batch, plot_timeline
+    from sma_outcomes.timeline import change_from_baseline
+
+    events = load_example("events")
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        changes = change_from_baseline(load_example("cohort"), events=events)
+    one = changes[changes["patient_id"] == "C008"]
+    # by hand: nusinersen loading 0, 14, 28, 63, maintenance 185, 307; the dose due on
+    # day 428 is after the switch and not given; risdiplam's schedule starts on day 394
+    expected = [0, 14, 28, 63, 185, 307, 394]
+    fig = plot_patient(one, patient_id="C008", measures="HFMSE", events=events, time="days")
+    (marks,) = by_gid(fig.axes[0], "doses")
+    np.testing.assert_allclose(marks.get_offsets()[:, 0], expected)
+    without = plot_patient(one, patient_id="C008", measures="HFMSE", time="days")
+    (old,) = by_gid(without.axes[0], "doses")
+    assert 428 in old.get_offsets()[:, 0] and 394 not in old.get_offsets()[:, 0]
+    grid = plot_patients(one, patient_ids=["C008"], measures="HFMSE", events=events, time="days")
+    days = np.concatenate([c.get_offsets()[:, 0] for c in by_gid(grid.axes[0], "doses")])
+    assert 394 in days and 428 not in days
+    tl = plot_timeline(one, events=events, time="days")
+    (swim,) = by_gid(tl.axes[0], "doses")
+    np.testing.assert_allclose(np.sort(swim.get_offsets()[:, 0]), expected)
+    # the batch derives the dose table once, with the events
+    seen = []
+
+    def spy(*args, doses=None, **kwargs):
+        seen.append(doses)
+        return plot_patient(*args, doses=doses, **kwargs)
+
+    monkeypatch.setattr(batch, "plot_patient", spy)
+    batch.save_patient_figures(one, tmp_path, events=events, jobs=1, measures="HFMSE")
+    np.testing.assert_allclose(seen[0]["day"], expected)

@@ -237,13 +237,16 @@ def at_timepoint(
 
 
 def resolve_doses(
-    data: pd.DataFrame, doses: pd.DataFrame | None, schedule: str | None
+    data: pd.DataFrame, doses: pd.DataFrame | None, schedule: str | None,
+    events: pd.DataFrame | None = None,
 ) -> pd.DataFrame | None:
     """Dose table to draw: the one given, else the timeline's ``dose_table``.
 
     Returns None when there is nothing to draw (``schedule=None`` and no
-    ``doses``, or the timeline module is not available). The result has
-    columns patient_id, day, dose_number, phase.
+    ``doses``). The result has columns patient_id, day, dose_number, phase.
+    Planned doses follow the ``events`` (a treatment switch starts the new
+    drug's schedule, a discontinuation stops the doses), as in
+    :func:`~sma_outcomes.timeline.dose_table`.
 
     Examples
     --------
@@ -254,7 +257,7 @@ def resolve_doses(
     if doses is None:
         if schedule is None:
             return None
-        doses = dose_table(data, schedule=schedule)
+        doses = dose_table(data, schedule=schedule, events=events)
     require_columns(doses, [PATIENT, DAY], func="resolve_doses", hint="a dose table needs patient_id and day")
     out = doses.copy()
     out[PATIENT] = out[PATIENT].astype(str)

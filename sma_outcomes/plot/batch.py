@@ -153,7 +153,7 @@ def save_patient_figures(
     if missing:
 
         raise DataError(f"no scores for patient(s) {', '.join(missing)}")
-    dose_tab = D.resolve_doses(table, doses, schedule)
+    dose_tab = D.resolve_doses(table, doses, schedule, kwargs.get("events"))
     outdir = Path(outdir)
     outdir.mkdir(parents=True, exist_ok=True)
     names = _file_names(pids)

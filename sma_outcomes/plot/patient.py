@@ -250,7 +250,9 @@ def plot_patient(
         Intercurrent events (columns patient_id, day, event, and optionally
         detail such as the new drug): the patient's events are drawn as
         dash-dotted lines across the panels, labelled above the top panel
-        ("Treatment switch: risdiplam").
+        ("Treatment switch: risdiplam"). Planned doses (no ``doses``) follow
+        them: after a switch the new drug's schedule, after a discontinuation
+        none (:func:`~sma_outcomes.timeline.dose_table`).
 
     Returns
     -------
@@ -303,7 +305,7 @@ def plot_patient(
     measures = [m for m in measures if (rows[MEASURE] == m).any()] or measures
     if doses is not None:
         doses = doses[doses[PATIENT].astype(str) == pid] if PATIENT in doses.columns else doses
-    all_doses = D.resolve_doses(data[data[PATIENT].astype(str) == pid], doses, schedule)
+    all_doses = D.resolve_doses(data[data[PATIENT].astype(str) == pid], doses, schedule, events)
     pdoses = _patient_doses(all_doses, pid)
     ev = D.resolve_events(events, "plot_patient")
     if ev is not None:
@@ -467,7 +469,8 @@ def plot_patients(
         full width).
     events : DataFrame, optional
         Intercurrent events (patient_id, day, event): a dash-dotted line in
-        each of the patient's panels (labelled in :func:`plot_patient`).
+        each of the patient's panels (labelled in :func:`plot_patient`);
+        planned doses follow switches and discontinuations.
 
     Returns
     -------
@@ -495,7 +498,8 @@ def plot_patients(
     if unknown:
         raise DataError(f"no scores for patient(s) {', '.join(unknown)}")
     rows = rows[rows[PATIENT].isin(pids)]
-    all_doses = D.resolve_doses(data[data[PATIENT].astype(str).isin(pids)], doses, schedule)
+    all_doses = D.resolve_doses(data[data[PATIENT].astype(str).isin(pids)], doses, schedule,
+                                events)
     ev = D.resolve_events(events, "plot_patients")
     ev = ev[ev[PATIENT].isin(pids)] if ev is not None else None
     ev_days = ev[DAY].to_numpy(float) if ev is not None else np.empty(0)

@@ -147,7 +147,7 @@ def plot_timeline(
     check_choice("time", time, D.TIME_UNITS)
     check_choice("sort", sort, ("follow-up", "id"))
     visits = assessment_table(data, measures)
-    dose_tab = D.resolve_doses(data, doses, schedule)
+    dose_tab = D.resolve_doses(data, doses, schedule, events)
     pids = (
         [str(p) for p in patient_ids]
         if patient_ids is not None
