@@ -307,7 +307,10 @@ def test_tipping_point_on_the_rbmi_example():
     assert 0.0 < tp.tipping_delta < 2.0
     at_tip = fit.with_delta({"DRUG": tp.tipping_delta}).differences
     assert at_tip.loc[at_tip["visit"] == 7, "p_value"].item() == pytest.approx(0.05, abs=1e-5)
-    assert "changes significance" in tp.sentence()
+    assert tp.sentence() == (
+        "The difference between PLACEBO and DRUG at visit 7 stays significant unless patients "
+        f"on DRUG with missing scores had values at least {tp.tipping_delta:.1f} higher than "
+        "the model assumes.")
     fig = tp.plot()
     assert len(fig.axes[0].lines) == 3
 
@@ -474,3 +477,26 @@ def test_patient_with_no_visit_due_is_left_out():
     fit = fit_mi(d, covariates=(), cutoff=cutoff, windows=WINDOWS_3)
     assert fit.n_patients == 7 and fit.n_imputed == 1
     assert any("1 patient(s) with no visit due" in n for n in fit.notes)
+
+
+def test_tipping_sentence_is_plain_with_units_and_direction():
+    from sma_outcomes.stats.mi import TippingPoint
+
+    up = pd.DataFrame({"delta": [0.0, -1.0, -3.0], "estimate": [2.0, 1.4, 0.2],
+                       "p_value": [0.001, 0.01, 0.4]})
+    tp = TippingPoint(up, -2.34, "Month 18", "lsmean", None, 0.05, "HFMSE")
+    assert tp.sentence() == ("The improvement at Month 18 stays significant unless patients with "
+                             "missing scores did at least 2.3 points worse than the model assumes.")
+    # the search never crossed: say how far it went
+    tp = TippingPoint(up.iloc[:2], float("nan"), "Month 18", "lsmean", None, 0.05, "HFMSE")
+    assert tp.sentence() == ("The improvement at Month 18 stays significant even if patients with "
+                             "missing scores did 1.0 points worse than the model assumes.")
+    # a decline on a scale where higher is better; not significant to start with
+    down = pd.DataFrame({"delta": [0.0, -2.0], "estimate": [-0.5, -1.5], "p_value": [0.3, 0.01]})
+    tp = TippingPoint(down, -1.25, "Month 6", "lsmean", None, 0.05, "RULM")
+    assert tp.sentence() == ("The decline at Month 6 is not significant, and would become "
+                             "significant only if patients with missing scores did at least "
+                             "1.2 points worse than the model assumes.")
+    # Purdue units
+    tp = TippingPoint(up, -0.5, "Month 6", "lsmean", None, 0.05, "PP_PREF")
+    assert "did at least 0.5 pins in 30 s worse" in tp.sentence()

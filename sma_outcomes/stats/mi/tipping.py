@@ -18,7 +18,7 @@ Examples
 >>> bool(tp.table.loc[tp.table["delta"] == 0, "significant"].item())
 True
 >>> print(tp.sentence())
-At M12, lsmean changes significance at the 5% level when the imputed values are shifted by -0.144.
+The change at M12 stays significant unless patients with missing scores had values at least 0.14 lower than the model assumes.
 """
 
 from __future__ import annotations
@@ -31,6 +31,7 @@ import pandas as pd
 from scipy import optimize
 
 from ...exceptions import DataError, OptionError
+from ...registry import SCALES, unit_label
 from .result import MIResult
 
 if TYPE_CHECKING:
@@ -55,6 +56,8 @@ class TippingPoint:
         Arm whose imputed values are shifted (None: every patient).
     alpha : float
         Significance level, ``1 - level``.
+    measure : str or None
+        Measure analysed (its units and direction word the sentence).
 
     Examples
     --------
@@ -68,30 +71,78 @@ class TippingPoint:
     term: str
     arm: str | None
     alpha: float
+    measure: str | None = None
 
     @property
     def found(self) -> bool:
         """Whether the conclusion changes within the deltas searched."""
         return bool(np.isfinite(self.tipping_delta))
 
+    def _significant_at_zero(self) -> bool:
+        t = self.table
+        if not len(t) or "delta" not in t.columns or "p_value" not in t.columns:
+            return True
+        row = t.iloc[int(np.argmin(np.abs(t["delta"].to_numpy(float))))]
+        return bool(row["p_value"] < self.alpha)
+
+    def _estimate_at_zero(self) -> float:
+        t = self.table
+        if not len(t) or "estimate" not in t.columns:
+            return float("nan")
+        return float(t["estimate"].iloc[int(np.argmin(np.abs(t["delta"].to_numpy(float))))])
+
     def sentence(self) -> str:
-        """One plain sentence on the robustness of the conclusion.
+        """One plain sentence on the robustness of the conclusion, for a clinician.
+
+        The shift is told as how much worse (or better) the patients with
+        missing scores would have to have done than the imputation model
+        assumes, in the scale's units (``measure``) and direction.
 
         Examples
         --------
-        >>> TippingPoint(pd.DataFrame(), 1.5, "M12", "B - A", "B", 0.05).sentence()
-        'At M12, B - A changes significance at the 5% level when the imputed values of B are shifted by +1.5.'
+        >>> t = pd.DataFrame({"delta": [0.0, -3.0], "estimate": [2.0, 0.5],
+        ...                   "p_value": [0.001, 0.2]})
+        >>> TippingPoint(t, -2.31, "Month 18", "lsmean", None, 0.05, "HFMSE").sentence()
+        'The improvement at Month 18 stays significant unless patients with missing scores did at least 2.3 points worse than the model assumes.'
+        >>> TippingPoint(pd.DataFrame(), 1.5, 7, "PLACEBO - DRUG", "DRUG", 0.05).sentence()
+        'The difference between PLACEBO and DRUG at visit 7 stays significant unless patients on DRUG with missing scores had values at least 1.5 higher than the model assumes.'
         """
-        who = f"the imputed values of {self.arm}" if self.arm is not None else "the imputed values"
+        scale = SCALES.get(self.measure) if self.measure is not None else None
+        unit = unit_label(self.measure) if scale is not None else ""
         at = f"visit {self.visit}" if isinstance(self.visit, (int, float, np.number)) else self.visit
-        if not self.found:
-            lo = self.table["delta"].min() if len(self.table) else np.nan
-            hi = self.table["delta"].max() if len(self.table) else np.nan
-            return (f"At {at}, the conclusion on {self.term} does not change when "
-                    f"{who} are shifted by {lo:+.3g} to {hi:+.3g}.")
-        return (f"At {at}, {self.term} changes significance at the "
-                f"{self.alpha * 100:g}% level when {who} are shifted by "
-                f"{self.tipping_delta:+.3g}.")
+        who = (f"patients on {self.arm} with missing scores" if self.arm is not None
+               else "patients with missing scores")
+        if " - " in self.term:
+            a, b = self.term.split(" - ", 1)
+            subject = f"The difference between {a} and {b}"
+        else:
+            est = self._estimate_at_zero()
+            better = (est > 0) == scale.higher_is_better if scale is not None else None
+            subject = ("The change" if better is None or not np.isfinite(est) or est == 0
+                       else "The improvement" if better else "The decline")
+        significant = self._significant_at_zero()
+        if self.found:
+            delta = self.tipping_delta
+        else:
+            deltas = self.table["delta"].to_numpy(float) if len(self.table) else np.array([0.0])
+            delta = float(deltas[int(np.argmax(np.abs(deltas)))])
+
+        size = f"{abs(delta):.1f}" if abs(delta) >= 1 else f"{abs(delta):.2g}"
+        if scale is None:
+            done = f"had values {{}}{size} {'higher' if delta > 0 else 'lower'}"
+        else:
+            word = "better" if (delta > 0) == scale.higher_is_better else "worse"
+            done = f"did {{}}{size} {unit} {word}"
+        least = f"{who} {done.format('at least ')} than the model assumes"
+        upto = f"{who} {done.format('')} than the model assumes"
+        if significant and self.found:
+            return f"{subject} at {at} stays significant unless {least}."
+        if significant:
+            return f"{subject} at {at} stays significant even if {upto}."
+        if self.found:
+            return (f"{subject} at {at} is not significant, and would become significant only "
+                    f"if {least}.")
+        return f"{subject} at {at} is not significant, and stays so even if {upto}."
 
     def __repr__(self) -> str:
         return f"<TippingPoint {self.sentence()}>"
@@ -253,4 +304,4 @@ def tipping_point(
         tip = float(optimize.brentq(lambda x: float(row(x)["p_value"]) - alpha,
                                     deltas[i], deltas[i + 1], xtol=1e-6))
     return TippingPoint(table=table, tipping_delta=tip, visit=md.visits[vj], term=term,
-                        arm=shifted, alpha=alpha)
+                        arm=shifted, alpha=alpha, measure=md.measure)
