@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import matplotlib as mpl
 import numpy as np
 import pandas as pd
 import pytest
@@ -167,3 +168,35 @@ def test_timeline_events_one_marker_per_event(table):
     np.testing.assert_allclose(np.round(marks[0].get_ydata()), [rows["P1"], rows["P3"]])
     labels = [t.get_text() for t in fig.legends[0].get_texts()]
     assert "Scoliosis surgery" in labels and "Death" in labels
+
+
+def test_timeline_all_eleven_event_types_distinguishable(table):
+    from sma_outcomes.load.events import EVENT_TYPES
+
+    data, doses = table
+    codes = list(EVENT_TYPES)
+    assert len(codes) == 11
+    events = pd.DataFrame({"patient_id": ["P1", "P2", "P3"] * 4, "day": np.arange(12) * 30.0,
+                           "event": (codes + ["scoliosis_surgery"])})
+    fig = plot_timeline(data, doses=doses, events=events, time="days", sort="id")
+    marks = by_gid(fig.axes[0], "events")
+    assert len(marks) == 11
+    looks = [(mpl.colors.to_hex(m.get_markerfacecolor()), m.get_marker()) for m in marks]
+    assert len(set(looks)) == 11  # colour + marker pairs all differ
+    assert len({m for _, m in looks}) == 11  # and so do the shapes alone
+    # shapes of the assessments ("o", "x") and doses ("v") are not reused
+    assert not {m for _, m in looks} & {"o", "x", "v"}
+    # scoliosis surgery twice, on one artist
+    assert [len(m.get_xdata()) for m in marks][0] == 2
+    legend = [t.get_text() for t in fig.legends[0].get_texts()]
+    assert [m.get_label() for m in marks] == [
+        "Scoliosis surgery", "Spinal fusion", "Ventilation start", "Feeding tube",
+        "Treatment switch", "Add on", "Regimen change", "Discontinuation",
+        "Loss of ambulation", "Death", "Other"]
+    assert all(m.get_label() in legend for m in marks)
+    # the legend's handle for each kind looks like its marks
+    handles = {h.get_label(): h for h in fig.legends[0].legend_handles}
+    for m in marks:
+        h = handles[m.get_label()]
+        assert (h.get_marker(), mpl.colors.to_hex(h.get_markerfacecolor())) == (
+            m.get_marker(), mpl.colors.to_hex(m.get_markerfacecolor()))

@@ -18,6 +18,7 @@ from matplotlib.lines import Line2D
 
 from .._shared import check_choice, natural_key, require_columns
 from ..exceptions import DataError
+from ..load.events import event_code
 from ..schema import DAY, MEASURE, PATIENT, SCORE
 from . import _data as D
 from ._draw import dose_label, time_axis, title_and_legend
@@ -33,12 +34,56 @@ from .style import (
     new_figure,
 )
 
-__all__ = ["plot_timeline", "assessment_table"]
+__all__ = ["plot_timeline", "assessment_table", "event_styles", "EVENT_STYLES"]
 
 _DONE = OKABE_ITO["blue"]
-#: Colours of the kinds of events, in order of first appearance.
-EVENT_COLORS = (OKABE_ITO["reddish_purple"], OKABE_ITO["vermillion"], OKABE_ITO["orange"],
-                OKABE_ITO["bluish_green"], OKABE_ITO["sky_blue"], OKABE_ITO["black"])
+_OI = OKABE_ITO
+#: Colour and marker of each event type of :data:`~sma_outcomes.load.events.EVENT_TYPES`:
+#: every type has its own marker shape (blue, circles, crosses and triangles pointing
+#: down belong to assessments and doses), and related events share a colour.
+EVENT_STYLES: dict[str, tuple[str, str]] = {
+    "scoliosis_surgery": (_OI["vermillion"], "D"),
+    "spinal_fusion": (_OI["vermillion"], "s"),
+    "ventilation_start": (_OI["sky_blue"], "^"),
+    "feeding_tube": (_OI["bluish_green"], "p"),
+    "treatment_switch": (_OI["reddish_purple"], ">"),
+    "add_on": (_OI["reddish_purple"], "P"),
+    "regimen_change": (_OI["reddish_purple"], "d"),
+    "discontinuation": (_OI["black"], "h"),
+    "loss_of_ambulation": (_OI["orange"], "*"),
+    "death": (_OI["black"], "X"),
+    "other": (_OI["orange"], "<"),
+}
+#: Styles for event kinds outside the vocabulary, in order of first appearance.
+_EXTRA_STYLES = tuple((c, m) for m in ("H", "8", "1", "2") for c in (
+    _OI["vermillion"], _OI["sky_blue"], _OI["bluish_green"], _OI["reddish_purple"],
+    _OI["orange"], _OI["black"]))
+_SIZE = {"*": 5.0, "P": 4.0, "X": 4.0, "p": 3.9, "h": 3.8}
+
+
+def event_styles(events: Sequence[object]) -> dict[str, tuple[str, str, str]]:
+    """Label -> (colour, marker, event code) of each kind of event, in vocabulary order.
+
+    Kinds outside the vocabulary follow, in order of first appearance, with
+    markers of their own.
+
+    Examples
+    --------
+    >>> event_styles(["death", "Scoliosis surgery", "hip surgery"])
+    {'Scoliosis surgery': ('#D55E00', 'D', 'scoliosis_surgery'), 'Death': ('#000000', 'X', 'death'), 'Hip surgery': ('#D55E00', 'H', 'hip surgery')}
+    """
+    codes = {}
+    for e in events:
+        code = event_code(str(e)) or str(e)
+        codes.setdefault(code, D.event_label(e))
+    out: dict[str, tuple[str, str, str]] = {}
+    for code in EVENT_STYLES:
+        if code in codes:
+            out[codes[code]] = (*EVENT_STYLES[code], code)
+    extra = [c for c in codes if c not in EVENT_STYLES]
+    for k, code in enumerate(extra):
+        out[codes[code]] = (*_EXTRA_STYLES[k % len(_EXTRA_STYLES)], code)
+    return out
 
 
 def assessment_table(data: pd.DataFrame, measures: Sequence[str] | None = None) -> pd.DataFrame:
@@ -124,8 +169,10 @@ def plot_timeline(
         Axes to draw into.
     events : DataFrame, optional
         Intercurrent events (patient_id, day, event, optionally detail): a
-        diamond on the patient's row per event, one colour and legend entry
-        per kind of event ("Scoliosis surgery", "Treatment switch", ...).
+        marker on the patient's row per event, one colour and marker shape
+        (:data:`EVENT_STYLES`: a shape of its own for every event type) and
+        one legend entry per kind of event ("Scoliosis surgery", "Treatment
+        switch", ...).
 
     Returns
     -------
@@ -210,17 +257,19 @@ def plot_timeline(
                         gid=f"assessments-{key}", **{k: v for k, v in st.items() if k != "label"})
                 handles.append(Line2D([], [], ls="none", ms=3.2, mew=0.8, **st))
         if ev is not None and len(ev):
-            kinds = list(dict.fromkeys(D.event_label(e) for e in ev["event"]))
-            kind_of = np.array([D.event_label(e) for e in ev["event"]], dtype=object)
+            styles_ev = event_styles(list(ev["event"]))
+            code_of = np.array([event_code(str(e)) or str(e) for e in ev["event"]], dtype=object)
             ex = D.to_time(ev[DAY].to_numpy(float), time)
             ey = ev[PATIENT].map(row).to_numpy(float) + 0.28
-            for k, kind in enumerate(kinds):
-                sel = kind_of == kind
-                color = EVENT_COLORS[k % len(EVENT_COLORS)]
-                ax.plot(ex[sel], ey[sel], ls="none", marker="D", ms=3.4, mfc=color, mec="white",
-                        mew=0.4, zorder=5, gid="events")
-                handles.append(Line2D([], [], ls="none", marker="D", ms=3.4, mfc=color,
-                                      mec="white", mew=0.4, label=kind))
+            for kind, (color, marker, code) in styles_ev.items():
+                sel = code_of == code
+                ms = _SIZE.get(marker, 3.4)
+                mew = 1.0 if marker in ("1", "2") else 0.4
+                mec = color if marker in ("1", "2") else "white"
+                ax.plot(ex[sel], ey[sel], ls="none", marker=marker, ms=ms, mfc=color, mec=mec,
+                        mew=mew, zorder=5, gid="events", label=kind)
+                handles.append(Line2D([], [], ls="none", marker=marker, ms=ms, mfc=color,
+                                      mec=mec, mew=mew, label=kind))
         ax.set_ylim(n - 0.4, -0.7)
         ax.set_yticks(np.arange(n), pids)
         row_pt = (h - 0.7) * 72 / max(n, 1)
