@@ -39,6 +39,7 @@ from the first of:
 
 from __future__ import annotations
 
+import functools
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -372,12 +373,24 @@ def _types(value) -> set[str]:
     return {t.strip() for t in str(text).split(";") if t.strip()}
 
 
+def _bands(rows: pd.DataFrame) -> tuple[np.ndarray, ...]:
+    """The age bands of ``rows`` as arrays: (age_min, age_max, mean, sd, n, se); no bound is +-inf."""
+    return (rows["age_min"].fillna(-np.inf).to_numpy(dtype=float),
+            rows["age_max"].fillna(np.inf).to_numpy(dtype=float),
+            rows["mean"].to_numpy(dtype=float), rows["sd"].to_numpy(dtype=float),
+            rows["n"].to_numpy(dtype=float), rows["se"].to_numpy(dtype=float))
+
+
 def _expected(rows: pd.DataFrame, a0: float, a1: float, scaling: str):
     """Expected change over ages [a0, a1]: (mean, se of mean, between-patient SD, df, note)."""
+    return _expected_bands(_bands(rows), a0, a1, scaling)
+
+
+def _expected_bands(bands: tuple[np.ndarray, ...], a0: float, a1: float, scaling: str):
+    """:func:`_expected` on the arrays of :func:`_bands` (computed once per reference group)."""
     if not (math.isfinite(a0) and math.isfinite(a1)):
         return math.nan, math.nan, math.nan, math.nan, "age at baseline or at the visit unknown"
-    lo = rows["age_min"].fillna(-np.inf).to_numpy(dtype=float)
-    hi = rows["age_max"].fillna(np.inf).to_numpy(dtype=float)
+    lo, hi, mean_all, sd_all, n_all, se_all = bands
     start, end = min(a0, a1), max(a0, a1)
     overlap = np.clip(np.minimum(hi, end) - np.maximum(lo, start), 0.0, None)
     length = end - start
@@ -392,10 +405,7 @@ def _expected(rows: pd.DataFrame, a0: float, a1: float, scaling: str):
     sign = 1.0 if a1 >= a0 else -1.0  # a visit before baseline: the change runs backwards
     used = overlap > 0
     f = overlap[used]
-    mean = rows["mean"].to_numpy(dtype=float)[used]
-    sd = rows["sd"].to_numpy(dtype=float)[used]
-    n = rows["n"].to_numpy(dtype=float)[used]
-    se = rows["se"].to_numpy(dtype=float)[used]
+    mean, sd, n, se = mean_all[used], sd_all[used], n_all[used], se_all[used]
     se = np.where(np.isfinite(se), se, sd / np.sqrt(np.where(n > 0, n, np.nan)))
     se = np.where(np.isfinite(se), se, 0.0)
     expected = sign * float(np.sum(mean * f))
@@ -406,6 +416,7 @@ def _expected(rows: pd.DataFrame, a0: float, a1: float, scaling: str):
     return expected, expected_se, between, df, ""
 
 
+@functools.lru_cache(maxsize=1024)
 def _quantile(level: float, df: float) -> float:
     p = 1.0 - (1.0 - level) / 2.0
     return float(stats.norm.ppf(p)) if not math.isfinite(df) else float(stats.t.ppf(p, df))
@@ -509,7 +520,8 @@ def compare_to_reference(
     check_choice("sd_scaling", sd_scaling, _SCALINGS)
     refs = _as_references(reference)
     covered = list(dict.fromkeys(m for r in refs for m in r.rates["measure"]))
-    present = list(dict.fromkeys(analysed_rows(data)[schema.MEASURE].astype(str)))
+    present = [str(m) for m in pd.unique(analysed_rows(data)[schema.MEASURE].astype(str)
+                                         .to_numpy(dtype=object))]
     if measures is None:
         chosen = [m for m in present if m in covered]
         if not chosen:
@@ -541,18 +553,30 @@ def compare_to_reference(
                           "column, or sma_type= for every patient")
     keys = list(zip(rows[schema.PATIENT].to_numpy(), rows[schema.MEASURE].astype(str).to_numpy(),
                     strict=True))
-    age0 = np.array([base_age.get(k, math.nan) for k in keys], dtype=float)
+    age0 = base_age.reindex(pd.MultiIndex.from_tuples(keys)).to_numpy(dtype=float) if len(
+        keys) else np.zeros(0)
+    changes = rows[schema.CHANGE].to_numpy(dtype=float)
+    timepoints = rows[schema.TIMEPOINT].astype(str).to_numpy()
     out = []
     for ref in refs:
+        by_measure: dict[str, pd.DataFrame] = {}
+        matched: dict[tuple[str, frozenset[str]], tuple[pd.DataFrame, tuple, bool]] = {}
         for i, (pid, m) in enumerate(keys):
-            rates = ref.rates.loc[ref.rates["measure"] == m]
+            if m not in by_measure:
+                by_measure[m] = ref.rates.loc[ref.rates["measure"] == m]
+            rates = by_measure[m]
             if not len(rates):
                 continue
             scale = _scale(m)
             higher = True if scale is None else scale.higher_is_better
             ptype = _types(types[i])
-            match = rates.loc[[(not _types(t)) or bool(ptype & _types(t))
-                               for t in rates["sma_type"]]]
+            key = (m, frozenset(ptype))
+            if key not in matched:
+                match = rates.loc[[(not _types(t)) or bool(ptype & _types(t))
+                                   for t in rates["sma_type"]]]
+                matched[key] = (match, _bands(match),
+                               bool(match[["age_min", "age_max"]].isna().all(axis=None)))
+            match, bands, no_ages = matched[key]
             note = ""
             if not ptype:
                 exp = (math.nan,) * 4 + ("SMA type unknown",)
@@ -561,11 +585,11 @@ def compare_to_reference(
                 exp = (math.nan,) * 4 + (f"the reference describes SMA type(s) {groups}, not "
                                          f"type {'/'.join(sorted(ptype))}",)
             else:
-                exp = _expected(match, age0[i], visit_age[i], sd_scaling)
-                if match[["age_min", "age_max"]].isna().all(axis=None):
+                exp = _expected_bands(bands, age0[i], visit_age[i], sd_scaling)
+                if no_ages:
                     note = "the reference prints no age range: applied at every age"
             expected, e_se, between, df, why = exp
-            change = float(rows[schema.CHANGE].iloc[i])
+            change = float(changes[i])
             hw = _quantile(level, df) * math.sqrt(between**2 + e_se**2) if math.isfinite(
                 expected) else math.nan
             ome = change - expected
@@ -577,7 +601,7 @@ def compare_to_reference(
                            "within expected range")
             out.append({
                 "patient_id": pid, "measure": m,
-                "timepoint": str(rows[schema.TIMEPOINT].iloc[i]), "reference": ref.name,
+                "timepoint": timepoints[i], "reference": ref.name,
                 "sma_type": "/".join(sorted(ptype)), "age_baseline": age0[i],
                 "age_visit": visit_age[i], "years": visit_age[i] - age0[i], "change": change,
                 "expected_change": expected, "expected_se": e_se, "between_sd": between,

@@ -221,8 +221,8 @@ def patient_verdicts(
     unit = "" if scale is None else scale.unit
 
     rows = analysed_rows(data)
-    patients = list(dict.fromkeys(rows.loc[(rows[schema.MEASURE] == measure).to_numpy(),
-                                           schema.PATIENT]))
+    patients = list(pd.unique(rows.loc[(rows[schema.MEASURE] == measure).to_numpy(),
+                                       schema.PATIENT].to_numpy(dtype=object)))
     slope_t = None
     if slopes is not None:
         slope_t = _slopes_table(slopes, level)
@@ -243,24 +243,28 @@ def patient_verdicts(
                     "slope_change_low", "slope_change_high", *counts):
             out[col] = pd.to_numeric(slope_t[col], errors="coerce").reindex(out.index)
         pct = plain_number(round(level * 100, 1))
-        for p in slope_t.index:
-            r = out.loc[p]
-            lo, hi = float(r["slope_change_low"]), float(r["slope_change_high"])
+        num = {c: pd.to_numeric(slope_t[c], errors="coerce").to_numpy(dtype=float)
+               for c in ("pre_slope", "on_slope", "slope_change", "slope_change_low",
+                         "slope_change_high", *counts)}
+        verdicts: dict[str, str] = {}
+        for i, p in enumerate(slope_t.index):
+            lo, hi = num["slope_change_low"][i], num["slope_change_high"][i]
             if not (math.isfinite(lo) and math.isfinite(hi)):
                 notes[p].append("Slope change not estimable.")
                 continue
             good_lo, good_hi = (lo, hi) if higher else (-hi, -lo)
             verdict = (_SLOPE_LABELS[0] if good_lo > 0 else
                        _SLOPE_LABELS[2] if good_hi < 0 else _SLOPE_LABELS[1])
-            out.loc[p, "slope_verdict"] = verdict
-            based = ", ".join(f"{c} = {plain_number(slope_t.loc[p, c])}" for c in slope_t.columns
-                              if str(c).startswith("n_") and pd.notna(slope_t.loc[p, c]))
+            verdicts[p] = verdict
+            based = ", ".join(f"{c} = {plain_number(num[c][i])}" for c in counts
+                              if math.isfinite(num[c][i]))
             label = "Slope per model time unit" + (f" ({based})" if based else "")
             notes[p].append(
-                f"{label}: {_fmt(r['pre_slope'], 2)} before, "
-                f"{_fmt(r['on_slope'], 2)} on treatment; change "
-                f"{_signed(float(r['slope_change']), 2)} "
+                f"{label}: {_fmt(num['pre_slope'][i], 2)} before, "
+                f"{_fmt(num['on_slope'][i], 2)} on treatment; change "
+                f"{_signed(float(num['slope_change'][i]), 2)} "
                 f"({pct}% interval {_fmt(lo, 2)} to {_fmt(hi, 2)}), {verdict}.")
+        out["slope_verdict"] = [verdicts.get(p, "") for p in out.index]
 
     # Reliable change
     rc = None
@@ -273,13 +277,14 @@ def patient_verdicts(
         rc = rc.set_index("patient_id")
         for col in ("change", "rci", "mdc", "sem_source", "reliable_change"):
             out.loc[rc.index, col] = rc[col]
-        for p, r in rc.iterrows():
+        for p, d, cls, mdc, src in zip(rc.index, rc["change"], rc["reliable_change"], rc["mdc"],
+                                       rc["sem_source"], strict=True):
             beyond = {"reliable improvement": "beyond measurement error",
                       "reliable decline": "a decline beyond measurement error",
-                      "no reliable change": "within measurement error"}[r["reliable_change"]]
+                      "no reliable change": "within measurement error"}[cls]
             notes[p].append(
-                f"Change at {timepoint}: {_signed(float(r['change']))}"
-                f" {unit}, {beyond} (MDC {_fmt(r['mdc'])}; SEM {r['sem_source']}).")
+                f"Change at {timepoint}: {_signed(float(d))}"
+                f" {unit}, {beyond} (MDC {_fmt(mdc)}; SEM {src}).")
 
     # Change without reliable change
     if rc is None:
@@ -300,7 +305,7 @@ def patient_verdicts(
     if reference is not None:
         cmp = compare_to_reference(data, reference, measures=measure, timepoint=timepoint,
                                    sma_type=sma_type, level=level, sd_scaling=sd_scaling)
-        names = list(dict.fromkeys(cmp["reference"]))
+        names = list(pd.unique(cmp["reference"].to_numpy(dtype=object)))
         if names:
             first = cmp.loc[cmp["reference"] == names[0]].set_index("patient_id")
             for col in ("reference", "expected_change", "pi_low", "pi_high",
@@ -309,7 +314,9 @@ def patient_verdicts(
             pct = plain_number(round(level * 100, 1))
             for ref in names:
                 sub = cmp.loc[cmp["reference"] == ref].set_index("patient_id")
-                for p, r in sub.iterrows():
+                cols = ("expected_change", "note", "pi_low", "pi_high", "versus_expected")
+                for p, *vals in zip(sub.index, *(sub[c] for c in cols), strict=True):
+                    r = dict(zip(cols, vals, strict=True))
                     if not math.isfinite(r["expected_change"]):
                         notes[p].append(f"No expectation from {ref}: {r['note']}.")
                     elif ref == names[0]:
@@ -332,8 +339,8 @@ def patient_verdicts(
         out.loc[c.index, "concordance_measure"] = concordance_with
         out.loc[c.index, "concordance_change"] = c["second_change"]
         out.loc[c.index, "concordance"] = c["category"]
-        for p, r in c.iterrows():
-            notes[p].append(f"{measure} and {concordance_with}: {r['category']}.")
+        for p, cat in zip(c.index, c["category"], strict=True):
+            notes[p].append(f"{measure} and {concordance_with}: {cat}.")
 
     out["notes"] = [" ".join(notes[p]) for p in out.index]
     out = out.reset_index(drop=True)
