@@ -5,7 +5,9 @@ nusinersen; a reconstruction consistent with every published summary, not the
 patients' recorded values): the per-patient table of baseline, Month 18,
 change and percent change for HFMSE and the Purdue Pegboard preferred and
 non-preferred hand; the ranges the paper quotes, computed from the data;
-paired tests with the smallest attainable p-value; trajectory and slope figures.
+paired tests with the smallest attainable p-value; each child's verdict ("Is each
+patient doing better than expected?": the data have no visit before the first
+dose and no ages, which the section states); trajectory and slope figures.
 
 Examples
 --------
@@ -17,6 +19,7 @@ Examples
 from __future__ import annotations
 
 import os
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -35,6 +38,7 @@ from .inference import add_key_results, add_lmm, add_paired, captured
 from .provenance import add_methods, generation_time, input_table, options_table
 from .render import render_html, render_markdown, write_assets
 from .safety import atomic_folder, check_target
+from .verdict import SECTION_TITLE, add_benefit_section
 
 __all__ = ["reproduce_case_series", "case_series_path", "case_series_tables", "PUBLISHED",
            "MEASURES", "TIMEPOINT"]
@@ -44,6 +48,15 @@ MEASURES = ("HFMSE", "PP_PREF", "PP_NONPREF")
 
 #: Timepoint compared with baseline.
 TIMEPOINT = "Month 18"
+
+#: Why the case series has no natural-history comparison (written when the data have no ages).
+NO_AGES = (
+    "No natural-history comparison: the five children have SMA type 2, which the published "
+    "HFMSE reference covers (mercuri2016_hfmse: untreated types 2 and 3 aged 2.5 to 55.5 "
+    "years), but the paper prints no ages and the reconstructed data hold none, so the change "
+    "expected without treatment cannot be computed. Each child's age (an 'age_at_first_dose' "
+    "column) would allow it."
+)
 
 #: Ranges as the paper states them (change low, high; percent low, high), for comparison only.
 PUBLISHED = {
@@ -189,6 +202,8 @@ def reproduce_case_series(
     force: bool = False,
     progress: bool = False,
     data: str | os.PathLike | None = None,
+    sem: Mapping[str, Any] | None = None,
+    references: Sequence[Any] | None = None,
 ) -> Path:
     """Regenerate the case-series analysis as an HTML report with CSV tables and figures.
 
@@ -202,6 +217,15 @@ def reproduce_case_series(
         Show a tqdm progress bar.
     data : path, optional
         Another copy of the case-series file (default: :func:`case_series_path`).
+    sem : dict, optional
+        Standard error of measurement per measure (``{"HFMSE": 1.2}`` or
+        ``{"HFMSE": (4.71, "source")}``) for each child's reliable change; the
+        registry holds no test-retest SEM for these scales, so without it the
+        section says that reliable change is not assessed.
+    references : sequence, optional
+        Natural-history references (names or ``Reference`` objects); default
+        the shipped published ones for SMA type 2 (the data hold no ages, so
+        none can be applied; the section says so).
 
     Returns
     -------
@@ -282,6 +306,10 @@ def reproduce_case_series(
             "case series.")
         sec = rep.section("Trajectories")
         lmm = add_lmm(sec, changes, list(MEASURES))
+        add_benefit_section(rep.section(SECTION_TITLE), changes, list(MEASURES), TIMEPOINT,
+                            sem=sem, references=references,
+                            no_ages=NO_AGES,
+                            how_sem="reproduce_case_series(sem={{'{m}': 1.2}})")
         step()
         sec = rep.section("Figures: trajectories")
         fig, _ = captured(plot_patients, changes, measures=list(MEASURES))

@@ -236,6 +236,8 @@ def add_benefit_section(
     sem: Mapping[str, Any] | None = None,
     references: Sequence[Any] | None = None,
     context: str = "",
+    no_ages: str = "",
+    how_sem: str = "build_report(..., sem={{'{m}': 1.2}}) or --sem {m}=1.2 on the command line",
 ) -> pd.DataFrame | None:
     """Fill ``sec`` with the per-patient verdicts of the main measure; return the table.
 
@@ -257,8 +259,13 @@ def add_benefit_section(
         Natural-history references (None: the applicable shipped ones, see
         :func:`applicable_references`; ``[]``: none).
     context : str
-        A sentence on the data written after the introduction (e.g. why the
-        data have no ages).
+        A sentence on the data, written after the introduction.
+    no_ages : str
+        What to say when the data have no ages, instead of the general
+        sentence (e.g. that the publication prints none).
+    how_sem : str
+        How to give an SEM, in the sentence saying that reliable change is not
+        assessed (``{m}`` stands for the measure).
 
     Returns
     -------
@@ -316,12 +323,12 @@ def add_benefit_section(
             f"Reliable change is not assessed: the scale registry holds no standard error of "
             f"measurement (SEM) from a published test-retest study of the {name}, and none "
             f"was given. To assess it, give an SEM from a test-retest study of comparable "
-            f"patients and raters: build_report(..., sem={{'{m}': 1.2}}) or "
-            f"--sem {m}=1.2 on the command line (1.2 stands for your SEM, in {unit}).")
+            f"patients and raters: {how_sem.format(m=m)} (1.2 stands for your SEM, in "
+            f"{unit}).")
     _detectable(sec, [x for x in measures if _has_sem(x, sem)], sem, warnings)
 
     # 3. Natural history
-    refs = _references(sec, rows, changes, m, references)
+    refs = _references(sec, rows, changes, m, references, no_ages)
 
     # 4. Concordance
     partner = partner_measure(m, measures)
@@ -340,7 +347,8 @@ def add_benefit_section(
         sec.text(f"{m}: the per-patient verdicts could not be computed ({err}).", "warn")
         return None
     warnings += msgs
-    order = sorted(range(len(verdicts)), key=lambda i: natural_key(verdicts["patient_id"].iloc[i]))
+    keys = [natural_key(p) for p in verdicts["patient_id"]]
+    order = sorted(range(len(verdicts)), key=keys.__getitem__)
     verdicts = verdicts.iloc[order].reset_index(drop=True)
     if slopes is not None:
         counts = slopes.set_index("patient_id")["n_pre"]
@@ -351,7 +359,11 @@ def add_benefit_section(
     sec.table(f"patient_verdicts_{slug(m)}", verdicts, display=_display(verdicts, m, partner),
               title=f"{name}: each patient at {timepoint}.",
               caption=_table_caption(verdicts, slopes is not None))
-    if len(verdicts) <= NOTES_SHOWN:
+    judged = any(verdicts[c].astype(str).ne("").any()
+                 for c in ("slope_verdict", "reliable_change", "reference", "concordance"))
+    if not judged:
+        pass  # the notes would only repeat the change shown in the table
+    elif len(verdicts) <= NOTES_SHOWN:
         for pid, text in zip(verdicts["patient_id"], verdicts["notes"], strict=True):
             sec.text(f"{pid}: {text}")
     else:
@@ -388,8 +400,8 @@ def _slopes(sec: Section, rows: pd.DataFrame, m: str, warnings: list[str]) -> pd
         return None
     if enough == 0:
         latest = int(-day[day < 0].min())
-        sec.text("Slopes before and on treatment are not compared: no patient has more than "
-                 "one assessment before the first dose (at most the baseline, up to "
+        sec.text("Slopes before and on treatment are not compared: no patient has an "
+                 "assessment before the first dose other than the baseline (at most "
                  f"{latest} days before it), so no patient has a slope before treatment.")
         return None
     if enough < MIN_PRE_PATIENTS:
@@ -451,22 +463,31 @@ def _detectable(sec: Section, measures: list[str], sem: Any, warnings: list[str]
         "SEM": tab["sem"], "SEM source": tab["sem_source"],
         "MDC95": tab["mdc"],
         "Clinically meaningful change": tab["threshold"],
-        "Remark": tab["note"],
     })
     sec.table("detectable_change", tab, display=show,
               title="Smallest change beyond measurement error (MDC95) beside the clinically "
               "meaningful change.", digits={"SEM": 2, "MDC95": 1},
-              caption="MDC95 = 1.96 x √2 x SEM: the smallest change between two assessments "
+              caption="MDC95 = 1.96 × √2 × SEM: the smallest change between two assessments "
               "that is larger than the measurement error of both, with 95% confidence.")
     for r in tab.itertuples(index=False):
-        thr = "" if not math.isfinite(r.threshold) else (
-            f" against a clinically meaningful change of {plain_number(r.threshold)} {r.unit}")
-        text = f"{_name(r.measure)}: MDC95 {r.mdc:.1f} {r.unit} (SEM {plain_number(r.sem)}){thr}"
-        sec.note(text + (f": {r.note}." if r.note else "."))
+        mdc, sem_text = f"{r.mdc:.1f} {r.unit}", plain_number(round(float(r.sem), 3))
+        if not math.isfinite(r.threshold):
+            sec.note(f"{_name(r.measure)}: a change larger than {mdc} is beyond measurement "
+                     f"error (MDC95, from SEM {sem_text}); no clinically meaningful change is "
+                     "registered to compare it with.")
+        elif r.mdc_above_threshold:
+            sec.note(f"{_name(r.measure)}: only a change larger than {mdc} is beyond "
+                     f"measurement error (MDC95, from SEM {sem_text}), more than the clinically "
+                     f"meaningful change of {plain_number(r.threshold)} {r.unit}: in one "
+                     "patient, a meaningful change can still be measurement error.")
+        else:
+            sec.note(f"{_name(r.measure)}: a change larger than {mdc} is beyond measurement "
+                     f"error (MDC95, from SEM {sem_text}), no more than the clinically "
+                     f"meaningful change of {plain_number(r.threshold)} {r.unit}.")
 
 
 def _references(sec: Section, rows: pd.DataFrame, changes: pd.DataFrame, m: str,
-                references: Sequence[Any] | None) -> list[Reference]:
+                references: Sequence[Any] | None, no_ages: str = "") -> list[Reference]:
     """The references to use, or [] with a sentence saying why none."""
     if references is not None and not len(references):
         sec.text("No natural-history comparison: no reference was asked for (references=[]).")
@@ -488,6 +509,9 @@ def _references(sec: Section, rows: pd.DataFrame, changes: pd.DataFrame, m: str,
     try:
         ages = ages_at_visits(changes, func="the natural-history comparison")
     except ColumnError:
+        if no_ages:
+            sec.text(no_ages)
+            return []
         sec.text(f"No natural-history comparison with {which}: the data hold no ages (an "
                  "'age' column, 'age_at_first_dose' with the study day, or 'date_of_birth' "
                  "with the visit date), so the change expected without treatment over each "
