@@ -343,7 +343,7 @@ def fit_mi(
         while len(sets) < m:
             rows = np.concatenate([rng.choice(s, size=s.size, replace=True) for s in strata])
             try:
-                f = fit_reml(md.Y, design.X_own, fit_mask, rows=rows, start=full)
+                f = fit_reml(md.Y, design.X_own, fit_mask, rows=rows, start=full, near=False)
             except (DataError, np.linalg.LinAlgError):
                 f = None
             if f is None or not f.converged:

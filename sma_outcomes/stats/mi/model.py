@@ -287,7 +287,7 @@ def _newton(pats: Patterns, st: Structure, phi: np.ndarray, dS: np.ndarray,
 
 
 def fit_reml(Y: np.ndarray, X: np.ndarray, mask: np.ndarray, rows: np.ndarray | None = None,
-             start: ModelFit | None = None) -> ModelFit:
+             start: ModelFit | None = None, near: bool = True) -> ModelFit:
     """REML fit of ``y = X beta + e``, ``e ~ N(0, Sigma)`` unstructured, on ``mask``.
 
     Parameters
@@ -301,6 +301,13 @@ def fit_reml(Y: np.ndarray, X: np.ndarray, mask: np.ndarray, rows: np.ndarray | 
     start : ModelFit, optional
         A nearby fit (the full data's) to start from: Newton steps with its
         Hessian, then full Newton steps if those do not converge.
+    near : bool
+        Whether ``start`` is within O(1/n) of the optimum (a jackknife sample),
+        so that steps with its Hessian pay; a bootstrap sample is further
+        away and goes to full Newton steps at once.
+
+    Without ``start``, damped Newton steps from moment estimates (residual
+    covariances of least squares), and quasi-Newton (BFGS) when they fail.
 
     Examples
     --------
@@ -319,7 +326,7 @@ def fit_reml(Y: np.ndarray, X: np.ndarray, mask: np.ndarray, rows: np.ndarray | 
         raise DataError("too few observed values to fit the imputation model")
     n_iter = 0
     if start is not None:
-        if start.hessian is not None:
+        if near and start.hessian is not None:
             got = _fixed_hessian(pats, st, start.phi, dS, start.hessian)
             if got is not None:
                 phi, ev, n_iter = got
@@ -328,6 +335,14 @@ def fit_reml(Y: np.ndarray, X: np.ndarray, mask: np.ndarray, rows: np.ndarray | 
         if ok:
             ev = evaluate(pats, st.sigma_nat(phi), reml=True)
             return ModelFit(ev.beta, st.sigma_nat(phi), phi, ev.m2ll, True, n_iter, H)
+
+    else:
+        S0 = _start(pats)
+        if np.all(np.linalg.eigvalsh(S0) > 0):
+            phi, m2ll, n_iter, ok, H = _newton(pats, st, st.phi_from_sigma(S0), dS)
+            if ok:
+                ev = evaluate(pats, st.sigma_nat(phi), reml=True)
+                return ModelFit(ev.beta, st.sigma_nat(phi), phi, ev.m2ll, True, n_iter, H)
 
     def fun(theta):
         ev = evaluate(pats, st.sigma(theta), st.dsigma(theta), reml=True)
