@@ -15,6 +15,9 @@ Examples
 
 from __future__ import annotations
 
+from typing import Any
+
+import numpy as np
 import pandas as pd
 
 from .. import schema as S
@@ -138,6 +141,62 @@ def patient_long(changes: pd.DataFrame, measure: str) -> pd.DataFrame:
     return d.reset_index(drop=True)
 
 
+def _column(d: pd.DataFrame, name: str) -> np.ndarray:
+    """A numeric column as floats (NaN where missing or absent)."""
+    if name not in d.columns:
+        return np.full(len(d), np.nan)
+    return pd.to_numeric(d[name], errors="coerce").to_numpy(float)
+
+
+def _texts_of(values: np.ndarray, text: Any) -> list[str]:
+    """``text(v)`` for each value, computed once per distinct value."""
+    uniq, inverse = np.unique(values, return_inverse=True)
+    table = [text(float(v)) if v == v else "" for v in uniq]  # NaN cells are not used
+    return [table[i] for i in inverse.ravel().tolist()]
+
+
+def _cell_texts(d: pd.DataFrame, limit: float) -> list[str]:
+    """Cell text ``score (change, percent change[ from baseline])`` of each row of ``d``.
+
+    The numbers are formatted once per distinct value (a registry has a few
+    dozen distinct scores and changes, not one per row).
+
+    Examples
+    --------
+    >>> d = pd.DataFrame({"score": [20.0, 25.0, None], "change": [0.0, 5.0, None],
+    ...                   "pct_change": [0.0, 25.0, None], "baseline": 20.0,
+    ...                   "is_baseline": [True, False, False], "missing_code": [None, None, "NT"]})
+    >>> _cell_texts(d, 6.6)
+    ['20', '25 (+5, +25%)', 'missing (NT)']
+    """
+    score, change = _column(d, S.SCORE), _column(d, S.CHANGE)
+    pct, base = _column(d, S.PCT_CHANGE), _column(d, S.BASELINE)
+    is_base = (np.array([bool(v) for v in d[S.IS_BASELINE].tolist()], dtype=bool)
+               if S.IS_BASELINE in d.columns else np.zeros(len(d), bool))
+    score_t = _texts_of(score, plain_number)
+    change_t = _texts_of(change, lambda c: signed(c, digits=0 if c == round(c) else 1))
+    pct_t = _texts_of(pct, lambda v: signed(v, "%"))
+    base_t = _texts_of(base, plain_number)
+    has_score, has_change = ~np.isnan(score), ~is_base & ~np.isnan(change)
+    has_pct, small = ~np.isnan(pct), ~np.isnan(base) & (base <= limit)
+    codes = (d[S.MISSING_CODE].tolist() if S.MISSING_CODE in d.columns
+             else [""] * len(d))
+    out: list[str] = []
+    for i in range(len(d)):
+        if not has_score[i]:
+            code = codes[i]
+            out.append(f"missing ({code})" if code else "missing")
+        elif not has_change[i]:
+            out.append(score_t[i])
+        elif not has_pct[i]:
+            out.append(f"{score_t[i]} ({change_t[i]})")
+        elif small[i]:
+            out.append(f"{score_t[i]} ({change_t[i]}, {pct_t[i]} from {base_t[i]})")
+        else:
+            out.append(f"{score_t[i]} ({change_t[i]}, {pct_t[i]})")
+    return out
+
+
 def patient_wide(changes: pd.DataFrame, measure: str) -> pd.DataFrame:
     """Patients x timepoints, each cell ``score (change, percent change)``.
 
@@ -154,27 +213,10 @@ def patient_wide(changes: pd.DataFrame, measure: str) -> pd.DataFrame:
     tps = [t for t in changes[S.TIMEPOINT].cat.categories if (d[S.TIMEPOINT] == t).any()]
     pids = sorted(d[S.PATIENT].astype(str).unique(), key=natural_key)
     limit = small_baseline_limit(measure)
-    cell: dict[tuple[str, str], str] = {}
-    for r in d.itertuples(index=False):
-        pid, tp = str(getattr(r, S.PATIENT)), str(getattr(r, S.TIMEPOINT))
-        score = getattr(r, S.SCORE)
-        if pd.isna(score):
-            code = getattr(r, S.MISSING_CODE, "") if hasattr(r, S.MISSING_CODE) else ""
-            cell[(pid, tp)] = f"missing ({code})" if code else "missing"
-            continue
-        text = plain_number(score)
-        change = getattr(r, S.CHANGE, float("nan"))
-        is_base = bool(getattr(r, S.IS_BASELINE, False))
-        if not is_base and not pd.isna(change):
-            pct = getattr(r, S.PCT_CHANGE, float("nan"))
-            extra = signed(change, digits=0 if float(change) == round(change) else 1)
-            if not pd.isna(pct):
-                extra += ", " + signed(pct, "%")
-                base = getattr(r, S.BASELINE, float("nan"))
-                if not pd.isna(base) and float(base) <= limit:
-                    extra += f" from {plain_number(base)}"
-            text += f" ({extra})"
-        cell[(pid, tp)] = text
+    texts = _cell_texts(d, limit)
+    keys = zip(d[S.PATIENT].astype(str).tolist(), d[S.TIMEPOINT].astype(str).tolist(),
+               strict=True)
+    cell: dict[tuple[str, str], str] = dict(zip(keys, texts, strict=True))
     rows = [[pid, *[cell.get((pid, t), "") for t in tps]] for pid in pids]
     return pd.DataFrame(rows, columns=["patient", *tps])
 
