@@ -36,6 +36,7 @@ Examples
 from __future__ import annotations
 
 import math
+import re
 from collections.abc import Mapping, Sequence
 from typing import Any
 
@@ -67,6 +68,7 @@ __all__ = [
     "main_measure",
     "partner_measure",
     "applicable_references",
+    "reference_label",
     "SECTION_TITLE",
     "FOREST_MAX_PATIENTS",
     "MIN_PRE",
@@ -199,6 +201,20 @@ def applicable_references(references: Sequence[Any] | None, measure: str,
         else:
             left.append(r.name)
     return out, left
+
+
+def reference_label(name: str, published: bool = True) -> str:
+    """A reference's name for readers: "Mercuri et al. 2016" for a shipped one, else its name.
+
+    Examples
+    --------
+    >>> reference_label("mercuri2016_hfmse"), reference_label("my clinic", published=False)
+    ('Mercuri et al. 2016', 'my clinic')
+    """
+    found = re.fullmatch(r"([a-z]+)(\d{4})_\w+", str(name))
+    if not published or found is None:
+        return str(name)
+    return f"{found.group(1).capitalize()} et al. {found.group(2)}"
 
 
 def add_patient_benefit(rep: Report, prep: Any) -> None:
@@ -358,7 +374,7 @@ def add_benefit_section(
         _cohort_comparison(sec, changes, m, timepoint, refs, warnings)
     sec.table(f"patient_verdicts_{slug(m)}", verdicts, display=_display(verdicts, m, partner),
               title=f"{name}: each patient at {timepoint}.",
-              caption=_table_caption(verdicts, slopes is not None))
+              caption=_table_caption(verdicts, slopes is not None, refs))
     judged = any(verdicts[c].astype(str).ne("").any()
                  for c in ("slope_verdict", "reliable_change", "reference", "concordance"))
     if not judged:
@@ -505,7 +521,7 @@ def _references(sec: Section, rows: pd.DataFrame, changes: pd.DataFrame, m: str,
                  f"{m} in SMA type(s) {', '.join(sorted(types)) or 'unknown'}; a reference "
                  "of your own can be given (references=, built with make_reference()).")
         return []
-    which = ", ".join(r.name for r in refs)
+    which = ", ".join(reference_label(r.name, r.published) for r in refs)
     try:
         ages = ages_at_visits(changes, func="the natural-history comparison")
     except ColumnError:
@@ -525,6 +541,11 @@ def _references(sec: Section, rows: pd.DataFrame, changes: pd.DataFrame, m: str,
         sec.text(f"No natural-history comparison with {which}: the data have no SMA type "
                  "(an 'sma_type' column), and the references differ by type.")
         return []
+    for r in refs:
+        about = f" {r.note.rstrip('.')}." if r.note else ""
+        sec.text(f"Natural-history reference {reference_label(r.name, r.published)} "
+                 f"({r.name}, {'published' if r.published else 'user-supplied'}):{about} "
+                 f"Source: {r.citation.rstrip('.')}.")
     return refs
 
 
@@ -553,8 +574,9 @@ def _cohort_comparison(sec: Section, changes: pd.DataFrame, m: str, timepoint: s
         return
     warnings += msgs
     summ = summarize_comparison(cmp, references=refs)
+    labels = {r.name: reference_label(r.name, r.published) for r in refs}
     show = pd.DataFrame({
-        "Reference": summ["reference"], "Patients compared": summ["n"],
+        "Reference": summ["reference"].map(labels), "Patients compared": summ["n"],
         "Mean change": summ["mean_change"], "Mean expected": summ["mean_expected"],
         "Observed minus expected": summ["estimate"], "95% CI low": summ["ci_low"],
         "95% CI high": summ["ci_high"], "Better": summ["n_better"],
@@ -572,7 +594,7 @@ def _cohort_comparison(sec: Section, changes: pd.DataFrame, m: str, timepoint: s
     for r in summ.itertuples(index=False):
         if r.n < 2:
             continue
-        sec.note(f"Against {r.reference}, the {r.n} patients compared changed on average "
+        sec.note(f"Against {labels.get(r.reference, r.reference)}, the {r.n} patients compared changed on average "
                  f"{signed(r.estimate, digits=1)} {_unit(m)} more than untreated patients of "
                  f"the same ages would (95% CI {r.ci_low:.1f} to {r.ci_high:.1f}); "
                  f"{r.n_better} {'was' if r.n_better == 1 else 'were'} better than expected, "
@@ -592,7 +614,7 @@ def _summaries(sec: Section, v: pd.DataFrame, m: str, timepoint: str,
                  f"without a clear difference, {c.get('worse on treatment', 0)} worse (95% "
                  "intervals of the change of slope, conditional on the model).")
     if v["reliable_change"].astype(str).ne("").any():
-        c = v["reliable_change"].value_counts()
+        c = v.loc[v["reliable_change"].astype(str) != "", "reliable_change"].value_counts()
         k = int(c.sum())
         sec.note(f"Change from baseline to {timepoint} beyond measurement error: "
                  f"{c.get('reliable improvement', 0)} of {k} patients improved reliably, "
@@ -647,17 +669,21 @@ def _display(v: pd.DataFrame, m: str, partner: str | None) -> pd.DataFrame:
     return out
 
 
-def _table_caption(v: pd.DataFrame, slopes: bool) -> str:
+def _table_caption(v: pd.DataFrame, slopes: bool, refs: list[Reference]) -> str:
     parts = []
     if slopes:
         parts.append("Slopes per month from the piecewise mixed model (each patient's own "
                      "line: the average plus the patient's deviation); a patient with few "
                      "assessments before the first dose is pulled towards the average.")
-    refs = [r for r in dict.fromkeys(v["reference"].astype(str)) if r]
     if refs:
+        first = reference_label(refs[0].name, refs[0].published)
         parts.append(f"Expected change of untreated patients of the same ages and SMA type "
-                     f"from {refs[0]}; the prediction interval includes how much untreated "
-                     "patients differ.")
+                     f"from {first}; the prediction interval includes how much untreated "
+                     "patients differ." + (" The other references' verdicts are in the notes."
+                                           if len(refs) > 1 else ""))
+    tp = str(v["timepoint"].iloc[0]) if len(v) else ""
+    if pd.to_numeric(v["change"], errors="coerce").isna().any():
+        parts.append(f"Blank change: no score at {tp} (or no baseline).")
     parts.append("The CSV file has every number and each patient's notes.")
     return " ".join(parts)
 
