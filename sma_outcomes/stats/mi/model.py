@@ -257,7 +257,7 @@ def _fixed_hessian(pats: Patterns, st: Structure, phi: np.ndarray, dS: np.ndarra
 
 
 def _newton(pats: Patterns, st: Structure, phi: np.ndarray, dS: np.ndarray,
-            max_iter: int = 25):
+            max_iter: int = 40):
     """Damped Newton steps in the covariances; converged when the decrement < 1e-10."""
     H = None
     for it in range(max_iter):
@@ -265,13 +265,21 @@ def _newton(pats: Patterns, st: Structure, phi: np.ndarray, dS: np.ndarray,
         if not ev.ok:
             return phi, np.inf, it, False, None
         H = hessian(pats, ev, dS, None, reml=True)
+        exact = True
         try:
             np.linalg.cholesky(H)
             step = np.linalg.solve(H, ev.grad)
         except np.linalg.LinAlgError:
-            return phi, ev.m2ll, it, False, None
+            # far from the optimum (e.g. a bootstrap sample started at the full data's fit):
+            # Levenberg-Marquardt, the Hessian shifted to positive definite
+            w = np.linalg.eigvalsh(H)
+            if not np.all(np.isfinite(w)):
+                return phi, ev.m2ll, it, False, None
+            shift = max(-float(w[0]), 0.0) + 1e-3 * max(abs(float(w[-1])), 1e-8)
+            step = np.linalg.solve(H + shift * np.eye(len(w)), ev.grad)
+            exact = False
         dec = float(ev.grad @ step)
-        if dec < 1e-10:
+        if exact and dec < 1e-10:
             return phi, ev.m2ll, it, True, H
         t = 1.0
         while t > 1e-6:
@@ -337,8 +345,11 @@ def fit_reml(Y: np.ndarray, X: np.ndarray, mask: np.ndarray, rows: np.ndarray | 
             return ModelFit(ev.beta, st.sigma_nat(phi), phi, ev.m2ll, True, n_iter, H)
 
     else:
-        S0 = _start(pats)
-        if np.all(np.linalg.eigvalsh(S0) > 0):
+        S0 = _start(pats)  # pairwise covariances: made positive definite for a start
+        w, V = np.linalg.eigh(S0)
+        floor = 0.05 * float(np.mean(np.diag(S0)))
+        if np.all(np.isfinite(w)) and floor > 0:
+            S0 = (V * np.clip(w, floor, None)) @ V.T
             phi, m2ll, n_iter, ok, H = _newton(pats, st, st.phi_from_sigma(S0), dS)
             if ok:
                 ev = evaluate(pats, st.sigma_nat(phi), reml=True)
