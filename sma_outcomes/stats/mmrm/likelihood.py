@@ -24,9 +24,11 @@ Examples
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from functools import cached_property
 
 import numpy as np
 from scipy import linalg
+from scipy.linalg.lapack import dpotrf, dpotrs
 
 LOG_2PI = float(np.log(2.0 * np.pi))
 
@@ -49,6 +51,23 @@ class Pattern:
     @property
     def n(self) -> int:
         return self.Y.shape[0]
+
+    @cached_property
+    def index(self) -> tuple[np.ndarray, np.ndarray]:
+        """``np.ix_(visits, visits)``: the pattern's block of a visit x visit matrix."""
+        return np.ix_(self.visits, self.visits)
+
+    @cached_property
+    def X_flat(self) -> np.ndarray:
+        """``X`` as (n * k, p) rows."""
+        return self.X.reshape(-1, self.X.shape[-1])
+
+    @cached_property
+    def eye(self) -> np.ndarray:
+        """Identity of the pattern's size (read only)."""
+        e = np.eye(self.visits.size)
+        e.flags.writeable = False
+        return e
 
 
 @dataclass
@@ -140,6 +159,46 @@ class Evaluation:
     ok: bool = True
 
 
+def _cho_factor(S: np.ndarray) -> np.ndarray:
+    """Lower Cholesky factor of ``S`` (upper triangle not cleaned), as
+    ``scipy.linalg.cho_factor(S, lower=True, check_finite=False)[0]``.
+
+    LAPACK is called directly for real matrices (the same ``dpotrf`` that
+    ``cho_factor`` calls, without its per-call checks: this runs once per
+    missing-data pattern at every likelihood evaluation).
+
+    Examples
+    --------
+    >>> _cho_factor(np.array([[4.0, 2.0], [2.0, 5.0]]))[:, 0].tolist()
+    [2.0, 1.0]
+    """
+    if S.dtype != np.float64 or S.ndim != 2 or S.size == 0:
+        return linalg.cho_factor(S, lower=True, check_finite=False)[0]
+    c, info = dpotrf(S, lower=1, clean=0)
+    if info > 0:
+        raise linalg.LinAlgError(f"{info}-th leading minor of the array is not positive definite")
+    if info < 0:
+        raise ValueError(f"illegal value in the {-info}-th argument of dpotrf")
+    return c
+
+
+def _cho_solve(c: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """``scipy.linalg.cho_solve((c, True), b, check_finite=False)`` with LAPACK called directly.
+
+    Examples
+    --------
+    >>> c = _cho_factor(np.array([[4.0, 2.0], [2.0, 5.0]]))
+    >>> _cho_solve(c, np.array([4.0, 2.0])).tolist()
+    [1.0, 0.0]
+    """
+    if c.dtype != np.float64 or b.dtype != np.float64 or b.size == 0:
+        return linalg.cho_solve((c, True), b, check_finite=False)
+    x, info = dpotrs(c, b, lower=1)
+    if info != 0:
+        raise ValueError(f"illegal value in the {-info}-th argument of dpotrs")
+    return x
+
+
 def evaluate(
     pats: Patterns,
     Sigma: np.ndarray,
@@ -176,24 +235,24 @@ def evaluate(
     logdet = 0.0
     cache = []
     for g in pats.groups:
-        S = Sigma[np.ix_(g.visits, g.visits)]
+        S = Sigma[g.index]
         try:
-            cf = linalg.cho_factor(S, lower=True, check_finite=False)
+            cf = _cho_factor(S)
         except linalg.LinAlgError:
             return Evaluation(np.inf, np.zeros(p), np.full((p, p), np.nan), ok=False)
-        Sinv = linalg.cho_solve(cf, np.eye(S.shape[0]), check_finite=False)
-        logdet += g.n * 2.0 * float(np.sum(np.log(np.diag(cf[0]))))
+        Sinv = _cho_solve(cf, g.eye)
+        logdet += g.n * 2.0 * float(np.sum(np.log(np.diag(cf))))
         Z = np.einsum("ij,njb->nib", Sinv, g.X)  # Sigma^-1 X_n
-        Xf = g.X.reshape(-1, p)
-        XtVX += Xf.T @ Z.reshape(-1, p)
-        XtVy += Z.reshape(-1, p).T @ g.Y.reshape(-1)
+        Zf = Z.reshape(-1, p)
+        XtVX += g.X_flat.T @ Zf
+        XtVy += Zf.T @ g.Y.reshape(-1)
         cache.append((Sinv, Z))
     try:
-        cfx = linalg.cho_factor(XtVX, lower=True, check_finite=False)
+        cfx = _cho_factor(XtVX)
     except linalg.LinAlgError:
         return Evaluation(np.inf, np.zeros(p), np.full((p, p), np.nan), ok=False)
-    beta = linalg.cho_solve(cfx, XtVy, check_finite=False)
-    C = linalg.cho_solve(cfx, np.eye(p), check_finite=False)
+    beta = _cho_solve(cfx, XtVy)
+    C = _cho_solve(cfx, np.eye(p))
     quad = 0.0
     G = np.zeros((d, d)) if dSigma is not None else None
     T_list: list[np.ndarray] | None = [] if tensors else None
@@ -209,7 +268,7 @@ def evaluate(
             if reml:
                 A = Z @ C  # (n, k, p): Sigma^-1 X_n C
                 Gp -= np.einsum("nia,nja->ij", A, Z)
-            G[np.ix_(g.visits, g.visits)] += Gp
+            G[g.index] += Gp
         if T_list is not None:
             T_list.append(np.einsum("nia,njb->ijab", Z, Z))
             Sinv_list.append(Sinv)
@@ -217,7 +276,7 @@ def evaluate(
             B_list.append(np.einsum("nia,nj->iaj", Z, u))
     n = pats.n_obs
     if reml:
-        m2ll = (n - p) * LOG_2PI + logdet + 2.0 * float(np.sum(np.log(np.diag(cfx[0])))) + quad
+        m2ll = (n - p) * LOG_2PI + logdet + 2.0 * float(np.sum(np.log(np.diag(cfx)))) + quad
     else:
         m2ll = n * LOG_2PI + logdet + quad
     grad = None
