@@ -159,3 +159,23 @@ def test_without_events_nothing_is_added():
     rep = Report("Demo")
     add_estimand_sections(rep, prep)
     assert rep.sections == []
+
+
+def test_two_arms_add_jump_to_reference():
+    scores = pd.read_csv(SAMPLE / "cohort.csv")
+    ids = sorted(scores["patient_id"].unique())
+    scores["arm"] = scores["patient_id"].map({p: "AB"[i % 2] for i, p in enumerate(ids)})
+    prep = prepare(scores, events=SAMPLE / "events.csv", measures=["HFMSE"],
+                   estimand=Estimand({"discontinuation": "hypothetical"}))
+    rep = Report("Demo")
+    add_estimand_sections(rep, prep)
+    (primary,) = _items(rep, "Primary analysis under the estimand", "table")
+    assert "B - A" in set(primary.frame["arm"].astype(str))
+    tables = {t.name: t.frame for t in _items(rep, "Sensitivity to missing data", "table")}
+    assert tables["sensitivity_hfmse"]["analysis"].tolist() == [
+        "MMRM under the estimand (primary)", "Multiple imputation, MAR",
+        "Jump to reference (A)"]
+    (sentence,) = [i.body for i in _items(rep, "Sensitivity to missing data", "text")
+                   if i.style == "note"]
+    assert sentence.startswith("The difference between B and A at Month 26 ")
+    assert "patients on B with missing scores" in sentence

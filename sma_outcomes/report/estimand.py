@@ -266,8 +266,10 @@ def _primary_section(sec: Section, analyses: dict[str, pd.DataFrame], ms: list[s
             sec.text(f"{m}: skipped: {n_pat} patients cannot support even compound symmetry.",
                      "warn")
             continue
+        arms = _two_arms(d)
         try:
-            fit, msgs = captured(fit_mmrm, d, m, y="analysis_change", covariance=code)
+            fit, msgs = captured(fit_mmrm, d, m, y="analysis_change", covariance=code,
+                                 arm="arm" if arms else None)
         except Exception as err:  # a failed model is reported, the report goes on
             sec.text(f"{m}: the MMRM could not be fitted ({type(err).__name__}: {err}).", "warn")
             continue
@@ -282,11 +284,14 @@ def _primary_section(sec: Section, analyses: dict[str, pd.DataFrame], ms: list[s
                   title=f"{m}: mean change from baseline by timepoint under the estimand.",
                   caption=caveat, digits={c: 3 for c in ("estimate", "se", "t", "ci_low",
                                                           "ci_high")} | {"df": 1})
-        row = ls[ls["visit"] == timepoint]
-        row = row.iloc[0] if len(row) else ls.iloc[-1]
-        sec.note(f"{m}: under the estimand the mean change from baseline to {row['visit']} is "
-                 f"{row['estimate']:+.2f} {unit_label(m)} (95% CI {row['ci_low']:.2f} to "
-                 f"{row['ci_high']:.2f}, {_fmt_p(row['p_value'])}).")
+        pick = ls[ls["kind"] == "difference"] if arms else ls
+        row = pick[pick["visit"] == timepoint]
+        row = row.iloc[0] if len(row) else pick.iloc[-1]
+        what = (f"the difference {row['arm']} in the mean change from baseline to {row['visit']}"
+                if arms else f"the mean change from baseline to {row['visit']}")
+        sec.note(f"{m}: under the estimand {what} is {row['estimate']:+.2f} {unit_label(m)} "
+                 f"(95% CI {row['ci_low']:.2f} to {row['ci_high']:.2f}, "
+                 f"{_fmt_p(row['p_value'])}).")
         for msg in dict.fromkeys([*fit.notes, *msgs]):
             sec.text(f"{m}: {msg}", "warn")
     return fits
@@ -366,7 +371,8 @@ def _sensitivity_section(sec: Section, analyses: dict[str, pd.DataFrame], ms: li
     sentence = ""
     tp = None
     try:
-        tp, more = captured(tipping_point, mar, visit=visit, n_grid=11)
+        tp, more = captured(tipping_point, mar, visit=visit, n_grid=11,
+                            arm=arms[1] if arms else None)
         msgs += more
     except (DataError, ValueError) as err:
         sec.text(f"{m}: no tipping point at {visit} ({err}).", "note")
