@@ -179,3 +179,20 @@ def test_two_arms_add_jump_to_reference():
                    if i.style == "note"]
     assert sentence.startswith("The difference between B and A at Month 26 ")
     assert "patients on B with missing scores" in sentence
+
+
+def test_measures_the_estimand_leaves_unchanged_are_not_refitted():
+    from sma_outcomes.report import estimand as E
+    from sma_outcomes.stats.estimand import apply_estimand
+
+    prep = prepare(SAMPLE / "cohort.csv", events=SAMPLE / "events.csv",
+                   measures=["HFMSE", "RULM"])  # default estimand: treatment policy throughout
+    ch = prep.changes
+    analyses = {m: apply_estimand(ch[ch["measure"] == m], prep.events, prep.estimand).data
+                for m in prep.measures}
+    rep = Report("Demo")
+    fits = E._primary_section(rep.section("Primary"), analyses, prep.measures, prep.timepoint)
+    assert list(fits) == ["HFMSE"]  # fitted for the sensitivity analysis
+    texts = [i.body for i in rep.sections[0].items if i.kind == "text"]
+    assert ("RULM: the estimand leaves every RULM value as observed, so the analysis under the "
+            "estimand is the MMRM of the section 'Change by timepoint' above.") in texts

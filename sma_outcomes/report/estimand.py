@@ -33,6 +33,7 @@ from __future__ import annotations
 
 from typing import Any
 
+import numpy as np
 import pandas as pd
 
 from .. import schema as S
@@ -250,8 +251,16 @@ def _primary_section(sec: Section, analyses: dict[str, pd.DataFrame], ms: list[s
         "count as missing (the likelihood treats them as missing at random), composite "
         "values are analysed as given, and every other value as observed.")
     fits: dict[str, Any] = {}
-    for m in ms:
+    for k, m in enumerate(ms):
         d = _model_rows(analyses[m])
+        unchanged = (not d["added"].astype(bool).any() if "added" in d.columns else True) and (
+            np.array_equal(d["analysis_change"].to_numpy(float), d[S.CHANGE].to_numpy(float),
+                           equal_nan=True))
+        if unchanged and k > 0:  # the first measure is fitted for the sensitivity analysis
+            sec.text(f"{m}: the estimand leaves every {m} value as observed, so the analysis "
+                     "under the estimand is the MMRM of the section 'Change by timepoint' "
+                     "above.")
+            continue
         d = d[d["analysis_change"].notna()]
         counts = d.groupby(S.TIMEPOINT, observed=True)[S.PATIENT].nunique()
         visits = [str(v) for v, n in counts.items() if n >= 2]
