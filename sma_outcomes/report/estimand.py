@@ -205,7 +205,8 @@ def _flow_section(sec: Section, prep: Any, ms: list[str]) -> None:
                  "patient; give the cut-off (--cutoff) to count the timepoints a patient has "
                  "not reached yet as not yet due rather than missing.", "note")
     base = flow_table(flow, "all")
-    sec.table("flow", base, title="Patient flow: visits (any measure scored).")
+    sec.table("flow", base, display=_flow_display(base),
+              title="Patient flow: visits (any measure scored).")
     try:
         fig, _ = captured(plot_flow, flow)
         sec.figure("flow", fig, title="Patient flow: visits.",
@@ -220,7 +221,8 @@ def _flow_section(sec: Section, prep: Any, ms: list[str]) -> None:
             same.append(m)
             continue
         missed = int(t["missing"].sum() - base["missing"].sum())
-        sec.table(f"flow_{slug(m)}", t, title=f"Patient flow: {plain_name(m)}.",
+        sec.table(f"flow_{slug(m)}", t, display=_flow_display(t),
+                  title=f"Patient flow: {plain_name(m)}.",
                   caption=f"{missed} more missing assessment(s) of {m} than missing visits.")
         try:
             fig, _ = captured(plot_flow, flow, measure=m)
@@ -231,6 +233,11 @@ def _flow_section(sec: Section, prep: Any, ms: list[str]) -> None:
         sec.text(f"The flow of {', '.join(same)} is that of the visits.")
     for m in msgs:
         sec.text(m, "warn")
+
+
+def _flow_display(t: pd.DataFrame) -> pd.DataFrame:
+    return t.rename(columns=lambda c: str(c).replace("_", " ").replace("n patients",
+                                                                      "patients"))
 
 
 # ---------------------------------------------------------------- primary
@@ -413,20 +420,23 @@ def _sensitivity_section(sec: Section, analyses: dict[str, pd.DataFrame], ms: li
               digits={"delta": 2, "estimate": 2, "ci_low": 2, "ci_high": 2})
     if tp is not None:
         grid = tp.table[["delta", "estimate", "ci_low", "ci_high", "p_value", "significant"]]
+        grid = grid.iloc[grid["delta"].abs().argsort(kind="stable")]  # MAR (delta 0) first
         sec.table(f"tipping_{slug(m)}", grid.reset_index(drop=True),
                   title=f"{m}: delta adjustment at {visit}: the imputed values "
                   f"{'of ' + str(tp.arm) + ' ' if tp.arm else ''}shifted by delta "
                   f"({unit_label(m)}).",
                   digits={"delta": 2, "estimate": 2, "ci_low": 2, "ci_high": 2})
         try:
-            fig, _ = captured(plot_tipping_point, tp, measure=m, y="change")
+            fig, _ = captured(plot_tipping_point, tp, measure=m, y="change", width=5.0,
+                              height=3.0)
             sec.figure(f"tipping_{slug(m)}", fig, title=f"{m}: tipping point at {visit}.",
                        caption="Estimate and 95% CI against the shift added to the imputed "
                        "values; filled dots where significant.")
         except (ValueError, KeyError, TypeError, IndexError) as err:
             sec.text(f"{m}: tipping-point figure not drawn ({err}).", "warn")
-    if sentence:
+    if sentence:  # the message first, right under the description of the method
         sec.note(sentence)
+        sec.items.insert(1, sec.items.pop())
     for note in mar.notes:
         if "not yet due" in note:
             sec.text(f"{m}: {note}.")
