@@ -52,7 +52,7 @@ TIMEPOINT = "Month 18"
 #: Why the case series has no natural-history comparison (written when the data have no ages).
 NO_AGES = (
     "No natural-history comparison: the five children have SMA type 2, which the published "
-    "HFMSE reference covers (mercuri2016_hfmse: untreated types 2 and 3 aged 2.5 to 55.5 "
+    "HFMSE reference covers (Mercuri et al. 2016: untreated types 2 and 3 aged 2.5 to 55.5 "
     "years), but the paper prints no ages and the reconstructed data hold none, so the change "
     "expected without treatment cannot be computed. Each child's age (an 'age_at_first_dose' "
     "column) would allow it."

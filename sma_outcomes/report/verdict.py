@@ -315,13 +315,14 @@ def add_benefit_section(
     n_pat = rows[S.PATIENT].nunique()
     others = [x for x in measures if x != m]
     sec.text(
-        f"For each of the {n_pat} patients, the evidence on {name} ({m}"
-        + (", the report's first measure" if others else "")
-        + ") in one row: the slope before and on treatment, whether the change from baseline "
+        f"For each of the {n_pat} patients, the evidence on the {name}"
+        + (" (the report's first measure)" if others else "")
+        + " in one row: the slope before and on treatment, whether the change from baseline "
         f"to {timepoint} is larger than the test's own noise, how it compares with untreated "
         "patients of a published natural-history cohort, and whether a second scale agrees."
-        + (f" The other measures ({', '.join(others)}) are not judged patient by patient "
-           "here; patient_verdicts() does it for any measure." if others else ""))
+        + (f" The other measures ({'; '.join(_name(o) for o in others)}) are not judged "
+           "patient by patient here; the function patient_verdicts() does it for any measure."
+           if others else ""))
     if context:
         sec.text(context)
     warnings: list[str] = []
