@@ -458,7 +458,22 @@ def _slopes(sec: Section, rows: pd.DataFrame, m: str, warnings: list[str]) -> pd
 
 
 def _two(x: float) -> str:
-    return "" if not math.isfinite(x) else f"{x:+.2f}"
+    return _pm(x, 2)
+
+
+def _pm(x: float, digits: int) -> str:
+    """``+0.25``, ``-1.3``, ``0.00`` (no sign on a value that rounds to zero); "" if missing.
+
+    Examples
+    --------
+    >>> _pm(0.254, 2), _pm(-0.004, 2), _pm(-1.25, 1), _pm(float("nan"), 1)
+    ('+0.25', '0.00', '-1.2', '')
+    """
+    if not math.isfinite(x):
+        return ""
+    if round(x, digits) == 0:
+        return f"{0:.{digits}f}"
+    return f"{x:+.{digits}f}"
 
 
 def _has_sem(measure: str, sem: Any) -> bool:
@@ -607,11 +622,10 @@ def _cohort_comparison(sec: Section, changes: pd.DataFrame, m: str, timepoint: s
 def _summaries(sec: Section, v: pd.DataFrame, m: str, timepoint: str,
                partner: str | None) -> None:
     """Counts of each kind of verdict, in words."""
-    n = len(v)
     if v["slope_verdict"].astype(str).ne("").any():
-        c = v["slope_verdict"].value_counts()
+        c = v.loc[v["slope_verdict"].astype(str) != "", "slope_verdict"].value_counts()
         sec.note(f"Slope on treatment against slope before: {c.get('better on treatment', 0)} "
-                 f"of {n} patients better on treatment, {c.get('no clear difference', 0)} "
+                 f"of {int(c.sum())} patients better on treatment, {c.get('no clear difference', 0)} "
                  f"without a clear difference, {c.get('worse on treatment', 0)} worse (95% "
                  "intervals of the change of slope, conditional on the model).")
     if v["reliable_change"].astype(str).ne("").any():
@@ -631,7 +645,7 @@ def _summaries(sec: Section, v: pd.DataFrame, m: str, timepoint: str,
 def _interval(est: float, lo: float, hi: float, digits: int) -> str:
     if not math.isfinite(est):
         return ""
-    text = f"{est:+.{digits}f}"
+    text = _pm(est, digits)
     if math.isfinite(lo) and math.isfinite(hi):
         text += f" ({lo:.{digits}f} to {hi:.{digits}f})"
     return text
@@ -644,9 +658,9 @@ def _display(v: pd.DataFrame, m: str, partner: str | None) -> pd.DataFrame:
     if v["slope_verdict"].astype(str).ne("").any():
         out["Assessments before first dose"] = v["n_pre"]
         out[f"Slope before ({unit}/month)"] = [
-            "" if not math.isfinite(x) else f"{x:+.2f}" for x in v["pre_slope"]]
+            _pm(x, 2) for x in v["pre_slope"]]
         out[f"Slope on treatment ({unit}/month)"] = [
-            "" if not math.isfinite(x) else f"{x:+.2f}" for x in v["on_slope"]]
+            _pm(x, 2) for x in v["on_slope"]]
         out["Change of slope (95% interval)"] = [
             _interval(e, lo, hi, 2) for e, lo, hi in zip(
                 v["slope_change"], v["slope_change_low"], v["slope_change_high"], strict=True)]
@@ -663,7 +677,7 @@ def _display(v: pd.DataFrame, m: str, partner: str | None) -> pd.DataFrame:
             _interval(e, lo, hi, 1) for e, lo, hi in zip(
                 v["expected_change"], v["pi_low"], v["pi_high"], strict=True)]
         out["Observed minus expected"] = [
-            "" if not math.isfinite(x) else f"{x:+.1f}" for x in v["observed_minus_expected"]]
+            _pm(x, 1) for x in v["observed_minus_expected"]]
         out["Compared with untreated"] = v["versus_expected"]
     if partner is not None:
         out[f"{m} and {partner}"] = v["concordance"]
