@@ -184,15 +184,35 @@ def test_no_ages_and_no_partner_are_stated() -> None:
     texts = _texts(sec)
     assert any(t.startswith("No natural-history comparison with Mercuri et al. 2016: the data "
                             "hold no ages") for t in texts)
-    assert any("the Purdue Pegboard is measured, but has no registered clinically meaningful "
-               "change" in t for t in texts)
+    assert any("but the Purdue Pegboard has no registered clinically meaningful change" in t
+               for t in texts)
 
 
 def test_helpers() -> None:
-    assert RV.partner_measure("HFMSE", ["HFMSE", "PP_PREF", "RULM"]) == "RULM"
-    assert RV.partner_measure("RULM", ["RULM", "HFMSE"]) == "HFMSE"
+    assert RV.partner_measure("HFMSE", ["HFMSE", "PP_PREF", "RULM"]) == ("RULM", "threshold")
+    assert RV.partner_measure("RULM", ["RULM", "HFMSE"]) == ("HFMSE", "threshold")
     assert RV.partner_measure("PP_PREF", ["PP_PREF"]) is None
+    assert RV.partner_measure("PP_PREF", ["PP_PREF", "HFMSE"]) is None  # PP_PREF: no threshold
+    assert RV.partner_measure("PP_PREF", ["PP_PREF", "HFMSE"], {"HFMSE": 1, "PP_PREF": 1}) == (
+        "HFMSE", "reliable")
     refs, left = RV.applicable_references(["mercuri2016_hfmse", "pera2019_rulm"], "HFMSE", set())
     assert [r.name for r in refs] == ["mercuri2016_hfmse"] and left == ["pera2019_rulm"]
     assert RV.applicable_references(None, "RULM", {"2"})[0][0].name == "pera2019_rulm"
     assert RV.reference_label("pera2019_rulm") == "Pera et al. 2019"
+
+
+def test_purdue_agreement_by_reliable_change_with_sems() -> None:
+    """SEM 1.5 (HFMSE) and 0.8 (PP_PREF): MDC95 4.158 and 2.217 points/pins.
+
+    HFMSE changes +8 +3 +10 +5 +6; PP_PREF changes (per_patient.csv) all >= +4:
+    only GK02's HFMSE change (+3) is within measurement error.
+    """
+    prep = prepare(SAMPLE / "case_series.csv", sem={"HFMSE": 1.5, "PP_PREF": 0.8})
+    rep = Report("t")
+    RV.add_patient_benefit(rep, prep)
+    v = rep.tables()[-1].frame
+    assert (v["concordance_measure"] == "PP_PREF").all()
+    assert v["concordance"].tolist() == ["both improved", "one improved, one stable",
+                                         "both improved", "both improved", "both improved"]
+    shown = rep.tables()[-1].display
+    assert "Agreement with Purdue Pegboard, preferred hand" in shown.columns

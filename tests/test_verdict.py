@@ -87,3 +87,18 @@ def test_counts_from_the_slope_table_are_quoted():
     v = patient_verdicts(_data(), "HFMSE", slopes=slopes).set_index("patient_id")
     assert "Slope per model time unit (n_pre = 3): -0.1 before, 0.2 on treatment; change 0 " \
         "(95% interval -0.2 to 0.2), no clear difference." in v.loc["P1", "notes"]
+
+
+def test_concordance_by_reliable_change_and_change_note_without_sem() -> None:
+    """SEM 1 for both: MDC95 = 1.959964 x sqrt(2) = 2.772. P1: HFMSE +6 (reliable), RULM +2
+    (not); P2: +1 and 0 (neither)."""
+    d = _data()
+    v = patient_verdicts(d, "HFMSE", timepoint="Month 12", sem={"HFMSE": 1.0, "RULM": 1.0},
+                         concordance_with="RULM", concordance_rule="reliable").set_index(
+                             "patient_id")
+    assert v["concordance"].tolist() == ["one improved, one stable", "both stable"]
+    # by threshold (HFMSE 3, RULM 2) P1's RULM +2 is an improvement
+    t = patient_verdicts(d, "HFMSE", timepoint="Month 12", concordance_with="RULM")
+    assert t["concordance"].tolist() == ["both improved", "both stable"]
+    assert t["notes"].iloc[0].startswith(
+        "Change at Month 12: +6 points; reliable change not assessed (no SEM for HFMSE")

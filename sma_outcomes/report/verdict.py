@@ -118,24 +118,32 @@ def main_measure(measures: Sequence[str]) -> str | None:
     return str(measures[0]) if len(measures) else None
 
 
-def partner_measure(measure: str, measures: Sequence[str], sem: Any = None) -> str | None:
-    """The second scale for the concordance: measured, and with a clinically meaningful change.
+def partner_measure(measure: str, measures: Sequence[str],
+                    sem: Any = None) -> tuple[str, str] | None:
+    """The second scale for the concordance and how changes are classed, or None.
 
     The HFMSE pairs with the RULM, else a Purdue Pegboard hand; the RULM and the
-    Purdue Pegboard with the HFMSE. A partner needs a registered clinically
-    meaningful change (the concordance classes changes by it); ``None`` when
-    no measure qualifies.
+    Purdue Pegboard with the HFMSE. Changes are classed by the registered
+    clinically meaningful change where both scales have one (``"threshold"``),
+    else by the reliable change where ``sem`` gives both an SEM
+    (``"reliable"``); ``None`` when no measure qualifies.
 
     Examples
     --------
     >>> partner_measure("HFMSE", ["HFMSE", "RULM", "PP_PREF"])
-    'RULM'
+    ('RULM', 'threshold')
     >>> partner_measure("HFMSE", ["HFMSE", "PP_PREF"]) is None  # no Purdue threshold
     True
+    >>> partner_measure("HFMSE", ["HFMSE", "PP_PREF"], sem={"HFMSE": 1.5, "PP_PREF": 0.8})
+    ('PP_PREF', 'reliable')
     """
-    for other in _PARTNERS.get(measure, ()):
-        if other in measures and _threshold(other) is not None:
-            return other
+    found = [o for o in _PARTNERS.get(measure, ()) if o in measures]
+    for other in found:
+        if _threshold(other) is not None and _threshold(measure) is not None:
+            return other, "threshold"
+    for other in found:
+        if _has_sem(measure, sem) and _has_sem(other, sem):
+            return other, "reliable"
     return None
 
 
@@ -348,18 +356,24 @@ def add_benefit_section(
     refs = _references(sec, rows, changes, m, references, no_ages)
 
     # 4. Concordance
-    partner = partner_measure(m, measures)
+    pair = partner_measure(m, measures, sem)
+    partner, rule = pair if pair is not None else (None, "threshold")
     if partner is None:
         why = _no_partner(m, measures)
         if why:
             sec.text(why)
+    elif rule == "reliable":
+        sec.text(f"The {_name(m)} and the {_name(partner)} are compared by reliable change "
+                 "(beyond measurement error, from the SEMs given), since no clinically "
+                 "meaningful change is registered for the "
+                 f"{_name(partner) if _threshold(partner) is None else _name(m)}.")
 
     try:
         verdicts, msgs = captured(
             patient_verdicts, changes, m, timepoint=timepoint, sem=sem_m,
             reference=refs or None,
             slopes=None if slopes is None else slopes.drop(columns=["n_obs"], errors="ignore"),
-            concordance_with=partner)
+            concordance_with=partner, concordance_rule=rule)
     except (ValueError, KeyError, TypeError) as err:
         sec.text(f"{m}: the per-patient verdicts could not be computed ({err}).", "warn")
         return None
@@ -569,13 +583,15 @@ def _no_partner(m: str, measures: Sequence[str]) -> str:
     found = [o for o in _PARTNERS.get(m, ()) if o in measures]
     if not found:
         return ""
-    if all(o.startswith("PP_") for o in found):
+    lacking = [x for x in (m, *found) if _threshold(x) is None]
+    if all(o.startswith("PP_") for o in lacking):
         names, one = "the Purdue Pegboard", True
     else:
-        names, one = " and ".join(_name(o) for o in found), len(found) == 1
-    return (f"No agreement between scales: {names} {'is' if one else 'are'} measured, but "
-            f"{'has' if one else 'have'} no registered clinically meaningful change by which "
-            "to class a change as improved, stable or declined.")
+        names, one = " and ".join(_name(o) for o in lacking), len(lacking) == 1
+    return (f"No agreement between scales: {'; '.join(_name(o) for o in (m, *found))} are "
+            f"measured, but {names} {'has' if one else 'have'} no registered clinically "
+            "meaningful change by which to class a change as improved, stable or declined, "
+            "and no SEM was given to class it by reliable change instead.")
 
 
 def _cohort_comparison(sec: Section, changes: pd.DataFrame, m: str, timepoint: str,
@@ -638,7 +654,8 @@ def _summaries(sec: Section, v: pd.DataFrame, m: str, timepoint: str,
     if partner is not None and v["concordance"].astype(str).ne("").any():
         c = v.loc[v["concordance"].astype(str) != "", "concordance"].value_counts()
         parts = "; ".join(f"{c[k]} {k}" for k in sorted(c.index, key=lambda x: (-c[x], x)))
-        sec.note(f"{m} and {partner} at {timepoint} ({int(c.sum())} patients with both): "
+        sec.note(f"{_name(m)} and {_name(partner)} at {timepoint} ({int(c.sum())} patients "
+                 f"with both): "
                  f"{parts}.")
 
 
@@ -680,7 +697,7 @@ def _display(v: pd.DataFrame, m: str, partner: str | None) -> pd.DataFrame:
             _pm(x, 1) for x in v["observed_minus_expected"]]
         out["Compared with untreated"] = v["versus_expected"]
     if partner is not None:
-        out[f"{m} and {partner}"] = v["concordance"]
+        out[f"Agreement with {_name(partner)}"] = v["concordance"]
     return out
 
 

@@ -111,6 +111,7 @@ def patient_verdicts(
     slopes: pd.DataFrame | None = None,
     concordance_with: str | None = None,
     threshold: float | Mapping[str, float] | None = None,
+    concordance_rule: str = "threshold",
     sma_type: int | str | None = None,
     level: float = 0.95,
     sd_scaling: str = "proportional",
@@ -147,6 +148,12 @@ def patient_verdicts(
         registry).
     threshold : float or dict, optional
         Thresholds for the concordance classes.
+    concordance_rule : {"threshold", "reliable"}
+        How the concordance classes each change: by the meaningful threshold,
+        or by the reliable change (beyond measurement error, with ``sem`` for
+        both measures), as :func:`~sma_outcomes.stats.agreement.concordance`'s
+        ``rule``. ``"reliable"`` serves scales without a registered threshold,
+        such as the Purdue Pegboard.
     sma_type : int or str, optional
         SMA type of every patient, for a table without an ``sma_type`` column.
     level : float
@@ -334,7 +341,7 @@ def patient_verdicts(
     # Concordance
     if concordance_with is not None:
         c = concordance(data, (measure, concordance_with), timepoint=timepoint,
-                        threshold=threshold)
+                        rule=concordance_rule, threshold=threshold, sem=sem, level=level)
         c = c.set_index("patient_id")
         out.loc[c.index, "concordance_measure"] = concordance_with
         out.loc[c.index, "concordance_change"] = c["second_change"]
