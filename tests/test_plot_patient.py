@@ -401,3 +401,13 @@ def test_default_doses_follow_a_treatment_switch(tmp_path, monkeypatch):
     monkeypatch.setattr(batch, "plot_patient", spy)
     batch.save_patient_figures(one, tmp_path, events=events, jobs=1, measures="HFMSE")
     np.testing.assert_allclose(seen[0]["day"], expected)
+
+
+def test_events_the_schedule_cannot_follow_warn_and_keep_the_plan(table):
+    data, _ = table
+    events = pd.DataFrame({"patient_id": ["P1"], "day": [200.0], "event": ["treatment switch"],
+                           "detail": ["a new trial drug"]})
+    with pytest.warns(DataWarning, match="planned doses drawn without following the events"):
+        fig = plot_patient(data, patient_id="P1", events=events, time="days")
+    (marks,) = by_gid(fig.axes[0], "doses")
+    assert len(marks.get_offsets()) > 0

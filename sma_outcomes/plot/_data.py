@@ -246,7 +246,9 @@ def resolve_doses(
     ``doses``). The result has columns patient_id, day, dose_number, phase.
     Planned doses follow the ``events`` (a treatment switch starts the new
     drug's schedule, a discontinuation stops the doses), as in
-    :func:`~sma_outcomes.timeline.dose_table`.
+    :func:`~sma_outcomes.timeline.dose_table`; events it cannot follow (a
+    switch to a drug it does not know) give a :class:`DataWarning` and the
+    planned schedule unchanged.
 
     Examples
     --------
@@ -257,7 +259,16 @@ def resolve_doses(
     if doses is None:
         if schedule is None:
             return None
-        doses = dose_table(data, schedule=schedule, events=events)
+        try:
+            doses = dose_table(data, schedule=schedule, events=events)
+        except DataError as err:
+            if events is None:
+                raise
+            # an events table good enough to draw but not to move the schedule (e.g. a
+            # switch whose new drug is free text): the planned schedule, and say why
+            warnings.warn(f"planned doses drawn without following the events: {err}",
+                          DataWarning, stacklevel=3)
+            doses = dose_table(data, schedule=schedule)
     require_columns(doses, [PATIENT, DAY], func="resolve_doses", hint="a dose table needs patient_id and day")
     out = doses.copy()
     out[PATIENT] = out[PATIENT].astype(str)
