@@ -18,6 +18,7 @@ from ..exceptions import OptionError
 from ..stats import summarize
 from ..stats.estimand import Estimand
 from .content import Report
+from .estimand import add_estimand_sections
 from .figures import (
     add_change_figures,
     add_cohort_figures,
@@ -92,6 +93,7 @@ def compose(prep: Prepared, *, title: str, options: dict[str, Any],
     lmm = add_lmm(rep.section("Trajectories: linear mixed model"), ch, ms)
     step("MMRM")
     add_mmrm(rep.section("Change by timepoint: mixed model for repeated measures"), ch, ms)
+    add_estimand_sections(rep, prep)
     add_patient_benefit(rep, prep)
     step("cohort figures")
     add_cohort_figures(rep.section("Figures: cohort trajectories"), ch, ms, lmm)
