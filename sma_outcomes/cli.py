@@ -52,6 +52,7 @@ REPRODUCE_EXAMPLES = """\
 examples:
   sma-outcomes reproduce case-series
   sma-outcomes reproduce case-series --out reports/case-series --force
+  sma-outcomes reproduce case-series --sem HFMSE=1.2      (reliable change per child)
 
 case-series: the Gu & Kong 2021 analysis on data/sample/case_series.csv (HFMSE and
 Purdue Pegboard, baseline versus Month 18): per-patient table, the published ranges
@@ -199,6 +200,11 @@ def build_parser() -> argparse.ArgumentParser:
     r.add_argument("--out", metavar="FOLDER", default="reports/case-series",
                    help="report folder (default reports/case-series)")
     r.add_argument("--force", action="store_true", help="replace an existing report folder")
+    r.add_argument("--sem", action="append", metavar="MEASURE=VALUE",
+                   help="standard error of measurement for reliable change, e.g. "
+                   "--sem HFMSE=1.2 (repeatable)")
+    r.add_argument("--reference", action="append", metavar="NAME",
+                   help="natural-history reference (repeatable; 'none' for none)")
     return parser
 
 
@@ -433,9 +439,18 @@ def _report(args: argparse.Namespace) -> int:
 
 
 def _reproduce(args: argparse.Namespace) -> int:
+    from .report.options import check_sem
     from .report.reproduce import reproduce_case_series
 
-    path = reproduce_case_series(args.out, force=args.force, progress=True)
+    try:
+        sem = check_sem(args.sem) if args.sem else None
+    except ValueError as err:
+        print(f"sma-outcomes: error: {err}\nhint: run 'sma-outcomes reproduce --help'",
+              file=sys.stderr)
+        return 2
+    refs = [r for r in args.reference if r.lower() != "none"] if args.reference else None
+    path = reproduce_case_series(args.out, force=args.force, progress=True, sem=sem,
+                                 references=refs)
     print(f"case-series report written: {path}")
     return 0
 

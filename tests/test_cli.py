@@ -378,3 +378,16 @@ def test_report_events_file_missing_or_with_a_batch_exit_2(capsys: pytest.Captur
                        str(SAMPLE / "events.csv"))
     assert code == 2 and "--events and --cutoff describe one data file" in err
     assert not (tmp_path / "r").exists()
+
+
+def test_reproduce_with_sem_classifies_each_child(capsys: pytest.CaptureFixture,
+                                                 tmp_path: Path) -> None:
+    code, out, _ = run(capsys, "reproduce", "case-series", "--out", str(tmp_path / "cs"),
+                       "--sem", "HFMSE=1.5", "--reference", "none")
+    assert code == 0
+    html = (tmp_path / "cs" / "report.html").read_text(encoding="utf-8")
+    assert "Is each patient doing better than expected?" in html
+    assert "4 of 5 patients improved reliably" in html
+    code, _, err = run(capsys, "reproduce", "case-series", "--out", str(tmp_path / "x"),
+                       "--sem", "HFMSE=0")
+    assert code == 2 and "positive number" in err

@@ -339,3 +339,10 @@ def test_report_sem_option_is_checked():
         ReportOptions(sem={"HFMSE": -1})
     with pytest.raises(ValueError, match="MEASURE=VALUE"):
         check_sem(["HFMSE"])
+
+
+def test_unknown_reference_name_fails_before_any_work():
+    from sma_outcomes.report.options import ReportOptions
+
+    with pytest.raises(OptionError, match="unknown reference 'Mercury 2016'"):
+        ReportOptions(references=["Mercury 2016"])

@@ -94,6 +94,7 @@ def compose(prep: Prepared, *, title: str, options: dict[str, Any],
     step("MMRM")
     add_mmrm(rep.section("Change by timepoint: mixed model for repeated measures"), ch, ms)
     add_estimand_sections(rep, prep)
+    step("per-patient verdicts")
     add_patient_benefit(rep, prep)
     step("cohort figures")
     add_cohort_figures(rep.section("Figures: cohort trajectories"), ch, ms, lmm)

@@ -22,6 +22,7 @@ from typing import Any
 import pandas as pd
 
 from ..exceptions import OptionError
+from ..stats.natural_history import get_reference
 
 __all__ = ["FORMATS", "FIGURE_FORMATS", "READ_OPTIONS", "ReportOptions", "check_formats",
            "check_figure_formats", "check_sem"]
@@ -140,6 +141,9 @@ class ReportOptions:
                                           if v is not None})
         if self.sem is not None:
             object.__setattr__(self, "sem", check_sem(self.sem))
+        for ref in self.references or ():
+            if isinstance(ref, str):
+                get_reference(ref)  # an unknown name fails here, before any work
 
     @property
     def main_file(self) -> str:
