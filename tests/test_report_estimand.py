@@ -196,3 +196,29 @@ def test_measures_the_estimand_leaves_unchanged_are_not_refitted():
     texts = [i.body for i in rep.sections[0].items if i.kind == "text"]
     assert ("RULM: the estimand leaves every RULM value as observed, so the analysis under the "
             "estimand is the MMRM of the section 'Change by timepoint' above.") in texts
+
+
+def test_build_report_with_events_has_the_sections(tmp_path):
+    from sma_outcomes.report.build import build_report
+
+    out = build_report(SAMPLE / "cohort.csv", tmp_path / "rep", events=SAMPLE / "events.csv",
+                       estimand=ESTIMAND, measures=["HFMSE"], patient_figures=False)
+    html = out.read_text()
+    heads = re.findall(r"<h2[^>]*>([^<]*)", html)
+    at = heads.index("Change by timepoint: mixed model for repeated measures")
+    assert heads[at + 1: at + 5] == TITLES
+    assert "stays significant unless patients with missing scores did at least" in html
+    est = pd.read_csv(tmp_path / "rep" / "tables" / "estimand.csv")
+    assert est.loc[est["event"] == "treatment_switch", "n_patients"].item() == 5
+    assert (tmp_path / "rep" / "figures" / "tipping_hfmse.png").is_file()
+    assert (tmp_path / "rep" / "figures" / "flow.png").is_file()
+
+
+def test_report_without_events_has_no_estimand_sections():
+    from sma_outcomes.report.build import compose
+
+    prep = prepare(SAMPLE / "case_series.csv", measures=["HFMSE"])
+    rep = compose(prep, title="Demo", options={}, inputs={}, generated="now")
+    titles = [s.title for s in rep.sections]
+    assert not set(TITLES) & set(titles)
+    assert "Change by timepoint: mixed model for repeated measures" in titles
