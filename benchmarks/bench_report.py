@@ -3,7 +3,8 @@
 1. **Ratio** (``--patients N``, default 80): the unavoidable work of a report,
    timed piece by piece in this process,
 
-   - reading and checking the file (``check_scores`` + ``read_scores``),
+   - reading and checking the file once (``read_with_problems``: the tidy
+     table and its problem table, as the report reads it),
    - the timeline (``change_from_baseline``),
    - the LMM and MMRM fits of every measure, as the report fits them,
    - drawing the same number of figures with bare matplotlib (a ``Figure``
@@ -76,12 +77,12 @@ def _unavoidable(path: Path, report: Path) -> dict[str, float]:
     from matplotlib.figure import Figure
     from PIL import Image
 
-    from sma_outcomes import change_from_baseline, check_scores, fit_lmm, fit_mmrm, read_scores
+    from sma_outcomes import change_from_baseline, fit_lmm, fit_mmrm
+    from sma_outcomes.load import read_with_problems
 
     times: dict[str, float] = {}
     t = time.perf_counter()
-    check_scores(path)
-    scores = read_scores(path)
+    scores, _ = read_with_problems(path)
     times["read"] = time.perf_counter() - t
     t = time.perf_counter()
     changes = change_from_baseline(scores, schedule="nusinersen")
