@@ -222,3 +222,17 @@ def test_report_without_events_has_no_estimand_sections():
     titles = [s.title for s in rep.sections]
     assert not set(TITLES) & set(titles)
     assert "Change by timepoint: mixed model for repeated measures" in titles
+
+
+def test_nothing_missing_at_the_timepoint_moves_the_tipping_point():
+    # day 800 for everybody: Month 26 (window ends day 854) is due for nobody, so nothing
+    # is imputed there; Month 22 is the last timepoint with missing values
+    rep, _ = _report(cutoff=800)
+    texts = [i.body for i in _items(rep, "Sensitivity to missing data", "text")]
+    assert ("No HFMSE value is missing at Month 26 (visits not yet due do not count); the "
+            "sensitivity analysis is shown at Month 22, the last timepoint with missing "
+            "values.") in texts
+    note = [i.body for i in _items(rep, "Sensitivity to missing data", "text")
+            if i.style == "note"]
+    assert len(note) == 1 and note[0].startswith("The improvement at Month 22 stays significant")
+    assert texts[1].startswith("No HFMSE value is missing") and texts[2] == note[0]

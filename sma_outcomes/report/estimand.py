@@ -370,6 +370,18 @@ def _sensitivity_section(sec: Section, analyses: dict[str, pd.DataFrame], ms: li
     except Exception as err:  # a failed model is reported, the report goes on
         sec.text(f"{m}: multiple imputation failed ({type(err).__name__}: {err}).", "warn")
         return
+    imputed = dict(zip([str(v) for v in mar.visits], mar.md.missing.sum(axis=0).tolist(),
+                       strict=True))
+    if not any(imputed.values()):
+        sec.note(f"No {m} value is missing at the timepoints analysed (visits not yet due do "
+                 "not count), so the results cannot depend on missing data.")
+        return
+    if not imputed.get(visit):
+        alt = [v for v in visits if imputed.get(v)][-1]
+        sec.text(f"No {m} value is missing at {visit} (visits not yet due do not count); "
+                 f"the sensitivity analysis is shown at {alt}, the last timepoint with missing "
+                 "values.")
+        visit = alt
     term = f"{arms[1]} - {arms[0]}" if arms else None
     tab = mar.tidy()
     rows = []
@@ -414,6 +426,7 @@ def _sensitivity_section(sec: Section, analyses: dict[str, pd.DataFrame], ms: li
     what = f"difference {term}" if arms else "mean change from baseline"
     comp = pd.DataFrame(rows, columns=["analysis", "delta", "estimate", "ci_low", "ci_high",
                                        "p_value"])
+    head = len(sec.items)  # where the robustness sentence goes: before the tables
     sec.table(f"sensitivity_{slug(m)}", comp,
               title=f"{m}: {what} at {visit} ({unit_label(m)}) by the handling of missing "
               "values.", caption=f"{mar.n_imputed} value(s) imputed in each of {k} data sets.",
@@ -436,7 +449,7 @@ def _sensitivity_section(sec: Section, analyses: dict[str, pd.DataFrame], ms: li
             sec.text(f"{m}: tipping-point figure not drawn ({err}).", "warn")
     if sentence:  # the message first, right under the description of the method
         sec.note(sentence)
-        sec.items.insert(1, sec.items.pop())
+        sec.items.insert(head, sec.items.pop())
     for note in mar.notes:
         if "not yet due" in note:
             sec.text(f"{m}: {note}.")
