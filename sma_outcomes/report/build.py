@@ -93,6 +93,8 @@ def compose(prep: Prepared, *, title: str, options: dict[str, Any],
     lmm = add_lmm(rep.section("Trajectories: linear mixed model"), ch, ms)
     step("MMRM")
     add_mmrm(rep.section("Change by timepoint: mixed model for repeated measures"), ch, ms)
+    if prep.events is not None:
+        step("estimand, patient flow and sensitivity")
     add_estimand_sections(rep, prep)
     step("per-patient verdicts")
     add_patient_benefit(rep, prep)
