@@ -25,6 +25,7 @@ Examples
 
 from __future__ import annotations
 
+import math
 import os
 import re
 import tempfile
@@ -119,7 +120,8 @@ def _table_width(table: Table, cells: dict) -> int:
     """Characters a table needs on one line: header words and cells (long cells wrap)."""
     total = 0
     for j, h in enumerate(cells["header"]):
-        words = max((len(w) for w in str(h).split()), default=1)
+        # header words are bold (about 15% wider) and never break
+        words = math.ceil(1.15 * max((len(w) for w in str(h).split()), default=1))
         need = 0
         for r in cells["rows"]:
             text = r[j]["text"]
