@@ -194,7 +194,8 @@ def test_measures_the_estimand_leaves_unchanged_are_not_refitted():
     fits = E._primary_section(rep.section("Primary"), analyses, prep.measures, prep.timepoint)
     assert list(fits) == ["HFMSE"]  # fitted for the sensitivity analysis
     texts = [i.body for i in rep.sections[0].items if i.kind == "text"]
-    assert ("RULM: the estimand leaves every RULM value as observed, so the analysis under the "
+    assert ("RULM: the estimand leaves every value as observed, so the "
+            "analysis under the "
             "estimand is the MMRM of the section 'Change by timepoint' above.") in texts
 
 
