@@ -20,7 +20,7 @@ import pandas as pd
 from .. import schema as S
 from .._shared import natural_key
 from ..plot import plot_cohort, plot_item_heatmap, plot_patients, plot_slope, plot_waterfall
-from ..registry import get_scale, items_of
+from ..registry import get_scale, items_of, plain_name
 from .content import Section, slug
 from .inference import captured
 
@@ -110,7 +110,7 @@ def add_change_figures(
         at = changes[(changes[S.MEASURE] == m) & (changes[S.TIMEPOINT] == timepoint)
                      & changes[S.CHANGE].notna()]
         if not len(at):
-            sec.text(f"{m}: no change at {timepoint}; no change figures.", "warn")
+            sec.text(f"{plain_name(m)}: no change at {timepoint}; no change figures.", "warn")
             continue
         thr = get_scale(m).threshold
         band = f" Dashed lines: ±{thr:g} {get_scale(m).unit}, the clinically meaningful change." \
@@ -119,14 +119,14 @@ def add_change_figures(
         n_at = at[S.PATIENT].nunique()
         if n_at > SLOPE_MAX_PATIENTS:
             kinds = kinds[1:]
-            sec.note(f"{m}: no slope chart for {n_at} patients (it is drawn up to "
+            sec.note(f"{plain_name(m)}: no slope chart for {n_at} patients (it is drawn up to "
                      f"{SLOPE_MAX_PATIENTS}, beyond which the lines merge into one block); "
                      "the waterfall shows every patient's change.")
         for kind, func in kinds:
             try:
                 fig, _ = captured(func, changes, measure=m, timepoint=timepoint)
             except (ValueError, KeyError, TypeError, IndexError) as err:
-                _warn(sec, f"{m} {kind}", err)
+                _warn(sec, f"{plain_name(m)} {kind}", err)
                 continue
             what = ("each patient's baseline joined to their score at " + timepoint
                     if kind == "slope" else "each patient's change at " + timepoint + ", sorted")
@@ -159,7 +159,7 @@ def add_item_figures(
         try:
             fig, _ = captured(plot_item_heatmap, changes, scale=m, timepoint=timepoint)
         except (ValueError, KeyError, TypeError, IndexError) as err:
-            _warn(sec, f"{m} items", err)
+            _warn(sec, f"{plain_name(m)} items", err)
             continue
         sec.figure(f"items_{slug(m)}", fig, title=f"{get_scale(m).name}: change by item at "
                    f"{timepoint}.", caption="Patients x items; gains blue, losses red, items "

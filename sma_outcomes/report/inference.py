@@ -21,7 +21,7 @@ import pandas as pd
 
 from .. import schema as S
 from .._shared import signed
-from ..registry import get_scale
+from ..registry import get_scale, plain_name
 from ..stats import fit_lmm, fit_mmrm, paired_test, responders
 from ..stats.responder_rates import clopper_pearson
 from .content import Section, slug
@@ -210,7 +210,8 @@ def add_paired(sec: Section, changes: pd.DataFrame, measures: list[str], timepoi
         w, t = w.iloc[0], t.iloc[0] if len(t) else None
         unit = get_scale(m).unit
         text = (
-            f"{m}: {int(w['n'])} patients have both scores; {int(w['n_positive'])} improved, "
+            f"{plain_name(m)}: "
+            f"{int(w['n'])} patients have both scores; {int(w['n_positive'])} improved, "
             f"{int(w['n_zero'])} did not change and {int(w['n_negative'])} declined. "
             f"The Wilcoxon signed-rank test gives {_fmt_p(w['p_value'])}; with {int(w['n'])} "
             f"patients no result of this test can go below {w['min_p']:.4g}"
@@ -247,7 +248,8 @@ def add_responders(
     without = [m for m in measures if m not in with_t]
     if without:
         sec.text(
-            f"No clinically meaningful change is established for {', '.join(without)} in the "
+            "No clinically meaningful change is established for "
+            f"{'; '.join(plain_name(w) for w in without)} in the "
             "scale registry, so no responder rate is given for "
             f"{'it' if len(without) == 1 else 'them'}.", "note")
     if not with_t:
@@ -264,7 +266,8 @@ def add_responders(
         if len(r) and r.iloc[0]["n"] > 0:
             r = r.iloc[0]
             sec.note(
-                f"{m}: {int(r['count'])} of {int(r['n'])} patients ({100 * r['estimate']:.0f}%) "
+                f"{plain_name(m)}: "
+                f"{int(r['count'])} of {int(r['n'])} patients ({100 * r['estimate']:.0f}%) "
                 f"improved by at least {r['threshold']:g} {get_scale(m).unit} "
                 f"(95% CI {100 * r['ci_low']:.0f}% to {100 * r['ci_high']:.0f}%)."
             )
@@ -336,35 +339,38 @@ def add_lmm(sec: Section, changes: pd.DataFrame, measures: list[str]) -> dict[st
         if S.ANALYSED in d.columns:
             d = d[d[S.ANALYSED].astype(bool)]
         if d[S.PATIENT].nunique() < 3 or len(d) < 6:
-            sec.text(f"{m}: too few patients or assessments for a mixed model; skipped.", "warn")
+            sec.text(f"{plain_name(m)}: "
+                     f"too few patients or assessments for a mixed model; skipped.", "warn")
             continue
         try:
             fit, msgs = captured(fit_lmm, d, m, random="slope")
         except Exception as err:  # a failed model is reported, the report goes on
-            sec.text(f"{m}: the mixed model could not be fitted ({type(err).__name__}: {err}).",
+            sec.text(f"{plain_name(m)}: "
+                     f"the mixed model could not be fitted ({type(err).__name__}: {err}).",
                      "warn")
             continue
         fits[m] = fit
-        sec.text(f"{m}: {fit.n_obs} observations from {fit.n_groups} patients, "
+        sec.text(f"{plain_name(m)}: {fit.n_obs} observations from {fit.n_groups} patients, "
                  f"up to {fit.max_visits} visits.")
         caveat = small_sample_caveat(int(fit.n_groups), "mixed-model")
-        sec.table(f"lmm_{slug(m)}_fixed", fit.fixed, title=f"{m}: fixed effects.",
+        sec.table(f"lmm_{slug(m)}_fixed", fit.fixed, title=f"{plain_name(m)}: fixed effects.",
                   caption=caveat,
                   digits={"estimate": 3, "se": 3, "df": 1, "t": 2, "ci_low": 3, "ci_high": 3})
-        sec.table(f"lmm_{slug(m)}_random", fit.random, title=f"{m}: random effects.",
+        sec.table(f"lmm_{slug(m)}_random", fit.random, title=f"{plain_name(m)}: random effects.",
                   digits={"variance": 3, "sd": 3, "corr": 3})
         slope = fit.fixed[fit.fixed["term"] == "months"]
         if len(slope):
             s = slope.iloc[0]
             unit = get_scale(m).unit
             sec.note(
-                f"{m}: on average the score changed by {s['estimate']:.2f} {unit} per month "
+                f"{plain_name(m)}: "
+                f"on average the score changed by {s['estimate']:.2f} {unit} per month "
                 f"(95% CI {s['ci_low']:.2f} to {s['ci_high']:.2f}, {_fmt_p(s['p_value'])}), "
                 f"that is {12 * s['estimate']:.1f} {unit} per year. A straight line is a "
                 "summary: real trajectories may level off." + (f" {caveat}" if caveat else "")
             )
         for msg in dict.fromkeys([*fit.messages, *msgs]):
-            sec.text(f"{m}: {msg}", "warn")
+            sec.text(f"{plain_name(m)}: {msg}", "warn")
     return fits
 
 
@@ -403,28 +409,32 @@ def add_mmrm(sec: Section, changes: pd.DataFrame, measures: list[str]) -> None:
         n_pat = d[S.PATIENT].nunique()
         if len(visits) < MMRM_MIN_VISITS:
             sec.text(
-                f"{m}: MMRM skipped: {len(visits)} post-baseline timepoint(s) with at least "
+                f"{plain_name(m)}: "
+                f"MMRM skipped: {len(visits)} post-baseline timepoint(s) with at least "
                 f"2 patients; it needs {MMRM_MIN_VISITS}.", "warn")
             continue
         d = d[d[S.TIMEPOINT].astype(str).isin(visits)]
         code, name, k = choose_mmrm_structure(n_pat, len(visits))
         if not code:
-            sec.text(f"{m}: MMRM skipped: {n_pat} patients cannot support even compound "
+            sec.text(f"{plain_name(m)}: "
+                     f"MMRM skipped: {n_pat} patients cannot support even compound "
                      "symmetry (2 covariance parameters).", "warn")
             continue
         if code != "us":
             k_us = STRUCTURES[0][2](len(visits))
             sec.text(
-                f"{m}: an unstructured covariance over {len(visits)} timepoints has {k_us} "
+                f"{plain_name(m)}: "
+                f"an unstructured covariance over {len(visits)} timepoints has {k_us} "
                 f"parameters, not fewer than the {n_pat} patients; {name} ({code}, {k} "
                 "parameters) was used instead.", "note")
         try:
             fit, msgs = captured(fit_mmrm, d, m, covariance=code)
         except Exception as err:  # a failed model is reported, the report goes on
-            sec.text(f"{m}: the MMRM could not be fitted ({type(err).__name__}: {err}).", "warn")
+            sec.text(f"{plain_name(m)}: "
+                     f"the MMRM could not be fitted ({type(err).__name__}: {err}).", "warn")
             continue
         summary_line = (
-            f"{m}: {fit.n_obs} observations from {fit.n_patients} patients, "
+            f"{plain_name(m)}: {fit.n_obs} observations from {fit.n_patients} patients, "
             f"{len(fit.visits)} timepoints; covariance {fit.structure.code}."
         )
         sec.text(summary_line)
@@ -432,14 +442,16 @@ def add_mmrm(sec: Section, changes: pd.DataFrame, measures: list[str]) -> None:
         ls["visit"] = ls["visit"].astype(str)
         caveat = small_sample_caveat(int(fit.n_patients), "MMRM")
         sec.table(f"mmrm_{slug(m)}_lsmeans", ls,
-                  title=f"{m}: LS mean change from baseline by timepoint.", caption=caveat,
+                  title=f"{plain_name(m)}: "
+                        f"LS mean change from baseline by timepoint.", caption=caveat,
                   digits={c: 3 for c in ("estimate", "se", "t", "ci_low", "ci_high")} | {"df": 1})
         last = ls.iloc[-1]
         sec.note(
-            f"{m}: the model-based mean change at {last['visit']} is {last['estimate']:.2f} "
+            f"{plain_name(m)}: "
+            f"the model-based mean change at {last['visit']} is {last['estimate']:.2f} "
             f"{get_scale(m).unit} (95% CI {last['ci_low']:.2f} to {last['ci_high']:.2f}, "
             f"{_fmt_p(last['p_value'])}), adjusted for baseline score."
             + (f" {caveat}" if caveat else "")
         )
         for msg in dict.fromkeys([*fit.notes, *msgs]):
-            sec.text(f"{m}: {msg}", "warn")
+            sec.text(f"{plain_name(m)}: {msg}", "warn")
