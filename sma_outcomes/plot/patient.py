@@ -114,8 +114,13 @@ def _draw_measure(
     axes_width_pt: float,
     markersize: float = 3.5,
     lw: float = 1.2,
+    set_x: bool = True,
 ) -> dict:
-    """Draw one patient's measure on ``ax``; returns what the legend needs."""
+    """Draw one patient's measure on ``ax``; returns what the legend needs.
+
+    ``set_x=False`` leaves the x limits alone: in a grid with a shared x axis
+    the first panel sets them for all (each call would update every panel).
+    """
     rows = rows.sort_values(DAY, kind="mergesort")
     x = D.to_time(rows[DAY].to_numpy(float), time)
     y = rows[SCORE].to_numpy(float)
@@ -129,7 +134,8 @@ def _draw_measure(
         ax, x, y, color, analysed=analysed, codes=code_vals, show_missing=show_missing,
         markersize=markersize, lw=lw,
     )
-    ax.set_xlim(*xlim)
+    if set_x:
+        ax.set_xlim(*xlim)
     ax.set_ylim(*_y_limits(measure, y, base, thr))
     scale = SCALES.get(measure)
     ax.yaxis.set_major_locator(MaxNLocator(nbins=4, integer=bool(scale and scale.integer)))
@@ -537,6 +543,7 @@ def plot_patients(
                     a, groups.get((pid, m), empty), m, _patient_doses(all_doses, pid), time=time,
                     threshold=threshold, show_missing=show_missing, codes=False, xlim=xlim,
                     dose_numbers=False, axes_width_pt=axw, markersize=2.6, lw=1.0,
+                    set_x=k == 0,
                 )
             )
             if pid in ev_by:
