@@ -241,3 +241,20 @@ def test_saved_files_keep_text_inside(name, cohort, case, tmp_path):
     anchors = [(float(x), float(y)) for x, y in
                re.findall(r'<text [^>]*x="([-\d.]+)" y="([-\d.]+)"', svg)]
     assert anchors and all(0 <= x <= w and 0 <= y <= h for x, y in anchors)
+
+
+def test_every_public_plot_function_is_checked():
+    """A new plot_* function must join the no-clipping check (here, or in test_plot_verdict)."""
+    from pathlib import Path
+
+    import sma_outcomes.plot as P
+
+    here = Path(__file__).read_text(encoding="utf-8")
+    verdict = (Path(__file__).parent / "test_plot_verdict.py").read_text(encoding="utf-8")
+    public = [n for n in P.__all__ if n.startswith("plot_")]
+    assert len(public) >= 11
+    unchecked = [n for n in public if f"{n}(" not in here.replace(
+        "def test_every_public_plot_function_is_checked", "")
+        and not (n == "plot_slope_change" and "test_no_text_outside_the_canvas" in verdict
+                 and f"{n}(" in verdict)]
+    assert unchecked == []
