@@ -120,6 +120,7 @@ def _layout_done(fig: Figure) -> Iterator[None]:
     >>> from sma_outcomes.plot.style import finish, house_style, new_figure
     >>> with house_style():
     ...     fig = new_figure(2, 1, layout="constrained")
+    ...     ax = fig.add_subplot()
     ...     finish(fig)
     >>> with _layout_done(fig):
     ...     fig.get_layout_engine() is None
