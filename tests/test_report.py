@@ -346,3 +346,20 @@ def test_unknown_reference_name_fails_before_any_work():
 
     with pytest.raises(OptionError, match="unknown reference 'Mercury 2016'"):
         ReportOptions(references=["Mercury 2016"])
+
+
+def test_html_figures_carry_their_printed_size(tmp_path):
+    """Each embedded figure states its size in inches (pHYs of its PNG): print shows it at
+    that size, the screen at 1.5 times."""
+    from sma_outcomes.report.typeset import png_inches
+
+    out = build_report(SAMPLE / "case_series.csv", tmp_path / "r", measures=["HFMSE"],
+                       patient_figures=False)
+    html = out.read_text(encoding="utf-8")
+    sizes = re.findall(r'<img src="data:image/png;base64,[^"]+" alt="[^"]*" style="--w: ([0-9.]+)in">',
+                       html)
+    assert len(sizes) == html.count("<img ") and sizes
+    cohort = (out.parent / "figures" / "cohort_hfmse.png").read_bytes()
+    assert f"{png_inches(cohort)[0]}" in sizes and png_inches(cohort)[0] == 3.5
+    css = html[html.index("<style>"):html.index("</style>")]
+    assert "width: calc(var(--w, 6in) * 1.5)" in css and "width: var(--w, 6in)" in css

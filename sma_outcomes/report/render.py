@@ -26,7 +26,7 @@ from .._version import __version__
 from ..plot import save_figure
 from .content import Figure, Report, shown_rows_note, table_cells
 from .safety import write_csv
-from .typeset import render_typst_pdf
+from .typeset import png_inches, render_typst_pdf
 
 __all__ = ["render_html", "render_markdown", "render_pdf", "write_assets", "environment",
            "FigureWriter", "FIGURE_DPI", "FIGURE_FORMATS"]
@@ -99,6 +99,7 @@ def environment() -> Any:
         undefined=jinja2.StrictUndefined,
     )
     env.globals["b64"] = lambda data: base64.b64encode(data).decode("ascii")
+    env.globals["inches"] = lambda data: png_inches(data)[0]
     env.globals["cells"] = _cells
     env.globals["rows_note"] = shown_rows_note
     env.globals["version"] = __version__

@@ -35,7 +35,7 @@ from .._version import __version__
 from .content import Figure, Report, Table, Text, shown_rows_note
 from .content import table_cells as _cells
 
-__all__ = ["render_typst_source", "render_typst_pdf", "typst_string", "png_size",
+__all__ = ["render_typst_source", "render_typst_pdf", "typst_string", "png_size", "png_inches",
            "PORTRAIT_CHARS"]
 
 #: Characters of table text that fit across a portrait A4 page at the table font size;
@@ -63,6 +63,30 @@ def png_size(png: bytes) -> tuple[int, int]:
 
     w, h = struct.unpack(">II", png[16:24])
     return max(1, w), max(1, h)
+
+
+def png_inches(png: bytes, default_dpi: float = 300.0) -> tuple[float, float]:
+    """Width and height in inches of a PNG: its pixels over the resolution it states (pHYs).
+
+    Examples
+    --------
+    >>> import struct
+    >>> head = b"\\x89PNG\\r\\n\\x1a\\n" + b"\\0\\0\\0\\rIHDR" + struct.pack(">II", 900, 600)
+    >>> png_inches(head + b"\\0" * 5 + b"\\0\\0\\0\\tpHYs" + struct.pack(">IIB", 11811, 11811, 1))
+    (3.0, 2.0)
+    >>> png_inches(head, default_dpi=150)
+    (6.0, 4.0)
+    """
+    import struct
+
+    w, h = png_size(png)
+    dpi = default_dpi
+    at = png.find(b"pHYs", 0, 4096)
+    if at > 0 and len(png) >= at + 13:
+        ppm, _, unit = struct.unpack(">IIB", png[at + 4 : at + 13])
+        if unit == 1 and ppm > 0:  # pixels per metre
+            dpi = ppm * 0.0254
+    return round(w / dpi, 2), round(h / dpi, 2)
 
 
 def typst_string(text: object) -> str:
