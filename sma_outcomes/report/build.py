@@ -25,7 +25,15 @@ from .figures import (
     add_item_figures,
     add_patient_figures,
 )
-from .inference import add_key_results, add_lmm, add_mmrm, add_paired, add_responders, captured
+from .inference import (
+    add_key_results,
+    add_lmm,
+    add_mmrm,
+    add_paired,
+    add_responders,
+    captured,
+    paired_tests,
+)
 from .options import ReportOptions
 from .patients import write_patient_figures
 from .prepare import Prepared, prepare
@@ -79,7 +87,8 @@ def compose(prep: Prepared, *, title: str, options: dict[str, Any],
         sec.text(m, "warn")
     if (warn is None or not len(warn)) and not prep.warnings:
         sec.text("Validation found no problems.")
-    add_key_results(rep.section(f"Key results: baseline to {tp}"), ch, ms, tp)
+    tests = paired_tests(ch, ms, tp)
+    add_key_results(rep.section(f"Key results: baseline to {tp}"), ch, ms, tp, tests)
     step("tables")
     add_patient_tables(rep.section("Scores by patient and timepoint"), ch, ms)
     summary, _ = captured(summarize, ch, variables=("score", "change", "pct_change"))
@@ -87,7 +96,7 @@ def compose(prep: Prepared, *, title: str, options: dict[str, Any],
     add_summaries(rep.section("Summaries by timepoint"), summary, ms)
     step("paired tests and responders")
     sec = rep.section(f"Change from baseline to {tp}")
-    add_paired(sec, ch, ms, tp)
+    add_paired(sec, ch, ms, tp, tests)
     add_responders(sec, ch, ms, tp)
     step("linear mixed models")
     lmm = add_lmm(rep.section("Trajectories: linear mixed model"), ch, ms)

@@ -26,7 +26,7 @@ from ..stats import fit_lmm, fit_mmrm, paired_test, responders
 from ..stats.responder_rates import clopper_pearson
 from .content import Section, slug
 
-__all__ = ["add_key_results", "add_paired", "add_responders", "add_lmm", "add_mmrm",
+__all__ = ["add_key_results", "add_paired", "paired_tests", "add_responders", "add_lmm", "add_mmrm",
            "choose_mmrm_structure", "captured", "small_sample_caveat", "with_any_improvement",
            "SMALL_SAMPLE"]
 
@@ -120,8 +120,25 @@ def _fmt_p(p: float) -> str:
     return "p < 0.0001" if p < 0.0001 else f"p = {p:.4f}"
 
 
+def paired_tests(changes: pd.DataFrame, measures: list[str],
+                 timepoint: str) -> tuple[pd.DataFrame, list[str]]:
+    """The paired tests of every measure at ``timepoint`` and their warnings, computed once
+    for the key results and the tests section.
+
+    Examples
+    --------
+    >>> from sma_outcomes.report.build import prepare
+    >>> prep = prepare("data/sample/case_series.csv", measures=["HFMSE"])
+    >>> tab, msgs = paired_tests(prep.changes, ["HFMSE"], "Month 18")
+    >>> tab["test"].tolist()
+    ['wilcoxon', 't', 'sign']
+    """
+    return captured(paired_test, changes, timepoint=timepoint, measures=measures)
+
+
 def add_key_results(
-    sec: Section, changes: pd.DataFrame, measures: list[str], timepoint: str
+    sec: Section, changes: pd.DataFrame, measures: list[str], timepoint: str,
+    tests: tuple[pd.DataFrame, list[str]] | None = None,
 ) -> None:
     """One plain-language sentence per measure: the change from baseline to ``timepoint``.
 
@@ -139,7 +156,7 @@ def add_key_results(
     signed-rank p = 0.0625, the smallest p-value 5 patients allow.
     """
 
-    tab, _ = captured(paired_test, changes, timepoint=timepoint, measures=measures)
+    tab, _ = tests if tests is not None else paired_tests(changes, measures, timepoint)
     for m in measures:
         sc = get_scale(m)
         t = tab[(tab["measure"] == m) & (tab["test"] == "t")]
@@ -178,8 +195,11 @@ def add_key_results(
         sec.note(text)
 
 
-def add_paired(sec: Section, changes: pd.DataFrame, measures: list[str], timepoint: str) -> None:
+def add_paired(sec: Section, changes: pd.DataFrame, measures: list[str], timepoint: str,
+               tests: tuple[pd.DataFrame, list[str]] | None = None) -> None:
     """Paired tests of baseline versus ``timepoint`` with the smallest attainable p.
+
+    ``tests`` are :func:`paired_tests` already computed (by default computed here).
 
     Examples
     --------
@@ -192,7 +212,7 @@ def add_paired(sec: Section, changes: pd.DataFrame, measures: list[str], timepoi
     [0.0625, 0.0061, 0.0625]
     """
 
-    tab, msgs = captured(paired_test, changes, timepoint=timepoint, measures=measures)
+    tab, msgs = tests if tests is not None else paired_tests(changes, measures, timepoint)
     if not len(tab):
         sec.text(f"No patient has both a baseline and a {timepoint} score; no paired test.")
         return
