@@ -363,3 +363,26 @@ def test_html_figures_carry_their_printed_size(tmp_path):
     assert f"{png_inches(cohort)[0]}" in sizes and png_inches(cohort)[0] == 3.5
     css = html[html.index("<style>"):html.index("</style>")]
     assert "width: calc(var(--w, 6in) * 1.5)" in css and "width: var(--w, 6in)" in css
+
+
+def test_pseudonymised_report_with_dated_events_and_a_cutoff_date(tmp_path):
+    """Event dates and a cut-off date become days before the dates are dropped, so the
+    pseudonymised report counts the same flow; a date cut-off needs dated data."""
+    events = pd.DataFrame({"patient_id": ["GK01", "GK03"], "date": ["2019-12-01", "2020-02-10"],
+                           "event": ["scoliosis surgery", "feeding tube"]})
+    kw = dict(events=events, cutoff="2020-06-30", patient_figures=False, measures=["HFMSE"])
+    plain = build_report(SAMPLE / "case_series.csv", tmp_path / "plain", **kw).parent
+    coded = build_report(SAMPLE / "case_series.csv", tmp_path / "coded", pseudonymize=True,
+                         **kw).parent
+    flow = (coded / "tables" / "flow.csv").read_text(encoding="utf-8")
+    assert flow == (plain / "tables" / "flow.csv").read_text(encoding="utf-8")
+    # GK01 started 2019-03-04, so Month 14 (from day 368) is not yet due on 2020-06-30
+    table = pd.read_csv(coded / "tables" / "flow.csv").set_index("timepoint")
+    assert table.loc["Month 18", "not_yet_due"] == 5 and table.loc["Baseline", "assessed"] == 5
+    assert (pd.read_csv(coded / "tables" / "estimand.csv")["n_patients"].dropna() >= 0).all()
+    for f in (coded / "tables").glob("*.csv"):
+        assert not re.search(r"\bGK0\d\b|2019-12-01", f.read_text(encoding="utf-8")), f.name
+    from sma_outcomes.report.prepare import prepare
+
+    with pytest.raises(OptionError, match="the data have no dates"):
+        prepare(SAMPLE / "cohort.csv", events=SAMPLE / "events.csv", cutoff="2023-06-30")

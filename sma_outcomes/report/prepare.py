@@ -24,7 +24,14 @@ from ..exceptions import DataError
 from ..load import read_doses, read_events, read_with_problems
 from ..registry import SCALES
 from ..stats.estimand import Estimand
-from ..timeline import change_from_baseline, default_windows, dose_table, get_schedule
+from ..stats.flow import cutoff_days
+from ..timeline import (
+    change_from_baseline,
+    default_windows,
+    dose_table,
+    event_table,
+    get_schedule,
+)
 from ..timeline.windows import make_windows
 from .inference import captured
 from .safety import pseudonym_map, pseudonymize_table
@@ -140,7 +147,9 @@ def prepare(
     """Read, check, place on the treatment timeline and derive change; pseudonymise last.
 
     ``events`` (read by :func:`~sma_outcomes.load.read_events`, with ``cutoff``)
-    place intercurrent events on the timeline; ``estimand`` (default
+    place intercurrent events on the timeline; a date ``cutoff`` is kept as
+    each patient's days since the first dose (so it survives pseudonymisation);
+    ``estimand`` (default
     :class:`~sma_outcomes.stats.estimand.Estimand` ``()`` when events are
     given), ``sem`` and ``references`` are kept for the analysis sections.
 
@@ -191,6 +200,10 @@ def prepare(
                          f"{', '.join(cats)}")
     else:
         reason = "chosen by the user"
+    if cutoff is not None and not isinstance(cutoff, (int, float)):
+        # a date (or a mapping) becomes days since each patient's first dose now,
+        # while the dates are still there (pseudonymised tables have none)
+        cutoff = cutoff_days(cutoff, changes).to_dict()
     tab, more = captured(dose_table, scores, sched, dose_frame, events=event_frame)
     msgs += [m for m in more if m not in msgs]
     if win is not None:
@@ -200,12 +213,16 @@ def prepare(
         windows_used = default_windows(sched, until_day=last if last == last else 0.0)
         windows_used = windows_used[windows_used["label"].isin(cats)].reset_index(drop=True)
     if pseudonymize:
+        if event_frame is not None:  # days from the dates first: pseudonymised tables have none
+            event_frame = event_table(event_frame, scores)
         mapping = pseudonym_map(scores[S.PATIENT], pseudonym_key)
         scores = pseudonymize_table(scores, mapping)
         changes = pseudonymize_table(changes, mapping)
         tab = pseudonymize_table(tab, mapping)
         if event_frame is not None:
             event_frame = pseudonymize_table(event_frame, mapping)
+        if isinstance(cutoff, dict):
+            cutoff = {mapping[p]: day for p, day in cutoff.items()}
         problems = problems.copy()
         for col in ("value", "message"):
             if col in problems.columns:

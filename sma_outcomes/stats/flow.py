@@ -58,7 +58,8 @@ from .._shared import measures_in, require_columns
 from ..exceptions import OptionError
 from ..timeline import Schedule, default_windows, event_table, first_dose_dates, make_windows
 
-__all__ = ["patient_flow", "visits_due", "FlowResult", "FLOW_COLUMNS", "STATUSES"]
+__all__ = ["patient_flow", "visits_due", "cutoff_days", "FlowResult", "FLOW_COLUMNS",
+           "STATUSES"]
 
 #: Statuses of a patient x measure x timepoint, best first.
 STATUSES = ("assessed", "missing", "not yet due")
@@ -106,6 +107,33 @@ def _cutoff_days(cutoff: object, data: pd.DataFrame, pids: np.ndarray) -> np.nda
                           "days since the first dose (a number, or patient -> day)")
     days = (pd.Series(dates.to_numpy(), index=pids) - first).dt.days.astype(float)
     return days.fillna(np.inf).to_numpy(float)
+
+
+def cutoff_days(cutoff: object, data: pd.DataFrame) -> pd.Series:
+    """The data cut-off of each patient as days since the first dose.
+
+    A study day applies to every patient; a date becomes each patient's days
+    from the first dose to it (the data need dates then); a mapping gives each
+    patient's own. Patients without a cut-off get infinity (every visit due).
+
+    Raises
+    ------
+    OptionError
+        ``cutoff`` is not a date, a day or a mapping, or it is a date and the
+        data have no dates.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> d = pd.DataFrame({"patient_id": ["a", "a", "b"], "day": [0.0, 30, 0],
+    ...                   "date": pd.to_datetime(["2020-01-01", "2020-01-31", "2020-03-01"])})
+    >>> cutoff_days("2020-12-31", d).to_dict()
+    {'a': 365.0, 'b': 305.0}
+    >>> cutoff_days(200, d).to_dict()
+    {'a': 200.0, 'b': 200.0}
+    """
+    pids = np.array(sorted(pd.unique(data[S.PATIENT].astype(str))), dtype=object)
+    return pd.Series(_cutoff_days(cutoff, data, pids), index=pids, dtype=float)
 
 
 def _windows(data: pd.DataFrame, labels: list[str], schedule, windows) -> tuple[np.ndarray, np.ndarray]:
