@@ -216,20 +216,21 @@ def _flow_section(sec: Section, prep: Any, ms: list[str]) -> None:
         sec.text(f"Patient flow: figure not drawn ({err}).", "warn")
     same = []
     for m in ms:
+        label = plain_name(m)
         t = flow_table(flow, m)
         if t.shape == base.shape and (t.columns == base.columns).all() and t.equals(base):
             same.append(m)
             continue
         missed = int(t["missing"].sum() - base["missing"].sum())
         sec.table(f"flow_{slug(m)}", t, display=_flow_display(t),
-                  title=f"Patient flow: {plain_name(m)}.",
-                  caption=f"{missed} more missing assessment(s) of {plain_name(m)} than "
+                  title=f"Patient flow: {label}.",
+                  caption=f"{missed} more missing assessment(s) of {label} than "
                   "missing visits.")
         try:
             fig, _ = captured(plot_flow, flow, measure=m)
-            sec.figure(f"flow_{slug(m)}", fig, title=f"Patient flow: {plain_name(m)}.")
+            sec.figure(f"flow_{slug(m)}", fig, title=f"Patient flow: {label}.")
         except (ValueError, KeyError, TypeError, IndexError) as err:
-            sec.text(f"{plain_name(m)}: patient flow figure not drawn ({err}).", "warn")
+            sec.text(f"{label}: patient flow figure not drawn ({err}).", "warn")
     if same:
         sec.text(f"The flow of {', '.join(plain_name(m) for m in same)} is that of the visits.")
     for m in msgs:
@@ -260,13 +261,13 @@ def _primary_section(sec: Section, analyses: dict[str, pd.DataFrame], ms: list[s
         "values are analysed as given, and every other value as observed.")
     fits: dict[str, Any] = {}
     for k, m in enumerate(ms):
+        label = plain_name(m)
         d = _model_rows(analyses[m])
         unchanged = (not d["added"].astype(bool).any() if "added" in d.columns else True) and (
             np.array_equal(d["analysis_change"].to_numpy(float), d[S.CHANGE].to_numpy(float),
                            equal_nan=True))
         if unchanged and k > 0:  # the first measure is fitted for the sensitivity analysis
-            sec.text(f"{plain_name(m)}: "
-                     f"the estimand leaves every value as observed, so the analysis "
+            sec.text(f"{label}: the estimand leaves every value as observed, so the analysis "
                      "under the estimand is the MMRM of the section 'Change by timepoint' "
                      "above.")
             continue
@@ -274,16 +275,14 @@ def _primary_section(sec: Section, analyses: dict[str, pd.DataFrame], ms: list[s
         counts = d.groupby(S.TIMEPOINT, observed=True)[S.PATIENT].nunique()
         visits = [str(v) for v, n in counts.items() if n >= 2]
         if len(visits) < MMRM_MIN_VISITS:
-            sec.text(f"{plain_name(m)}: "
-                     f"skipped: {len(visits)} post-baseline timepoint(s) with at least "
+            sec.text(f"{label}: skipped: {len(visits)} post-baseline timepoint(s) with at least "
                      f"2 patients; the MMRM needs {MMRM_MIN_VISITS}.", "warn")
             continue
         d = d[d[S.TIMEPOINT].astype(str).isin(visits)]
         n_pat = int(d[S.PATIENT].nunique())
         code, name, _ = choose_mmrm_structure(n_pat, len(visits))
         if not code:
-            sec.text(f"{plain_name(m)}: "
-                     f"skipped: {n_pat} patients cannot support even compound symmetry.",
+            sec.text(f"{label}: skipped: {n_pat} patients cannot support even compound symmetry.",
                      "warn")
             continue
         arms = _two_arms(d)
@@ -291,20 +290,18 @@ def _primary_section(sec: Section, analyses: dict[str, pd.DataFrame], ms: list[s
             fit, msgs = captured(fit_mmrm, d, m, y="analysis_change", covariance=code,
                                  arm="arm" if arms else None)
         except Exception as err:  # a failed model is reported, the report goes on
-            sec.text(f"{plain_name(m)}: "
-                     f"the MMRM could not be fitted ({type(err).__name__}: {err}).", "warn")
+            sec.text(f"{label}: the MMRM could not be fitted ({type(err).__name__}: {err}).",
+                     "warn")
             continue
         fits[m] = fit
         ls = fit.lsmeans.copy()
         ls["visit"] = ls["visit"].astype(str)
         caveat = small_sample_caveat(int(fit.n_patients), "MMRM")
         aside = int(_model_rows(analyses[m])["set_aside"].astype(bool).sum())
-        sec.text(f"{plain_name(m)}: "
-                 f"{fit.n_obs} values from {fit.n_patients} patients, {len(fit.visits)} "
+        sec.text(f"{label}: {fit.n_obs} values from {fit.n_patients} patients, {len(fit.visits)} "
                  f"timepoints, covariance {fit.structure.code}; {aside} value(s) set aside.")
         sec.table(f"estimand_mmrm_{slug(m)}", ls,
-                  title=f"{plain_name(m)}: "
-                        f"mean change from baseline by timepoint under the estimand.",
+                  title=f"{label}: mean change from baseline by timepoint under the estimand.",
                   caption=caveat, digits={c: 3 for c in ("estimate", "se", "t", "ci_low",
                                                           "ci_high")} | {"df": 1})
         pick = ls[ls["kind"] == "difference"] if arms else ls
@@ -312,12 +309,11 @@ def _primary_section(sec: Section, analyses: dict[str, pd.DataFrame], ms: list[s
         row = row.iloc[0] if len(row) else pick.iloc[-1]
         what = (f"the difference {row['arm']} in the mean change from baseline to {row['visit']}"
                 if arms else f"the mean change from baseline to {row['visit']}")
-        sec.note(f"{plain_name(m)}: "
-                 f"under the estimand {what} is {row['estimate']:+.2f} {unit_label(m)} "
+        sec.note(f"{label}: under the estimand {what} is {row['estimate']:+.2f} {unit_label(m)} "
                  f"(95% CI {row['ci_low']:.2f} to {row['ci_high']:.2f}, "
                  f"{_fmt_p(row['p_value'])}).")
         for msg in dict.fromkeys([*fit.notes, *msgs]):
-            sec.text(f"{plain_name(m)}: {msg}", "warn")
+            sec.text(f"{label}: {msg}", "warn")
     return fits
 
 
@@ -345,7 +341,7 @@ def _sensitivity_section(sec: Section, analyses: dict[str, pd.DataFrame], ms: li
         sec.text("No primary analysis was fitted, so there is nothing to test for "
                  "sensitivity.", "warn")
         return
-    primary = fits[m]
+    primary, label = fits[m], plain_name(m)
     visits = [str(v) for v in primary.visits]
     d = _model_rows(analyses[m])
     d = d[d[S.TIMEPOINT].astype(str).isin(visits)]
@@ -364,7 +360,7 @@ def _sensitivity_section(sec: Section, analyses: dict[str, pd.DataFrame], ms: li
         "each timepoint (change ~ baseline), pooled by Rubin's rules; conditional mean "
         "imputation with jackknife standard errors would refit the model once per patient, "
         "too slow for a report. "
-        + (f"{plain_name(m)} is the first measure; the others are not repeated here." if len(ms) > 1
+        + (f"{label} is the first measure; the others are not repeated here." if len(ms) > 1
            else ""))
     common = dict(y="analysis_change", method="bootstrap", n_imputations=k, seed=MI_SEED,
                   cutoff=getattr(prep, "cutoff", None), schedule=prep.schedule,
@@ -376,8 +372,7 @@ def _sensitivity_section(sec: Section, analyses: dict[str, pd.DataFrame], ms: li
                              strategies=MI_STRATEGIES if ice_arg is not None else None,
                              arm="arm" if arms else None, **common)
     except Exception as err:  # a failed model is reported, the report goes on
-        sec.text(f"{plain_name(m)}: "
-                 f"multiple imputation failed ({type(err).__name__}: {err}).", "warn")
+        sec.text(f"{label}: multiple imputation failed ({type(err).__name__}: {err}).", "warn")
         return
     imputed = dict(zip([str(v) for v in mar.visits], mar.md.missing.sum(axis=0).tolist(),
                        strict=True))
@@ -412,7 +407,7 @@ def _sensitivity_section(sec: Section, analyses: dict[str, pd.DataFrame], ms: li
                             arm=arms[1] if arms else None)
         msgs += more
     except (DataError, ValueError) as err:
-        sec.text(f"{plain_name(m)}: no tipping point at {visit} ({err}).", "note")
+        sec.text(f"{label}: no tipping point at {visit} ({err}).", "note")
     if tp is not None:
         sentence = tp.sentence()
         if tp.found:
@@ -431,42 +426,39 @@ def _sensitivity_section(sec: Section, analyses: dict[str, pd.DataFrame], ms: li
                          r["ci_high"], r["p_value"]))
             msgs += more
         except Exception as err:  # a failed model is reported, the report goes on
-            sec.text(f"{plain_name(m)}: "
-                     f"jump to reference failed ({type(err).__name__}: {err}).", "warn")
+            sec.text(f"{label}: jump to reference failed ({type(err).__name__}: {err}).", "warn")
     what = f"difference {term}" if arms else "mean change from baseline"
     comp = pd.DataFrame(rows, columns=["analysis", "delta", "estimate", "ci_low", "ci_high",
                                        "p_value"])
     head = len(sec.items)  # where the robustness sentence goes: before the tables
     sec.table(f"sensitivity_{slug(m)}", comp,
-              title=f"{plain_name(m)}: "
-                    f"{what} at {visit} ({unit_label(m)}) by the handling of missing "
+              title=f"{label}: {what} at {visit} ({unit_label(m)}) by the handling of missing "
               "values.", caption=f"{mar.n_imputed} value(s) imputed in each of {k} data sets.",
               digits={"delta": 2, "estimate": 2, "ci_low": 2, "ci_high": 2})
     if tp is not None:
         grid = tp.table[["delta", "estimate", "ci_low", "ci_high", "p_value", "significant"]]
         grid = grid.iloc[grid["delta"].abs().argsort(kind="stable")]  # MAR (delta 0) first
         sec.table(f"tipping_{slug(m)}", grid.reset_index(drop=True),
-                  title=f"{plain_name(m)}: delta adjustment at {visit}: the imputed values "
+                  title=f"{label}: delta adjustment at {visit}: the imputed values "
                   f"{'of ' + str(tp.arm) + ' ' if tp.arm else ''}shifted by delta "
                   f"({unit_label(m)}).",
                   digits={"delta": 2, "estimate": 2, "ci_low": 2, "ci_high": 2})
         try:
             fig, _ = captured(plot_tipping_point, tp, measure=m, y="change", width=5.0,
                               height=3.0)
-            sec.figure(f"tipping_{slug(m)}", fig, title=f"{plain_name(m)}: "
-                                                        f"tipping point at {visit}.",
+            sec.figure(f"tipping_{slug(m)}", fig, title=f"{label}: tipping point at {visit}.",
                        caption="Estimate and 95% CI against the shift added to the imputed "
                        "values; filled dots where significant.")
         except (ValueError, KeyError, TypeError, IndexError) as err:
-            sec.text(f"{plain_name(m)}: tipping-point figure not drawn ({err}).", "warn")
+            sec.text(f"{label}: tipping-point figure not drawn ({err}).", "warn")
     if sentence:  # the message first, right under the description of the method
         sec.note(sentence)
         sec.items.insert(head, sec.items.pop())
     for note in mar.notes:
         if "not yet due" in note:
-            sec.text(f"{plain_name(m)}: {note}.")
+            sec.text(f"{label}: {note}.")
     for msg in dict.fromkeys(msgs):
-        sec.text(f"{plain_name(m)}: {msg}", "warn")
+        sec.text(f"{label}: {msg}", "warn")
 
 
 def _delta_of(tp: Any, fit: Any) -> object:

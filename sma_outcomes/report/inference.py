@@ -223,6 +223,7 @@ def add_paired(sec: Section, changes: pd.DataFrame, measures: list[str], timepoi
               title=f"Baseline versus {timepoint}: paired tests.",
               digits={"estimate": 2, "ci_low": 2, "ci_high": 2, "conf_level": 4})
     for m in measures:
+        label = plain_name(m)
         w = tab[(tab["measure"] == m) & (tab["test"] == "wilcoxon")]
         t = tab[(tab["measure"] == m) & (tab["test"] == "t")]
         if not len(w):
@@ -230,8 +231,7 @@ def add_paired(sec: Section, changes: pd.DataFrame, measures: list[str], timepoi
         w, t = w.iloc[0], t.iloc[0] if len(t) else None
         unit = get_scale(m).unit
         text = (
-            f"{plain_name(m)}: "
-            f"{int(w['n'])} patients have both scores; {int(w['n_positive'])} improved, "
+            f"{label}: {int(w['n'])} patients have both scores; {int(w['n_positive'])} improved, "
             f"{int(w['n_zero'])} did not change and {int(w['n_negative'])} declined. "
             f"The Wilcoxon signed-rank test gives {_fmt_p(w['p_value'])}; with {int(w['n'])} "
             f"patients no result of this test can go below {w['min_p']:.4g}"
@@ -282,12 +282,13 @@ def add_responders(
               title=f"Responders at {timepoint} (exact Clopper-Pearson 95% CI, as proportions).",
               digits={"estimate": 2, "ci_low": 2, "ci_high": 2})
     for m in with_t:
+        label = plain_name(m)
         r = tab[(tab["measure"] == m) & (tab["category"] == "improved")]
         if len(r) and r.iloc[0]["n"] > 0:
             r = r.iloc[0]
             sec.note(
-                f"{plain_name(m)}: "
-                f"{int(r['count'])} of {int(r['n'])} patients ({100 * r['estimate']:.0f}%) "
+                f"{label}: {int(r['count'])} of {int(r['n'])} patients "
+                f"({100 * r['estimate']:.0f}%) "
                 f"improved by at least {r['threshold']:g} {get_scale(m).unit} "
                 f"(95% CI {100 * r['ci_low']:.0f}% to {100 * r['ci_high']:.0f}%)."
             )
@@ -355,42 +356,41 @@ def add_lmm(sec: Section, changes: pd.DataFrame, measures: list[str]) -> dict[st
     )
     fits: dict[str, Any] = {}
     for m in measures:
+        label = plain_name(m)
         d = changes[(changes[S.MEASURE] == m) & changes[S.SCORE].notna()]
         if S.ANALYSED in d.columns:
             d = d[d[S.ANALYSED].astype(bool)]
         if d[S.PATIENT].nunique() < 3 or len(d) < 6:
-            sec.text(f"{plain_name(m)}: "
-                     f"too few patients or assessments for a mixed model; skipped.", "warn")
+            sec.text(f"{label}: too few patients or assessments for a mixed model; skipped.",
+                     "warn")
             continue
         try:
             fit, msgs = captured(fit_lmm, d, m, random="slope")
         except Exception as err:  # a failed model is reported, the report goes on
-            sec.text(f"{plain_name(m)}: "
-                     f"the mixed model could not be fitted ({type(err).__name__}: {err}).",
+            sec.text(f"{label}: the mixed model could not be fitted ({type(err).__name__}: {err}).",
                      "warn")
             continue
         fits[m] = fit
-        sec.text(f"{plain_name(m)}: {fit.n_obs} observations from {fit.n_groups} patients, "
+        sec.text(f"{label}: {fit.n_obs} observations from {fit.n_groups} patients, "
                  f"up to {fit.max_visits} visits.")
         caveat = small_sample_caveat(int(fit.n_groups), "mixed-model")
-        sec.table(f"lmm_{slug(m)}_fixed", fit.fixed, title=f"{plain_name(m)}: fixed effects.",
+        sec.table(f"lmm_{slug(m)}_fixed", fit.fixed, title=f"{label}: fixed effects.",
                   caption=caveat,
                   digits={"estimate": 3, "se": 3, "df": 1, "t": 2, "ci_low": 3, "ci_high": 3})
-        sec.table(f"lmm_{slug(m)}_random", fit.random, title=f"{plain_name(m)}: random effects.",
+        sec.table(f"lmm_{slug(m)}_random", fit.random, title=f"{label}: random effects.",
                   digits={"variance": 3, "sd": 3, "corr": 3})
         slope = fit.fixed[fit.fixed["term"] == "months"]
         if len(slope):
             s = slope.iloc[0]
             unit = get_scale(m).unit
             sec.note(
-                f"{plain_name(m)}: "
-                f"on average the score changed by {s['estimate']:.2f} {unit} per month "
+                f"{label}: on average the score changed by {s['estimate']:.2f} {unit} per month "
                 f"(95% CI {s['ci_low']:.2f} to {s['ci_high']:.2f}, {_fmt_p(s['p_value'])}), "
                 f"that is {12 * s['estimate']:.1f} {unit} per year. A straight line is a "
                 "summary: real trajectories may level off." + (f" {caveat}" if caveat else "")
             )
         for msg in dict.fromkeys([*fit.messages, *msgs]):
-            sec.text(f"{plain_name(m)}: {msg}", "warn")
+            sec.text(f"{label}: {msg}", "warn")
     return fits
 
 
@@ -418,6 +418,7 @@ def add_mmrm(sec: Section, changes: pd.DataFrame, measures: list[str]) -> None:
         "heterogeneous AR(1), heterogeneous compound symmetry, compound symmetry)."
     )
     for m in measures:
+        label = plain_name(m)
         d = changes[(changes[S.MEASURE] == m) & changes[S.CHANGE].notna()]
         if S.ANALYSED in d.columns:
             d = d[d[S.ANALYSED].astype(bool)]
@@ -429,32 +430,29 @@ def add_mmrm(sec: Section, changes: pd.DataFrame, measures: list[str]) -> None:
         n_pat = d[S.PATIENT].nunique()
         if len(visits) < MMRM_MIN_VISITS:
             sec.text(
-                f"{plain_name(m)}: "
-                f"MMRM skipped: {len(visits)} post-baseline timepoint(s) with at least "
+                f"{label}: MMRM skipped: {len(visits)} post-baseline timepoint(s) with at least "
                 f"2 patients; it needs {MMRM_MIN_VISITS}.", "warn")
             continue
         d = d[d[S.TIMEPOINT].astype(str).isin(visits)]
         code, name, k = choose_mmrm_structure(n_pat, len(visits))
         if not code:
-            sec.text(f"{plain_name(m)}: "
-                     f"MMRM skipped: {n_pat} patients cannot support even compound "
+            sec.text(f"{label}: MMRM skipped: {n_pat} patients cannot support even compound "
                      "symmetry (2 covariance parameters).", "warn")
             continue
         if code != "us":
             k_us = STRUCTURES[0][2](len(visits))
             sec.text(
-                f"{plain_name(m)}: "
-                f"an unstructured covariance over {len(visits)} timepoints has {k_us} "
+                f"{label}: an unstructured covariance over {len(visits)} timepoints has {k_us} "
                 f"parameters, not fewer than the {n_pat} patients; {name} ({code}, {k} "
                 "parameters) was used instead.", "note")
         try:
             fit, msgs = captured(fit_mmrm, d, m, covariance=code)
         except Exception as err:  # a failed model is reported, the report goes on
-            sec.text(f"{plain_name(m)}: "
-                     f"the MMRM could not be fitted ({type(err).__name__}: {err}).", "warn")
+            sec.text(f"{label}: the MMRM could not be fitted ({type(err).__name__}: {err}).",
+                     "warn")
             continue
         summary_line = (
-            f"{plain_name(m)}: {fit.n_obs} observations from {fit.n_patients} patients, "
+            f"{label}: {fit.n_obs} observations from {fit.n_patients} patients, "
             f"{len(fit.visits)} timepoints; covariance {fit.structure.code}."
         )
         sec.text(summary_line)
@@ -462,16 +460,14 @@ def add_mmrm(sec: Section, changes: pd.DataFrame, measures: list[str]) -> None:
         ls["visit"] = ls["visit"].astype(str)
         caveat = small_sample_caveat(int(fit.n_patients), "MMRM")
         sec.table(f"mmrm_{slug(m)}_lsmeans", ls,
-                  title=f"{plain_name(m)}: "
-                        f"LS mean change from baseline by timepoint.", caption=caveat,
+                  title=f"{label}: LS mean change from baseline by timepoint.", caption=caveat,
                   digits={c: 3 for c in ("estimate", "se", "t", "ci_low", "ci_high")} | {"df": 1})
         last = ls.iloc[-1]
         sec.note(
-            f"{plain_name(m)}: "
-            f"the model-based mean change at {last['visit']} is {last['estimate']:.2f} "
+            f"{label}: the model-based mean change at {last['visit']} is {last['estimate']:.2f} "
             f"{get_scale(m).unit} (95% CI {last['ci_low']:.2f} to {last['ci_high']:.2f}, "
             f"{_fmt_p(last['p_value'])}), adjusted for baseline score."
             + (f" {caveat}" if caveat else "")
         )
         for msg in dict.fromkeys([*fit.notes, *msgs]):
-            sec.text(f"{plain_name(m)}: {msg}", "warn")
+            sec.text(f"{label}: {msg}", "warn")
