@@ -45,7 +45,13 @@ from ..stats.estimand import Estimand, apply_estimand, estimand_table, ice_table
 from ..stats.flow import patient_flow
 from ..stats.mi import fit_mi, tipping_point
 from .content import Report, Section, slug
-from .inference import MMRM_MIN_VISITS, captured, choose_mmrm_structure, small_sample_caveat
+from .inference import (
+    MMRM_MIN_VISITS,
+    captured,
+    choose_mmrm_structure,
+    format_p,
+    small_sample_caveat,
+)
 
 __all__ = ["add_estimand_sections", "flow_table", "mi_imputations", "MI_SEED"]
 
@@ -74,10 +80,6 @@ def mi_imputations(n_patients: int) -> int:
 
 def _words(code: object) -> str:
     return str(code).replace("_", " ")
-
-
-def _fmt_p(p: float) -> str:
-    return "p < 0.0001" if p < 0.0001 else f"p = {p:.4f}"
 
 
 def flow_table(flow: Any, measure: str = "all") -> pd.DataFrame:
@@ -311,7 +313,7 @@ def _primary_section(sec: Section, analyses: dict[str, pd.DataFrame], ms: list[s
                 if arms else f"the mean change from baseline to {row['visit']}")
         sec.note(f"{label}: under the estimand {what} is {row['estimate']:+.2f} {unit_label(m)} "
                  f"(95% CI {row['ci_low']:.2f} to {row['ci_high']:.2f}, "
-                 f"{_fmt_p(row['p_value'])}).")
+                 f"{format_p(row['p_value'])}).")
         for msg in dict.fromkeys([*fit.notes, *msgs]):
             sec.text(f"{label}: {msg}", "warn")
     return fits

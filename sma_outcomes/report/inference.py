@@ -26,8 +26,8 @@ from ..stats import fit_lmm, fit_mmrm, paired_test, responders
 from ..stats.responder_rates import clopper_pearson
 from .content import Section, slug
 
-__all__ = ["add_key_results", "add_paired", "paired_tests", "add_responders", "add_lmm", "add_mmrm",
-           "choose_mmrm_structure", "captured", "small_sample_caveat", "with_any_improvement",
+__all__ = ["add_key_results", "add_paired", "paired_tests", "format_p", "add_responders",
+           "add_lmm", "add_mmrm", "choose_mmrm_structure", "captured", "small_sample_caveat", "with_any_improvement",
            "SMALL_SAMPLE"]
 
 #: Covariance structures tried for the MMRM, simplest last, with their parameter counts.
@@ -116,7 +116,14 @@ def choose_mmrm_structure(n_patients: int, n_visits: int) -> tuple[str, str, int
     return "", "", 0
 
 
-def _fmt_p(p: float) -> str:
+def format_p(p: float) -> str:
+    """A p-value as the report's sentences give it.
+
+    Examples
+    --------
+    >>> format_p(0.0625), format_p(0.00001)
+    ('p = 0.0625', 'p < 0.0001')
+    """
     return "p < 0.0001" if p < 0.0001 else f"p = {p:.4f}"
 
 
@@ -185,7 +192,7 @@ def add_key_results(
                 (ch <= -sc.threshold).sum())
             text += (f"; {k} of {n} reached the clinically meaningful change of "
                      f"{sc.threshold:g} {sc.unit}")
-        text += f". Wilcoxon signed-rank {_fmt_p(w['p_value'])}"
+        text += f". Wilcoxon signed-rank {format_p(w['p_value'])}"
         if w["min_p"] < 0.001:  # the floor only matters in small samples
             text += "."
         elif w["p_value"] <= w["min_p"] * (1 + 1e-9):
@@ -233,14 +240,14 @@ def add_paired(sec: Section, changes: pd.DataFrame, measures: list[str], timepoi
         text = (
             f"{label}: {int(w['n'])} patients have both scores; {int(w['n_positive'])} improved, "
             f"{int(w['n_zero'])} did not change and {int(w['n_negative'])} declined. "
-            f"The Wilcoxon signed-rank test gives {_fmt_p(w['p_value'])}; with {int(w['n'])} "
+            f"The Wilcoxon signed-rank test gives {format_p(w['p_value'])}; with {int(w['n'])} "
             f"patients no result of this test can go below {w['min_p']:.4g}"
         )
         text += (", so it cannot reach 0.05 whatever the data." if w["min_p"] > 0.05 else ".")
         if t is not None and pd.notna(t["estimate"]):
             text += (
                 f" The mean change is {t['estimate']:.2f} {unit} (95% CI {t['ci_low']:.2f} to "
-                f"{t['ci_high']:.2f}; paired t-test {_fmt_p(t['p_value'])}, which assumes "
+                f"{t['ci_high']:.2f}; paired t-test {format_p(t['p_value'])}, which assumes "
                 "roughly normal changes)."
             )
         sec.note(text)
@@ -385,7 +392,7 @@ def add_lmm(sec: Section, changes: pd.DataFrame, measures: list[str]) -> dict[st
             unit = get_scale(m).unit
             sec.note(
                 f"{label}: on average the score changed by {s['estimate']:.2f} {unit} per month "
-                f"(95% CI {s['ci_low']:.2f} to {s['ci_high']:.2f}, {_fmt_p(s['p_value'])}), "
+                f"(95% CI {s['ci_low']:.2f} to {s['ci_high']:.2f}, {format_p(s['p_value'])}), "
                 f"that is {12 * s['estimate']:.1f} {unit} per year. A straight line is a "
                 "summary: real trajectories may level off." + (f" {caveat}" if caveat else "")
             )
@@ -466,7 +473,7 @@ def add_mmrm(sec: Section, changes: pd.DataFrame, measures: list[str]) -> None:
         sec.note(
             f"{label}: the model-based mean change at {last['visit']} is {last['estimate']:.2f} "
             f"{get_scale(m).unit} (95% CI {last['ci_low']:.2f} to {last['ci_high']:.2f}, "
-            f"{_fmt_p(last['p_value'])}), adjusted for baseline score."
+            f"{format_p(last['p_value'])}), adjusted for baseline score."
             + (f" {caveat}" if caveat else "")
         )
         for msg in dict.fromkeys([*fit.notes, *msgs]):
