@@ -352,7 +352,7 @@ def _sensitivity_section(sec: Section, analyses: dict[str, pd.DataFrame], ms: li
     arms = _two_arms(d)
     visit = prep.timepoint if prep.timepoint in visits else visits[-1]
     sec.text(
-        f"How much the result for {m} depends on the missing values. Missing values (and "
+        f"How much the result for {label} depends on the missing values. Missing values (and "
         "values set aside by the estimand) are imputed from an MMRM with unstructured "
         "covariance fitted to the observed values (baseline x timepoint"
         + (", arm x timepoint" if arms else "") + "): first under missing at random (MAR), "
@@ -379,12 +379,12 @@ def _sensitivity_section(sec: Section, analyses: dict[str, pd.DataFrame], ms: li
     imputed = dict(zip([str(v) for v in mar.visits], mar.md.missing.sum(axis=0).tolist(),
                        strict=True))
     if not any(imputed.values()):
-        sec.note(f"No {m} value is missing at the timepoints analysed (visits not yet due do "
+        sec.note(f"No {label} value is missing at the timepoints analysed (visits not yet due do "
                  "not count), so the results cannot depend on missing data.")
         return
     if not imputed.get(visit):
         alt = [v for v in visits if imputed.get(v)][-1]
-        sec.text(f"No {m} value is missing at {visit} (visits not yet due do not count); "
+        sec.text(f"No {label} value is missing at {visit} (visits not yet due do not count); "
                  f"the sensitivity analysis is shown at {alt}, the last timepoint with missing "
                  "values.")
         visit = alt
